@@ -1,0 +1,180 @@
+"""Asyncio client: the same contract as `Client`, for asyncio applications and the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import grpc
+from gopher.v1 import (
+    admin_service_pb2_grpc,
+    job_pb2,
+    job_service_pb2_grpc,
+    worker_service_pb2_grpc,
+)
+from gopher.v1 import (
+    job_service_pb2 as jobs_pb,
+)
+from gopher.v1 import (
+    worker_service_pb2 as workers_pb,
+)
+
+from gopher_client._channel import KEEPALIVE_OPTIONS, ChannelConfig
+from gopher_client._convert import FINAL_STATES, priority_value, state_value, submit_request
+from gopher_client._errors import from_rpc_error
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """Talks to a Gopher broker over gRPC with asyncio.
+
+    Create it inside a running event loop. Every method raises a
+    `gopher_client.GopherError` subclass on failure.
+    """
+
+    def __init__(self, server: str | None = None, **config: Any) -> None:
+        self.config = ChannelConfig(server=server, **config) if server else ChannelConfig(**config)
+        if self.config.secure:
+            self.channel = grpc.aio.secure_channel(
+                self.config.server, self.config.credentials(), options=KEEPALIVE_OPTIONS
+            )
+        else:
+            self.channel = grpc.aio.insecure_channel(self.config.server, options=KEEPALIVE_OPTIONS)
+        self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
+        self.workers = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
+        self.admin = admin_service_pb2_grpc.AdminServiceStub(self.channel)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the channel, cancelling calls still running."""
+        await self.channel.close()
+
+    async def call(
+        self, method: Callable[..., Awaitable[T]], request: Any, timeout_s: float | None = None
+    ) -> T:
+        """Invoke one unary stub method with auth metadata, translating errors."""
+        try:
+            return await method(
+                request, metadata=self.config.metadata(), timeout=timeout_s or self.config.timeout_s
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def submit_job(
+        self,
+        job_type: str,
+        payload: Mapping[str, Any] | str | bytes | None = None,
+        *,
+        priority: str | int | None = None,
+        retries: int | None = None,
+        run_at: dt.datetime | None = None,
+        delay_s: float | None = None,
+        idempotency_key: str = "",
+        timeout_s: float | None = None,
+        lease_ttl_s: float | None = None,
+        trace_context: Mapping[str, str] | None = None,
+    ) -> str:
+        """Submit one job and return its id (see `Client.submit_job`)."""
+        request = submit_request(
+            job_type,
+            payload,
+            priority=priority,
+            retries=retries,
+            run_at=run_at,
+            delay_s=delay_s,
+            idempotency_key=idempotency_key,
+            timeout_s=timeout_s,
+            lease_ttl_s=lease_ttl_s,
+            trace_context=trace_context,
+        )
+        response = await self.call(self.jobs.SubmitJob, request)
+        return response.job_id
+
+    async def submit_jobs(self, requests: Sequence[jobs_pb.SubmitJobRequest]) -> list[str]:
+        """Submit a batch atomically (all or nothing); return the ids in order."""
+        response = await self.call(self.jobs.SubmitJobs, jobs_pb.SubmitJobsRequest(jobs=requests))
+        return [result.job_id for result in response.results]
+
+    async def get_job(self, job_id: str) -> job_pb2.Job:
+        """Return a job's full record. Raises NotFound for an unknown id."""
+        response = await self.call(self.jobs.GetJob, jobs_pb.GetJobRequest(job_id=job_id))
+        return response.job
+
+    async def list_jobs(
+        self,
+        *,
+        state: str | int | None = None,
+        job_type: str = "",
+        priority: str | int | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> jobs_pb.ListJobsResponse:
+        """Return one page of jobs matching the filters (None/empty means any)."""
+        request = jobs_pb.ListJobsRequest(
+            state=state_value(state),  # type: ignore[arg-type]
+            type=job_type,
+            priority=priority_value(priority),  # type: ignore[arg-type]
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return await self.call(self.jobs.ListJobs, request)
+
+    async def cancel_job(self, job_id: str) -> jobs_pb.CancelJobResponse:
+        """Cancel a job that has not finished."""
+        return await self.call(self.jobs.CancelJob, jobs_pb.CancelJobRequest(job_id=job_id))
+
+    async def watch_job(self, job_id: str) -> AsyncIterator[job_pb2.Job]:
+        """Yield the job's record now and after each change, until a final state."""
+        call = self.jobs.WatchJob(
+            jobs_pb.WatchJobRequest(job_id=job_id), metadata=self.config.metadata()
+        )
+        try:
+            async for response in call:
+                yield response.job
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def wait_for(self, job_id: str) -> job_pb2.Job:
+        """Wait until the job reaches a final state and return it."""
+        last: job_pb2.Job | None = None
+        async for job in self.watch_job(job_id):
+            last = job
+            if job.state in FINAL_STATES:
+                break
+        assert last is not None
+        return last
+
+    # -- worker side -------------------------------------------------------------
+
+    def stream_jobs(
+        self, request: workers_pb.StreamJobsRequest
+    ) -> grpc.aio.UnaryStreamCall[workers_pb.StreamJobsRequest, workers_pb.StreamJobsResponse]:
+        """Open a delivery stream; iterate the returned call for batches of jobs."""
+        return self.workers.StreamJobs(request, metadata=self.config.metadata())  # type: ignore[no-any-return]
+
+    async def ack_jobs(self, acks: Sequence[workers_pb.AckJobRequest]) -> list[workers_pb.Outcome]:
+        """Complete many deliveries; return one outcome per ack, in order."""
+        response = await self.call(self.workers.AckJobs, workers_pb.AckJobsRequest(acks=acks))
+        return list(response.outcomes)
+
+    async def nack_jobs(
+        self, nacks: Sequence[workers_pb.NackJobRequest]
+    ) -> list[workers_pb.Outcome]:
+        """Report many failed or handed-back deliveries; one outcome per nack."""
+        response = await self.call(self.workers.NackJobs, workers_pb.NackJobsRequest(nacks=nacks))
+        return list(response.outcomes)
+
+    async def extend_leases(
+        self, leases: Sequence[workers_pb.ExtendLeaseRequest]
+    ) -> list[workers_pb.Outcome]:
+        """Extend many leases; one outcome per lease, in order."""
+        request = workers_pb.ExtendLeasesRequest(leases=leases)
+        response = await self.call(self.workers.ExtendLeases, request)
+        return list(response.outcomes)

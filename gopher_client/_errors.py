@@ -1,0 +1,102 @@
+"""Errors raised by the Gopher client SDK.
+
+GopherError
+ ├── ConnectionFailed        the broker could not be reached (UNAVAILABLE, DEADLINE_EXCEEDED)
+ └── RequestError            the broker answered with an error status
+      ├── InvalidArgument    bad input; `field` names the offending field (INVALID_ARGUMENT)
+      ├── NotFound           no such job, schedule or worker (NOT_FOUND)
+      ├── StaleLease         the lease token is stale or unknown (FAILED_PRECONDITION)
+      ├── LimitExceeded      payload, batch or rate limit exceeded (RESOURCE_EXHAUSTED)
+      ├── Unauthenticated    missing or wrong token (UNAUTHENTICATED)
+      └── PermissionDenied   the token's role does not allow the call (PERMISSION_DENIED)
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+
+class GopherError(Exception):
+    """Base of every error the SDK raises."""
+
+
+class ConnectionFailed(GopherError):
+    """The broker could not be reached or did not answer in time."""
+
+
+class RequestError(GopherError):
+    """The broker refused the request.
+
+    `code` is the gRPC status code, `field` the request field at fault (empty if none).
+    """
+
+    def __init__(self, code: grpc.StatusCode, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class InvalidArgument(RequestError):
+    """The request was malformed; `field` says which field."""
+
+
+class NotFound(RequestError):
+    """The named job, schedule or worker does not exist."""
+
+
+class StaleLease(RequestError):
+    """The lease token is stale or unknown: another delivery owns the job now."""
+
+
+class LimitExceeded(RequestError):
+    """A size, batch or rate limit was exceeded."""
+
+
+class Unauthenticated(RequestError):
+    """The call carried no valid token."""
+
+
+class PermissionDenied(RequestError):
+    """The token's role does not allow this call."""
+
+
+_BY_CODE: dict[grpc.StatusCode, type[RequestError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.FAILED_PRECONDITION: StaleLease,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: LimitExceeded,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+}
+
+_CONNECTION_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+def field_of(error: grpc.RpcError) -> str:
+    """Return the first field named in a BadRequest detail of `error`, or ''."""
+    try:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    except Exception:  # a status without parseable details is still a status
+        return ""
+    if status is None:
+        return ""
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            for violation in bad.field_violations:
+                return str(violation.field)
+    return ""
+
+
+def from_rpc_error(error: grpc.RpcError) -> GopherError:
+    """Translate a gRPC error into the SDK's exception tree."""
+    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
+    message: str = error.details() or code.name  # type: ignore[attr-defined]
+    if code in _CONNECTION_CODES:
+        return ConnectionFailed(f"{code.name}: {message}")
+    cls = _BY_CODE.get(code, RequestError)
+    return cls(code, message, field_of(error))

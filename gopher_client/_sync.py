@@ -1,0 +1,244 @@
+"""Blocking client for applications, scripts and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import grpc
+from gopher.v1 import (
+    admin_service_pb2 as admin_pb,
+)
+from gopher.v1 import (
+    admin_service_pb2_grpc,
+    job_pb2,
+    job_service_pb2_grpc,
+    worker_service_pb2_grpc,
+)
+from gopher.v1 import (
+    job_service_pb2 as jobs_pb,
+)
+
+from gopher_client._channel import KEEPALIVE_OPTIONS, ChannelConfig
+from gopher_client._convert import FINAL_STATES, priority_value, state_value, submit_request
+from gopher_client._errors import from_rpc_error
+
+T = TypeVar("T")
+
+
+class Client:
+    """Talks to a Gopher broker over gRPC, blocking.
+
+    >>> client = Client("127.0.0.1:50051")
+    >>> job_id = client.submit_job("email", {"to": "a@b.c"}, priority="high", retries=3)
+
+    Every method raises a `gopher_client.GopherError` subclass on failure.
+    """
+
+    def __init__(self, server: str | None = None, **config: Any) -> None:
+        self.config = ChannelConfig(server=server, **config) if server else ChannelConfig(**config)
+        if self.config.secure:
+            self.channel = grpc.secure_channel(
+                self.config.server, self.config.credentials(), options=KEEPALIVE_OPTIONS
+            )
+        else:
+            self.channel = grpc.insecure_channel(self.config.server, options=KEEPALIVE_OPTIONS)
+        self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
+        self.workers = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
+        self.admin = admin_service_pb2_grpc.AdminServiceStub(self.channel)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channel; the client is unusable afterwards."""
+        self.channel.close()
+
+    def call(self, method: Callable[..., T], request: Any, timeout_s: float | None = None) -> T:
+        """Invoke one unary stub method with auth metadata, translating errors."""
+        try:
+            return method(
+                request, metadata=self.config.metadata(), timeout=timeout_s or self.config.timeout_s
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    # -- jobs ------------------------------------------------------------------
+
+    def submit_job(
+        self,
+        job_type: str,
+        payload: Mapping[str, Any] | str | bytes | None = None,
+        *,
+        priority: str | int | None = None,
+        retries: int | None = None,
+        run_at: dt.datetime | None = None,
+        delay_s: float | None = None,
+        idempotency_key: str = "",
+        timeout_s: float | None = None,
+        lease_ttl_s: float | None = None,
+        trace_context: Mapping[str, str] | None = None,
+    ) -> str:
+        """Submit one job and return its id.
+
+        `payload` is a JSON-serialisable mapping (or JSON text). `priority` is "high",
+        "normal" (default) or "low"; `retries` defaults to 3 on the broker; `run_at` or
+        `delay_s` schedule it for later. Raises InvalidArgument naming the bad field.
+        """
+        request = submit_request(
+            job_type,
+            payload,
+            priority=priority,
+            retries=retries,
+            run_at=run_at,
+            delay_s=delay_s,
+            idempotency_key=idempotency_key,
+            timeout_s=timeout_s,
+            lease_ttl_s=lease_ttl_s,
+            trace_context=trace_context,
+        )
+        return self.call(self.jobs.SubmitJob, request).job_id
+
+    def submit(self, request: jobs_pb.SubmitJobRequest) -> jobs_pb.SubmitJobResponse:
+        """Submit a prepared request and return the full response."""
+        return self.call(self.jobs.SubmitJob, request)
+
+    def submit_jobs(self, requests: Sequence[jobs_pb.SubmitJobRequest]) -> list[str]:
+        """Submit a batch atomically (all or nothing); return the ids in order."""
+        response = self.call(self.jobs.SubmitJobs, jobs_pb.SubmitJobsRequest(jobs=requests))
+        return [result.job_id for result in response.results]
+
+    def get_job(self, job_id: str) -> job_pb2.Job:
+        """Return a job's full record. Raises NotFound for an unknown id."""
+        return self.call(self.jobs.GetJob, jobs_pb.GetJobRequest(job_id=job_id)).job
+
+    def list_jobs(
+        self,
+        *,
+        state: str | int | None = None,
+        job_type: str = "",
+        priority: str | int | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> jobs_pb.ListJobsResponse:
+        """Return one page of jobs matching the filters (None/empty means any)."""
+        request = jobs_pb.ListJobsRequest(
+            state=state_value(state),  # type: ignore[arg-type]
+            type=job_type,
+            priority=priority_value(priority),  # type: ignore[arg-type]
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return self.call(self.jobs.ListJobs, request)
+
+    def cancel_job(self, job_id: str) -> jobs_pb.CancelJobResponse:
+        """Cancel a job that has not finished; final jobs are left as they are."""
+        return self.call(self.jobs.CancelJob, jobs_pb.CancelJobRequest(job_id=job_id))
+
+    def watch_job(self, job_id: str, timeout_s: float | None = None) -> Iterator[job_pb2.Job]:
+        """Yield the job's record now and after each change, until a final state."""
+        try:
+            stream = self.jobs.WatchJob(
+                jobs_pb.WatchJobRequest(job_id=job_id),
+                metadata=self.config.metadata(),
+                timeout=timeout_s,
+            )
+            for response in stream:
+                yield response.job
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    def wait_for(self, job_id: str, timeout_s: float | None = None) -> job_pb2.Job:
+        """Block until the job reaches a final state and return it."""
+        last: job_pb2.Job | None = None
+        for job in self.watch_job(job_id, timeout_s=timeout_s):
+            last = job
+            if job.state in FINAL_STATES:
+                return job
+        assert last is not None
+        return last
+
+    # -- admin -----------------------------------------------------------------
+
+    def queue_stats(self) -> admin_pb.GetQueueStatsResponse:
+        """Depth per priority and type, paused flags, and set sizes."""
+        return self.call(self.admin.GetQueueStats, admin_pb.GetQueueStatsRequest())
+
+    def pause_queue(self, priority: str | int) -> None:
+        """Stop dispatch from one priority."""
+        request = admin_pb.PauseQueueRequest(priority=priority_value(priority))  # type: ignore[arg-type]
+        self.call(self.admin.PauseQueue, request)
+
+    def resume_queue(self, priority: str | int) -> None:
+        """Resume dispatch from a paused priority."""
+        request = admin_pb.ResumeQueueRequest(priority=priority_value(priority))  # type: ignore[arg-type]
+        self.call(self.admin.ResumeQueue, request)
+
+    def list_dead_jobs(
+        self, job_type: str = "", page_size: int = 0, page_token: str = ""
+    ) -> admin_pb.ListDeadJobsResponse:
+        """One page of the dead letter queue, newest first."""
+        request = admin_pb.ListDeadJobsRequest(
+            type=job_type, page_size=page_size, page_token=page_token
+        )
+        return self.call(self.admin.ListDeadJobs, request)
+
+    def requeue_dead_job(self, job_id: str) -> None:
+        """Move one dead job back to its ready queue with attempts reset."""
+        self.call(self.admin.RequeueDeadJob, admin_pb.RequeueDeadJobRequest(job_id=job_id))
+
+    def requeue_dead_jobs(
+        self, job_ids: Sequence[str] = (), job_type: str = "", all_jobs: bool = False
+    ) -> int:
+        """Requeue dead jobs by ids, by type, or all; return how many moved."""
+        request = admin_pb.RequeueDeadJobsRequest(job_ids=job_ids, type=job_type, all=all_jobs)
+        return self.call(self.admin.RequeueDeadJobs, request).requeued
+
+    def purge_dead_jobs(self, job_type: str = "", older_than_s: float = 0.0) -> int:
+        """Delete dead jobs (optionally of one type, or older than an age); return count."""
+        request = admin_pb.PurgeDeadJobsRequest(type=job_type, older_than_s=older_than_s)
+        return self.call(self.admin.PurgeDeadJobs, request).purged
+
+    def list_workers(self) -> list[admin_pb.WorkerInfo]:
+        """Workers seen recently."""
+        return list(self.call(self.admin.ListWorkers, admin_pb.ListWorkersRequest()).workers)
+
+    def create_schedule(self, schedule: admin_pb.Schedule) -> admin_pb.Schedule:
+        """Create or replace a cron schedule; return it with its next run time."""
+        request = admin_pb.CreateScheduleRequest(schedule=schedule)
+        return self.call(self.admin.CreateSchedule, request).schedule
+
+    def list_schedules(self) -> list[admin_pb.Schedule]:
+        """All schedules."""
+        return list(self.call(self.admin.ListSchedules, admin_pb.ListSchedulesRequest()).schedules)
+
+    def delete_schedule(self, name: str) -> None:
+        """Remove a schedule. Raises NotFound for an unknown name."""
+        self.call(self.admin.DeleteSchedule, admin_pb.DeleteScheduleRequest(name=name))
+
+    def set_rate_limit(
+        self, job_type: str, rate_per_s: float = 0.0, burst: int = 0, max_concurrency: int = 0
+    ) -> admin_pb.RateLimit:
+        """Set a job type's global rate and concurrency limits."""
+        request = admin_pb.SetRateLimitRequest(
+            type=job_type, rate_per_s=rate_per_s, burst=burst, max_concurrency=max_concurrency
+        )
+        return self.call(self.admin.SetRateLimit, request).rate_limit
+
+    def list_rate_limits(self) -> list[admin_pb.RateLimit]:
+        """All per-type limits."""
+        request = admin_pb.ListRateLimitsRequest()
+        return list(self.call(self.admin.ListRateLimits, request).rate_limits)
+
+    def delete_rate_limit(self, job_type: str) -> None:
+        """Remove a job type's limits."""
+        self.call(self.admin.DeleteRateLimit, admin_pb.DeleteRateLimitRequest(type=job_type))
+
+
+def is_final(job: job_pb2.Job) -> bool:
+    """True when the job is SUCCEEDED, DEAD or CANCELLED."""
+    return job.state in FINAL_STATES

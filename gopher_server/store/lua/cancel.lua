@@ -1,0 +1,32 @@
+-- cancel: cancel a job that has not reached a final state.
+--
+-- ARGV[A]    job id
+-- ARGV[A+1]  retention of finished jobs, ms
+--
+-- An ACTIVE job loses its lease at once (its worker's later ack is refused) and its
+-- worker is told on the control channel ("c <worker> <job>") to stop the handler.
+-- Returns {state after the call, 1 if this call cancelled it else 0};
+-- {'missing', 0} for an unknown job.
+local id, retention = ARGV[A], tonumber(ARGV[A + 1])
+local jk = P_JOB .. id
+local f = redis.call('HMGET', jk, 'state', 'prio', 'type', 'wid', 'attempt')
+local state = f[1]
+if not state then return {'missing', 0} end
+if state == 'succeeded' or state == 'dead' or state == 'cancelled' then return {state, 0} end
+if state == 'scheduled' then
+  redis.call('ZREM', K_SCHEDULED, id)
+elseif state == 'retrying' then
+  redis.call('ZREM', K_RETRY, id)
+elseif state == 'enqueued' then
+  redis.call('LREM', ready_key(f[2], f[3]), 1, id)
+elseif state == 'active' then
+  drop_lease(id, f[4], f[3])
+  redis.call('PUBLISH', CTL, 'c ' .. f[4] .. ' ' .. id)
+end
+redis.call('HSET', jk, 'state', 'cancelled', 'finished', NOW)
+redis.call('ZADD', K_FINISHED, NOW, id)
+record(id, state, 'cancelled', f[5], f[4], nil)
+redis.call('PEXPIRE', jk, retention)
+redis.call('PEXPIRE', P_HIST .. id, retention)
+announce()
+return {'cancelled', 1}

@@ -1,0 +1,139 @@
+-- dispatch: lease up to (capacity - in-flight) ready jobs to one worker.
+--
+-- ARGV[A]     worker id
+-- ARGV[A+1]   stream session id (streams release only their own leases)
+-- ARGV[A+2]   worker capacity (max in-flight jobs)
+-- ARGV[A+3]   default lease TTL, ms
+-- ARGV[A+4]   '1' for strict priority order, '0' for weighted
+-- ARGV[A+5]   weighted pattern: comma-separated priorities, e.g. "high,normal,high,..."
+-- ARGV[A+6]   n, number of job types the worker handles
+-- ARGV[A+7 .. A+6+n] the job types
+--
+-- Returns {jobs, wait_ms, rate_limited}:
+--   jobs: flat array of 13 fields per job: id, type, priority, payload, attempt,
+--         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
+--         ready ms, trace JSON
+--   wait_ms: when > 0, a rate-limited type gets its next token in this many ms
+--   rate_limited: how many times a type with ready work was held back by its limits
+local wid, sid = ARGV[A], ARGV[A + 1]
+local capacity, default_lease = tonumber(ARGV[A + 2]), tonumber(ARGV[A + 3])
+local strict = ARGV[A + 4] == '1'
+local pattern = {}
+for p in string.gmatch(ARGV[A + 5], '[^,]+') do pattern[#pattern + 1] = p end
+local ntypes = tonumber(ARGV[A + 6])
+local types = {}
+for i = 1, ntypes do types[i] = ARGV[A + 6 + i] end
+
+local inflight = P_INFLIGHT .. wid
+local free = capacity - redis.call('SCARD', inflight)
+local jobs = {}
+if free <= 0 then return {jobs, 0, 0} end
+
+local paused = {}
+for _, p in ipairs(redis.call('SMEMBERS', K_PAUSED)) do paused[p] = true end
+local ALL = {'high', 'normal', 'low'}
+local empty = {}     -- priority -> true: nothing eligible left in this call
+local blocked = {}   -- type -> true: over its limits for the rest of this call
+local limits = {}    -- type -> decoded limits, or false
+local wait_ms, rate_limited = 0, 0
+
+-- Token bucket and concurrency check; consumes a token when it says yes.
+local function admit(t)
+  local lim = limits[t]
+  if lim == nil then
+    local raw = redis.call('HGET', K_LIMITS, t)
+    lim = raw and cjson.decode(raw) or false
+    limits[t] = lim
+  end
+  if not lim then return true end
+  if lim.c > 0 and tonumber(redis.call('HGET', K_ACTIVE, t) or '0') >= lim.c then
+    return false
+  end
+  if lim.r > 0 then
+    local bk = P_BUCKET .. t
+    local st = redis.call('HMGET', bk, 'tokens', 'ts')
+    local tokens = tonumber(st[1]) or lim.b
+    local ts = tonumber(st[2]) or NOW
+    tokens = math.min(lim.b, tokens + math.max(0, NOW - ts) * lim.r / 1000)
+    if tokens < 1 then
+      local need = math.ceil((1 - tokens) * 1000 / lim.r)
+      if wait_ms == 0 or need < wait_ms then wait_ms = need end
+      redis.call('HSET', bk, 'tokens', tostring(tokens), 'ts', NOW)
+      return false
+    end
+    redis.call('HSET', bk, 'tokens', tostring(tokens - 1), 'ts', NOW)
+  end
+  return true
+end
+
+-- Pop the next job id of priority p, rotating the first type tried so one flooding
+-- type cannot starve another of the same priority.
+local function pop_from(p)
+  local start = redis.call('HINCRBY', K_CURSOR, p, 1)
+  for k = 0, ntypes - 1 do
+    local t = types[((start + k) % ntypes) + 1]
+    if not blocked[t] then
+      local rk = ready_key(p, t)
+      if redis.call('LLEN', rk) > 0 then
+        if admit(t) then
+          return redis.call('LPOP', rk), t
+        end
+        blocked[t] = true
+        rate_limited = rate_limited + 1
+      end
+    end
+  end
+  return nil, nil
+end
+
+local function lease(id, prio, t)
+  local jk = P_JOB .. id
+  local token = redis.call('HINCRBY', jk, 'token', 1)
+  local attempt = redis.call('HINCRBY', jk, 'attempt', 1)
+  local f = redis.call('HMGET', jk, 'payload', 'retries', 'lease_ms', 'timeout_ms',
+    'created', 'ready', 'trace')
+  local lease_ms = tonumber(f[3]) or default_lease
+  local deadline = NOW + lease_ms
+  redis.call('HSET', jk, 'state', 'active', 'started', NOW, 'wid', wid, 'sid', sid,
+    'deadline', deadline)
+  redis.call('ZADD', K_LEASES, deadline, id)
+  redis.call('SADD', inflight, id)
+  redis.call('HINCRBY', K_ACTIVE, t, 1)
+  record(id, 'enqueued', 'active', attempt, wid, nil)
+  local row = {id, t, prio, f[1], attempt, f[2], token, deadline, lease_ms,
+    f[4] or '0', f[5], f[6] or f[5], f[7] or ''}
+  for _, v in ipairs(row) do jobs[#jobs + 1] = v end
+end
+
+local taken, guard = 0, 0
+while taken < free and guard < free * 4 do
+  guard = guard + 1
+  local order = ALL
+  if not strict then
+    local seq = tonumber(redis.call('GET', K_SEQ) or '0')
+    local pref = pattern[(seq % #pattern) + 1]
+    order = {pref}
+    for _, p in ipairs(ALL) do
+      if p ~= pref then order[#order + 1] = p end
+    end
+  end
+  local id, t, prio = nil, nil, nil
+  for _, p in ipairs(order) do
+    if not paused[p] and not empty[p] then
+      id, t = pop_from(p)
+      if id then
+        prio = p
+        break
+      end
+      empty[p] = true
+    end
+  end
+  if not id then break end
+  -- A popped id whose hash is gone or no longer enqueued is skipped, not leased.
+  if redis.call('HGET', P_JOB .. id, 'state') == 'enqueued' then
+    if not strict then redis.call('INCR', K_SEQ) end
+    lease(id, prio, t)
+    taken = taken + 1
+  end
+end
+return {jobs, wait_ms, rate_limited}

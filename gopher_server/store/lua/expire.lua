@@ -1,0 +1,25 @@
+-- expire: recover jobs whose lease deadline has passed (the worker died or hung).
+--
+-- ARGV[A]  most jobs to recover in this call
+--
+-- Each recovered job counts the attempt it lost: it goes back to the front of its
+-- queue, or to the DLQ when it has no retries left.
+-- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
+local limit = tonumber(ARGV[A])
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', NOW, 'LIMIT', 0, limit)
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', P_JOB .. id, 'state', 'deadline', 'attempt', 'retries',
+    'wid', 'prio', 'type')
+  if f[1] ~= 'active' then
+    redis.call('ZREM', K_LEASES, id)
+  elseif tonumber(f[2]) <= NOW then
+    local err = {type = 'LeaseExpired', message = 'lease expired before the worker answered',
+      traceback = ''}
+    local state = lost(id, 'active', f[3], f[4], f[5], f[6], f[7], err)
+    out[#out + 1] = id
+    out[#out + 1] = state
+  end
+end
+announce()
+return out

@@ -1,0 +1,24 @@
+-- promote: move due SCHEDULED and RETRYING jobs to their ready lists.
+--
+-- ARGV[A]  most jobs to move per set in this call (bounds the script's run time so a
+--          large due backlog never stalls dispatch)
+--
+-- Returns the number of jobs moved.
+local limit = tonumber(ARGV[A])
+local moved = 0
+for _, set in ipairs({K_SCHEDULED, K_RETRY}) do
+  local ids = redis.call('ZRANGEBYSCORE', set, '-inf', NOW, 'LIMIT', 0, limit)
+  if #ids > 0 then
+    redis.call('ZREM', set, unpack(ids))
+    for _, id in ipairs(ids) do
+      local f = redis.call('HMGET', P_JOB .. id, 'state', 'prio', 'type', 'attempt')
+      if f[1] == 'scheduled' or f[1] == 'retrying' then
+        make_ready(id, f[2], f[3], false)
+        record(id, f[1], 'enqueued', f[4], nil, nil)
+        moved = moved + 1
+      end
+    end
+  end
+end
+announce()
+return moved

@@ -1,0 +1,23 @@
+-- requeue_dead: move DEAD jobs back to the end of their ready lists, attempts reset.
+--
+-- ARGV[A]  n, then n job ids
+--
+-- Ids not in the DLQ are skipped. Returns the number of jobs requeued.
+local n = tonumber(ARGV[A])
+local moved = 0
+for i = 1, n do
+  local id = ARGV[A + i]
+  if redis.call('ZREM', K_DEAD, id) == 1 then
+    local jk = P_JOB .. id
+    local f = redis.call('HMGET', jk, 'prio', 'type', 'state')
+    if f[3] == 'dead' then
+      redis.call('HSET', jk, 'attempt', 0)
+      redis.call('HDEL', jk, 'finished')
+      make_ready(id, f[1], f[2], false)
+      record(id, 'dead', 'enqueued', 0, nil, nil)
+      moved = moved + 1
+    end
+  end
+end
+announce()
+return moved

@@ -1,0 +1,133 @@
+"""Plain records passed between the store and the services (no Redis, no gRPC)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A validated job about to be written. Times in Unix ms; 0/None mean "default"."""
+
+    id: str
+    type: str
+    priority: str
+    payload: str
+    retries: int
+    run_at_ms: int = 0
+    idempotency_key: str = ""
+    timeout_ms: int = 0
+    lease_ms: int = 0
+    backoff_base_ms: int | None = None
+    backoff_factor: float | None = None
+    backoff_max_ms: int | None = None
+    trace: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """Outcome of one submitted job: its id, state, and whether it was a duplicate."""
+
+    job_id: str
+    state: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One delivery: a leased job and the fencing token that guards its outcome."""
+
+    job_id: str
+    type: str
+    priority: str
+    payload: str
+    attempt: int
+    retries: int
+    token: int
+    deadline_ms: int
+    lease_ms: int
+    timeout_ms: int
+    created_ms: int
+    ready_ms: int
+    trace: str
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    """What one dispatch call leased, and when a rate-limited type may go next."""
+
+    leases: list[Lease]
+    wait_ms: int
+    rate_limited: int
+
+
+@dataclass(frozen=True, slots=True)
+class NackItem:
+    """One failed or handed-back delivery."""
+
+    job_id: str
+    token: int
+    error_type: str = ""
+    message: str = ""
+    traceback: str = ""
+    non_retryable: bool = False
+    retry_after_ms: int | None = None
+    handback: bool = False
+
+
+@dataclass(slots=True)
+class JobRecord:
+    """A job as stored: the raw hash fields plus its decoded history events."""
+
+    id: str
+    fields: dict[str, str]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def get_int(self, name: str, default: int = 0) -> int:
+        """Integer field `name`, or `default` when absent."""
+        raw = self.fields.get(name)
+        return int(float(raw)) if raw not in (None, "") else default
+
+    @property
+    def state(self) -> str:
+        """Lifecycle state word (enqueued, active, ...)."""
+        return self.fields.get("state", "")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """A worker as the brokers last saw it."""
+
+    worker_id: str
+    hostname: str
+    pid: int
+    job_types: list[str]
+    capacity: int
+    in_flight: int
+    last_heartbeat_ms: int
+    connected_ms: int
+    streams: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """One priority's ready queue."""
+
+    priority: str
+    depth: int
+    by_type: dict[str, int]
+    paused: bool
+    oldest_age_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counts of every queue and set."""
+
+    queues: list[QueueDepth]
+    scheduled: int
+    retrying: int
+    active: int
+    dead: int
+    finished: int

@@ -1,0 +1,221 @@
+"""The job store: every state change of a job, each one atomic Lua script.
+
+Only this package talks to Redis. It knows nothing of gRPC: callers pass plain
+records and get plain records back. Time comes from the injected clock.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from gopher_server.clock import Clock
+from gopher_server.store.keys import Keys
+from gopher_server.store.records import (
+    DispatchResult,
+    JobRecord,
+    Lease,
+    NackItem,
+    NewJob,
+    SubmitResult,
+)
+from gopher_server.store.scripts import Scripts
+
+_SUBMIT_FIELDS = 13
+_LEASE_FIELDS = 13
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Store policy knobs, all durations in ms."""
+
+    default_lease_ms: int = 30_000
+    finished_retention_ms: int = 7 * 24 * 3600 * 1000
+    idempotency_ttl_ms: int = 24 * 3600 * 1000
+    history_cap: int = 100
+    backoff_base_ms: int = 1_000
+    backoff_factor: float = 2.0
+    backoff_max_ms: int = 3_600_000
+    # Weighted mode serves priorities in this pattern; strict mode ignores it.
+    priority_pattern: tuple[str, ...] = ("high", "normal", "high", "low", "normal", "high")
+    strict_priority: bool = False
+
+
+def _opt(value: int | float | None) -> str:
+    return "" if value is None else str(value)
+
+
+class Store:
+    """Atomic job transitions over one Redis namespace."""
+
+    def __init__(
+        self, redis: Redis, clock: Clock, keys: Keys | None = None, settings: StoreSettings | None = None
+    ) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.keys = keys or Keys()
+        self.settings = settings or StoreSettings()
+        self._scripts = Scripts(redis)
+        self._script_keys = self.keys.script_keys()
+        self._prefixes = self.keys.script_prefixes()
+        self._ctl = self.keys.control_channel()
+
+    async def _run(self, name: str, args: Sequence[Any], now_ms: int | None = None) -> Any:
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        base = [*self._prefixes, now, self.settings.history_cap, self._ctl]
+        return await self._scripts.run(name, self._script_keys, [*base, *args])
+
+    # -- submit --------------------------------------------------------------------
+    async def submit(self, jobs: Sequence[NewJob]) -> list[SubmitResult]:
+        """Write a batch of validated jobs atomically; duplicates (same idempotency key
+        within its TTL) return the earlier job instead."""
+        args: list[Any] = [self.settings.idempotency_ttl_ms, len(jobs)]
+        for job in jobs:
+            args += [
+                job.id,
+                job.type,
+                job.priority,
+                job.payload,
+                job.retries,
+                job.run_at_ms,
+                job.idempotency_key,
+                job.timeout_ms,
+                job.lease_ms,
+                _opt(job.backoff_base_ms),
+                _opt(job.backoff_factor),
+                _opt(job.backoff_max_ms),
+                job.trace,
+            ]
+        raw = await self._run("submit", args)
+        return [
+            SubmitResult(raw[i], raw[i + 1], bool(int(raw[i + 2]))) for i in range(0, len(raw), 3)
+        ]
+
+    # -- dispatch and outcomes --------------------------------------------------------
+    async def dispatch(
+        self, worker_id: str, session_id: str, capacity: int, job_types: Sequence[str]
+    ) -> DispatchResult:
+        """Lease up to the worker's free slots of ready jobs of its types, by priority."""
+        s = self.settings
+        args = [
+            worker_id,
+            session_id,
+            capacity,
+            s.default_lease_ms,
+            "1" if s.strict_priority else "0",
+            ",".join(s.priority_pattern),
+            len(job_types),
+            *job_types,
+        ]
+        rows, wait_ms, limited = await self._run("dispatch", args)
+        leases = [
+            Lease(
+                job_id=rows[i],
+                type=rows[i + 1],
+                priority=rows[i + 2],
+                payload=rows[i + 3],
+                attempt=int(rows[i + 4]),
+                retries=int(rows[i + 5]),
+                token=int(rows[i + 6]),
+                deadline_ms=int(rows[i + 7]),
+                lease_ms=int(rows[i + 8]),
+                timeout_ms=int(rows[i + 9]),
+                created_ms=int(rows[i + 10]),
+                ready_ms=int(rows[i + 11]),
+                trace=rows[i + 12],
+            )
+            for i in range(0, len(rows), _LEASE_FIELDS)
+        ]
+        return DispatchResult(leases, int(wait_ms), int(limited))
+
+    async def ack(self, items: Sequence[tuple[str, int, str]]) -> list[str]:
+        """Complete (job id, token, result JSON) items; one code per item:
+        'ok', 'stale' or 'missing'."""
+        args: list[Any] = [self.settings.finished_retention_ms, len(items)]
+        for job_id, token, result in items:
+            args += [job_id, token, result]
+        return list(await self._run("ack", args))
+
+    async def nack(self, items: Sequence[NackItem]) -> list[str]:
+        """Record failed or handed-back deliveries; one code per item: 'enqueued',
+        'retrying', 'dead', 'stale' or 'missing'."""
+        s = self.settings
+        args: list[Any] = [s.backoff_base_ms, s.backoff_factor, s.backoff_max_ms, len(items)]
+        for it in items:
+            args += [
+                it.job_id,
+                it.token,
+                it.error_type,
+                it.message,
+                it.traceback,
+                "1" if it.non_retryable else "0",
+                -1 if it.retry_after_ms is None else it.retry_after_ms,
+                "1" if it.handback else "0",
+                random.random(),
+            ]
+        return list(await self._run("nack", args))
+
+    async def extend(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[str, int]]:
+        """Extend (job id, token, ttl ms or 0) leases; (code, new deadline ms) each."""
+        args: list[Any] = [self.settings.default_lease_ms, len(items)]
+        for job_id, token, ttl_ms in items:
+            args += [job_id, token, ttl_ms]
+        raw = await self._run("extend", args)
+        return [(raw[i], int(raw[i + 1])) for i in range(0, len(raw), 2)]
+
+    async def release(self, worker_id: str, session_id: str) -> list[tuple[str, str]]:
+        """Recover the jobs leased through one closed stream; (job id, new state) each."""
+        raw = await self._run("release", [worker_id, session_id])
+        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
+
+    async def expire_leases(self, limit: int = 1000) -> list[tuple[str, str]]:
+        """Recover jobs whose lease deadline passed; (job id, new state) each."""
+        raw = await self._run("expire", [limit])
+        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
+
+    async def promote_due(self, limit: int = 1000) -> int:
+        """Move due scheduled and retrying jobs to their ready lists; return how many."""
+        return int(await self._run("promote", [limit]))
+
+    async def cancel(self, job_id: str) -> tuple[str, bool]:
+        """Cancel a job; return (state after the call, whether this call cancelled it).
+        The state is 'missing' for an unknown job."""
+        state, done = await self._run("cancel", [job_id, self.settings.finished_retention_ms])
+        return state, bool(int(done))
+
+    async def requeue_dead(self, job_ids: Sequence[str]) -> int:
+        """Requeue dead jobs with attempts reset; return how many moved."""
+        return int(await self._run("requeue_dead", [len(job_ids), *job_ids]))
+
+    async def purge_dead(self, job_ids: Sequence[str]) -> int:
+        """Delete dead jobs; return how many were deleted."""
+        return int(await self._run("purge_dead", [len(job_ids), *job_ids]))
+
+    # -- reads -------------------------------------------------------------------------
+    async def get_job(self, job_id: str, with_history: bool = True) -> JobRecord | None:
+        """The job's stored fields and history, or None if it does not exist."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.job(job_id))
+            if with_history:
+                pipe.lrange(self.keys.history(job_id), 0, -1)
+            replies = await pipe.execute()
+        fields = replies[0]
+        if not fields:
+            return None
+        events = [orjson.loads(e) for e in replies[1]] if with_history else []
+        return JobRecord(job_id, fields, events)
+
+    async def get_jobs(self, job_ids: Sequence[str]) -> list[JobRecord]:
+        """Records (without history) of the given jobs that still exist, in order."""
+        if not job_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.hgetall(self.keys.job(job_id))
+            replies = await pipe.execute()
+        return [JobRecord(j, f) for j, f in zip(job_ids, replies, strict=True) if f]

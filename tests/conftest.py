@@ -1,0 +1,112 @@
+"""Shared fixtures: a real Redis for the whole session, flushed before every test.
+
+Redis comes from, in order: $GOPHER_TEST_REDIS_URL; a testcontainers container when a
+Docker daemon answers; `redis-server` on PATH or the embedded Valkey binary, started
+on a free port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from gopher_server.embedded_redis import EmbeddedRedis
+from gopher_server.store.keys import Keys
+from gopher_server.store.store import Store, StoreSettings
+
+
+@dataclass
+class RedisHandle:
+    """The session's Redis: its URL, and the process when this session owns it."""
+
+    url: str
+    server: EmbeddedRedis | None = None
+
+
+def _try_container() -> tuple[str, object] | None:
+    if not (os.environ.get("DOCKER_HOST") or os.path.exists("/var/run/docker.sock")):
+        return None
+    with warnings.catch_warnings():
+        # The docker client leaves its socket to the garbage collector when the daemon
+        # is missing; that must not turn into a test failure.
+        warnings.simplefilter("ignore")
+        try:
+            from testcontainers.redis import RedisContainer
+
+            container = RedisContainer("redis:7")
+            container.start()
+        except Exception:  # no docker package, no daemon, or no image: fall back
+            return None
+        finally:
+            gc.collect()
+    host = container.get_container_host_ip()
+    port = container.get_exposed_port(6379)
+    return f"redis://{host}:{port}/0", container
+
+
+@pytest.fixture(scope="session")
+def redis_handle() -> Iterator[RedisHandle]:
+    """The session's Redis server."""
+    url = os.environ.get("GOPHER_TEST_REDIS_URL")
+    if url:
+        yield RedisHandle(url)
+        return
+    if os.environ.get("GOPHER_TEST_DOCKER", "1") == "1" and (found := _try_container()):
+        url, container = found
+        yield RedisHandle(url)
+        with contextlib.suppress(Exception):
+            container.stop()  # type: ignore[attr-defined]
+        return
+    server = EmbeddedRedis()
+    server.start()
+    yield RedisHandle(server.url, server)
+    server.cleanup()
+
+
+@pytest.fixture
+def redis_url(redis_handle: RedisHandle) -> str:
+    """URL of a Redis database emptied for this test."""
+    with redis.Redis.from_url(redis_handle.url) as client:
+        client.flushdb()
+    return redis_handle.url
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start_ms: int = 1_800_000_000_000) -> None:
+        self.ms = start_ms
+
+    def now_ms(self) -> int:
+        return self.ms
+
+    def advance(self, ms: int) -> None:
+        self.ms += ms
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock starting at a fixed instant."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio Redis client on the flushed test database."""
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def store(aredis: aioredis.Redis, clock: FakeClock) -> Store:
+    """A store on the test database, driven by the fake clock."""
+    return Store(aredis, clock, Keys(), StoreSettings())
