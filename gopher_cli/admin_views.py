@@ -60,7 +60,17 @@ def utilisation(worker: Any) -> float:
 def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
     """One row per worker: host, types, capacity, in-flight, utilisation, last heartbeat."""
     table = Table()
-    columns = ("id", "host", "pid", "types", "capacity", "in flight", "util", "heartbeat", "streams")
+    columns = (
+        "id",
+        "host",
+        "pid",
+        "types",
+        "capacity",
+        "in flight",
+        "util",
+        "heartbeat",
+        "streams",
+    )
     for column in columns:
         table.add_column(column, no_wrap=column == "id")
     for worker in workers:
@@ -83,7 +93,18 @@ def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
 def schedule_table(schedules: Sequence[Any], now: dt.datetime) -> Table:
     """One row per schedule: rule, zone, job template, state, next and last run."""
     table = Table()
-    columns = ("name", "cron", "tz", "type", "priority", "retries", "payload", "state", "next", "last")
+    columns = (
+        "name",
+        "cron",
+        "tz",
+        "type",
+        "priority",
+        "retries",
+        "payload",
+        "state",
+        "next",
+        "last",
+    )
     for column in columns:
         table.add_column(column, no_wrap=column in ("name", "cron"))
     for schedule in schedules:

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from typing import Annotated, NoReturn
 
 import typer
+
+from gopher_cli.durations import parse_duration
 from gopher_client import (
     DEFAULT_SERVER,
     Client,
@@ -19,8 +21,6 @@ from gopher_client import (
     RequestError,
     Unauthenticated,
 )
-
-from gopher_cli.durations import parse_duration
 
 # Exit codes, documented in the app's help; scripts rely on them.
 EXIT_OK = 0
@@ -70,7 +70,9 @@ ServerOpt = Annotated[
 ]
 TokenOpt = Annotated[
     str | None,
-    typer.Option("--token", envvar="GOPHER_TOKEN", help="Bearer token for the broker.", show_default=False),
+    typer.Option(
+        "--token", envvar="GOPHER_TOKEN", help="Bearer token for the broker.", show_default=False
+    ),
 ]
 OutputOpt = Annotated[
     Output, typer.Option("--output", "-o", help="Print a table, or JSON for scripts.")

@@ -76,7 +76,9 @@ def parse_time(text: str, local_zone: dt.tzinfo | None = None) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"invalid time {text!r}: use ISO 8601, e.g. 2025-01-31T09:00:00Z") from None
+        raise ValueError(
+            f"invalid time {text!r}: use ISO 8601, e.g. 2025-01-31T09:00:00Z"
+        ) from None
     if parsed.tzinfo is None:
         if local_zone is None:
             return parsed.astimezone()  # interprets the naive time as local

@@ -6,12 +6,12 @@ import datetime as dt
 
 import typer
 from gopher.v1 import job_pb2
-from gopher_client import Client, ConnectionFailed
 
 from gopher_cli.common import EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, Output, fail
 from gopher_cli.durations import format_duration
 from gopher_cli.job_views import last_error, state_name, watch_line
 from gopher_cli.output import print_json, print_json_line, to_json
+from gopher_client import Client, ConnectionFailed
 
 
 def follow(

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from gopher.v1 import job_pb2
-from gopher_client import PRIORITY_NAMES, STATE_NAMES
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from gopher_cli.durations import format_duration
 from gopher_cli.output import compact_json, format_age, format_time, parse_json_text
+from gopher_client import PRIORITY_NAMES, STATE_NAMES
 
 # Colours make a state readable at a glance; final failures stand out.
 STATE_STYLES: dict[str, str] = {

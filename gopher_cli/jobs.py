@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from gopher_client import DEFAULT_SERVER, submit_request
+from gopher.v1 import job_pb2
 
 from gopher_cli.common import (
     Output,
@@ -24,6 +24,7 @@ from gopher_cli.follow import follow
 from gopher_cli.job_views import job_detail, job_table
 from gopher_cli.output import console, print_json, print_messages, to_json
 from gopher_cli.payload import PayloadError, read_payload
+from gopher_client import DEFAULT_SERVER, submit_request
 
 job_app = typer.Typer(
     name="job",
@@ -47,10 +48,10 @@ def submit(
     job_type: Annotated[str, typer.Argument(help="Job type, e.g. email.", metavar="TYPE")],
     payload: PayloadOpt = None,
     priority: Annotated[
-        PriorityName | None, typer.Option(help="Queue priority.", show_default="normal")
+        PriorityName | None, typer.Option(help="Queue priority (default: normal).")
     ] = None,
     retries: Annotated[
-        int | None, typer.Option(help="Retries after the first attempt.", show_default="3")
+        int | None, typer.Option(help="Retries after the first attempt (default: 3).")
     ] = None,
     delay: Annotated[
         str | None, typer.Option(help="Run no earlier than this from now: 30s, 5m, 2h, 1d.")
@@ -152,7 +153,7 @@ def list_(
 
     Example:  gopherctl job list --state retrying --type email --limit 20
     """
-    jobs = []
+    jobs: list[job_pb2.Job] = []
     page_token = ""
     with connect(server, token) as client:
         # Page until the limit is met or the broker runs out of jobs.

@@ -95,7 +95,8 @@ def to_json(message: Message) -> dict[str, Any]:
         preserving_proto_field_name=True,
         always_print_fields_with_no_presence=True,
     )
-    return _convert(message.DESCRIPTOR, data)
+    descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]  # upb or python
+    return _convert(descriptor, data)
 
 
 def print_json(data: Any) -> None:

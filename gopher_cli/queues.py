@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from gopher.v1 import job_pb2
-from gopher_client import DEFAULT_SERVER, NotFound
 
 from gopher_cli.admin_views import queues_view
 from gopher_cli.common import (
@@ -24,9 +23,14 @@ from gopher_cli.common import (
 )
 from gopher_cli.job_views import dead_table, job_detail
 from gopher_cli.output import console, print_json, print_messages, to_json
+from gopher_client import DEFAULT_SERVER, NotFound
 
-queue_app = typer.Typer(name="queue", help="Pause and resume a priority's queue.", no_args_is_help=True)
-dlq_app = typer.Typer(name="dlq", help="Inspect and act on the dead letter queue.", no_args_is_help=True)
+queue_app = typer.Typer(
+    name="queue", help="Pause and resume a priority's queue.", no_args_is_help=True
+)
+dlq_app = typer.Typer(
+    name="dlq", help="Inspect and act on the dead letter queue.", no_args_is_help=True
+)
 
 PriorityArg = Annotated[PriorityName, typer.Argument(help="The queue's priority.")]
 
@@ -51,7 +55,9 @@ def queues(
 
 
 @queue_app.command("pause")
-def pause(priority: PriorityArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+def pause(
+    priority: PriorityArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None
+) -> None:
     """Stop dispatch from one priority; submits still enqueue.
 
     Example:  gopherctl queue pause low
@@ -62,7 +68,9 @@ def pause(priority: PriorityArg, server: ServerOpt = DEFAULT_SERVER, token: Toke
 
 
 @queue_app.command("resume")
-def resume(priority: PriorityArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+def resume(
+    priority: PriorityArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None
+) -> None:
     """Restart dispatch from a paused priority.
 
     Example:  gopherctl queue resume low
@@ -129,7 +137,7 @@ def dlq_show(
 @dlq_app.command("requeue")
 def dlq_requeue(
     job_ids: Annotated[
-        list[str] | None, typer.Argument(help="Dead jobs to requeue.", metavar="[ID]...")
+        list[str] | None, typer.Argument(help="Dead jobs to requeue.", metavar="ID")
     ] = None,
     all_jobs: Annotated[bool, typer.Option("--all", help="Requeue every dead job.")] = False,
     job_type: Annotated[str, typer.Option("--type", help="Requeue dead jobs of this type.")] = "",
