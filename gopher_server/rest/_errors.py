@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gopher_client import ConnectionFailed, GopherError, RequestError
 from starlette.responses import JSONResponse
 
+from gopher_client import ConnectionFailed, GopherError, RequestError
 from gopher_server.rest._naming import rest_field_path
 
 # gRPC status name -> HTTP status. Names absent here answer 500.

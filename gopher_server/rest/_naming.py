@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
 
 # Suffix of string fields that carry JSON text (rule 2).
 JSON_SUFFIX = "_json"
@@ -41,6 +43,25 @@ WELL_KNOWN_PREFIX = "google.protobuf."
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _JSON_SEGMENT = re.compile(r"_json(?=$|[.\[])")
+
+
+def descriptor_of(message: Message) -> Descriptor:
+    """The message's descriptor (typed: the stubs give upb's own class)."""
+    return cast(Descriptor, message.DESCRIPTOR)
+
+
+def message_of(field: FieldDescriptor) -> Descriptor:
+    """The message type of a message field."""
+    if field.message_type is None:
+        raise TypeError(f"{field.full_name} is not a message field")
+    return field.message_type
+
+
+def enum_of(field: FieldDescriptor) -> EnumDescriptor:
+    """The enum type of an enum field."""
+    if field.enum_type is None:
+        raise TypeError(f"{field.full_name} is not an enum field")
+    return field.enum_type
 
 
 def enum_prefix(enum: EnumDescriptor) -> str:
@@ -106,7 +127,7 @@ def is_map(field: FieldDescriptor) -> bool:
 
 def is_well_known(field: FieldDescriptor) -> bool:
     """True when the field is a google.protobuf message (Timestamp, Duration, ...)."""
-    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.full_name.startswith(
+    return field.type == FieldDescriptor.TYPE_MESSAGE and message_of(field).full_name.startswith(
         WELL_KNOWN_PREFIX
     )
 
