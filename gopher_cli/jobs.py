@@ -21,7 +21,7 @@ from gopher_cli.common import (
 )
 from gopher_cli.durations import parse_time
 from gopher_cli.follow import follow
-from gopher_cli.job_views import job_detail, job_table
+from gopher_cli.job_views import job_detail, job_table, state_name
 from gopher_cli.output import console, print_json, print_messages, to_json
 from gopher_cli.payload import PayloadError, read_payload
 from gopher_client import DEFAULT_SERVER, submit_request
@@ -196,7 +196,7 @@ def cancel(
     elif response.cancelled:
         typer.echo(f"cancelled job {job_id}")
     else:
-        state = to_json(response)["state"]
+        state = state_name(response.state)
         typer.echo(f"job {job_id} already {state}; left as it is")
 
 

@@ -1,11 +1,15 @@
 """Stable JSON for scripts, and the small formatting helpers tables share.
 
-JSON follows protobuf's JSON mapping (json_format, proto field names) with three changes
-that make it pleasant in jq and shell scripts:
+JSON follows protobuf's JSON mapping (json_format, proto field names) with the same
+changes the REST API makes, so a script can read either:
 
 - enum values are lowercase words without their prefix: "high", "enqueued", "succeeded";
+  a zero (`*_UNSPECIFIED`) enum means "not set" and is left out;
 - 64-bit integers are JSON numbers, not strings;
-- `*_json` text fields (payload_json, result_json) appear parsed, as `payload` / `result`.
+- `*_json` text fields (payload_json, result_json) appear parsed, as `payload` / `result`
+  (empty text is null);
+- fields without presence are always present (0, false, "", [], {}); unset message fields
+  (timestamps not reached yet) and unset optional fields are left out.
 """
 
 from __future__ import annotations
@@ -56,14 +60,15 @@ def _convert(descriptor: Descriptor, data: dict[str, Any]) -> dict[str, Any]:
     if descriptor.full_name.startswith("google.protobuf."):
         return data  # well-known types (Timestamp) already have their JSON form
     out: dict[str, Any] = {}
-    # Field-number order and every key present (null when unset), so output is stable.
-    for field in descriptor.fields:
+    for field in descriptor.fields:  # field-number order, so output order is stable
         key = field.name
-        value = data.get(key)
+        if key not in data:
+            continue  # an unset message or optional field: left out, as the REST API does
+        value = data[key]
         if key.endswith("_json") and field.type == FieldDescriptor.TYPE_STRING:
-            out[key.removesuffix("_json")] = parse_json_text(value or "")
-        elif value is None:
-            out[key] = None
+            out[key.removesuffix("_json")] = parse_json_text(value)
+        elif field.enum_type is not None and value == field.enum_type.values[0].name:
+            continue  # *_UNSPECIFIED means "not set"
         elif field.message_type is not None and field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]
             out[key] = {k: _convert_value(value_field, v) for k, v in value.items()}
@@ -88,7 +93,8 @@ def parse_json_text(text: str) -> Any:
 def to_json(message: Message) -> dict[str, Any]:
     """Convert a contract message to the CLI's stable JSON form (see module docstring).
 
-    Fields at their default value are included, so a script always finds its key.
+    Fields without presence are included at their default value, so a script always
+    finds keys such as "depth" and "duplicate".
     """
     data = json_format.MessageToDict(
         message,

@@ -21,7 +21,7 @@ from gopher_cli.common import (
     fail,
     usage_error,
 )
-from gopher_cli.job_views import dead_table, job_detail
+from gopher_cli.job_views import dead_table, job_detail, state_name
 from gopher_cli.output import console, print_json, print_messages, to_json
 from gopher_client import DEFAULT_SERVER, NotFound
 
@@ -126,7 +126,7 @@ def dlq_show(
     with connect(server, token, not_found=f"dead job {job_id}") as client:
         job = client.get_job(job_id)
     if job.state != job_pb2.JOB_STATE_DEAD:
-        state = to_json(job)["state"]
+        state = state_name(job.state)
         fail(f"job {job_id} is not in the dead letter queue (it is {state})", EXIT_NOT_FOUND)
     if output is Output.json:
         print_json(to_json(job))

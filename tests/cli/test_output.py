@@ -56,9 +56,11 @@ def test_job_json_is_stable_and_friendly() -> None:
     assert data["payload"] == {"to": "a@b.c"}
     assert data["result"] is None
     assert "payload_json" not in data and "result_json" not in data
-    assert data["started_at"] is None  # unset timestamps are present as null
+    assert "started_at" not in data  # unset timestamps are left out, as in the REST API
     assert data["created_at"] == "2026-01-01T11:55:00Z"
-    assert data["events"][0]["from_state"] == "unspecified"
+    assert "from_state" not in data["events"][0]  # UNSPECIFIED means not set
+    assert data["events"][1]["from_state"] == "active"
+    assert data["timeout_s"] == 0.0 and data["idempotency_key"] == ""  # no presence: kept
     assert [e["error_type"] for e in data["errors"]] == ["TimeoutError", "ValueError"]
     assert list(data)[:4] == ["id", "type", "priority", "state"]  # field-number order
 
@@ -93,7 +95,8 @@ def test_schedule_template_payload_is_parsed() -> None:
     )
     data = to_json(schedule)
     assert data["job"]["payload"] == {"a": 1}
-    assert data["job"]["retries"] is None  # optional and unset
+    assert "retries" not in data["job"]  # optional and unset
+    assert "priority" not in data["job"]
 
 
 def test_compact_json_and_ages() -> None:
