@@ -1,0 +1,191 @@
+"""The broker: wires the store, services and background components into one process.
+
+Start order: Redis (bounded retry) -> pub/sub hub -> gRPC server -> background
+components -> HTTP. Stop order: health NOT_SERVING -> close worker streams (without
+releasing leases) -> gRPC server (grace period) -> components -> hub -> HTTP -> Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import grpc
+import redis.asyncio as aioredis
+import redis.exceptions
+from gopher.v1 import admin_service_pb2_grpc, job_service_pb2_grpc, worker_service_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gopher_server.clock import Clock, SystemClock
+from gopher_server.components.base import PeriodicComponent
+from gopher_server.components.cron import CronScheduler
+from gopher_server.components.janitor import Janitor
+from gopher_server.components.promoter import Promoter
+from gopher_server.components.recoverer import LeaseRecoverer
+from gopher_server.config import ServerConfig, weighted_pattern
+from gopher_server.dispatch.hub import Hub
+from gopher_server.health import SERVICES, HealthMonitor
+from gopher_server.services.admin import AdminService
+from gopher_server.services.jobs import JobService
+from gopher_server.services.workers import WorkerService
+from gopher_server.store.keys import Keys
+from gopher_server.store.store import Store, StoreSettings
+
+log = logging.getLogger(__name__)
+
+# Server-side keepalive: ping idle connections so a worker that vanished without a FIN
+# is noticed (its stream closes and its leases are released), and allow the clients'
+# own frequent pings.
+SERVER_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.keepalive_time_ms", 10_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+    ("grpc.http2.max_ping_strikes", 0),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.so_reuseport", 0),
+]
+
+
+def store_settings(config: ServerConfig) -> StoreSettings:
+    """Store policy from the broker configuration."""
+    return StoreSettings(
+        default_lease_ms=int(config.default_lease_s * 1000),
+        finished_retention_ms=int(config.finished_retention_s * 1000),
+        idempotency_ttl_ms=int(config.idempotency_ttl_s * 1000),
+        backoff_base_ms=int(config.backoff_base_s * 1000),
+        backoff_factor=config.backoff_factor,
+        backoff_max_ms=int(config.backoff_max_s * 1000),
+        priority_pattern=weighted_pattern(config.priority_weights),
+        strict_priority=config.strict_priority,
+    )
+
+
+async def connect_redis(url: str, attempts: int) -> aioredis.Redis:
+    """A client whose server answered PING, trying `attempts` times with backoff.
+    Raises ConnectionError with a clear message when Redis stays unreachable."""
+    client = aioredis.Redis.from_url(
+        url, decode_responses=True, health_check_interval=10, socket_connect_timeout=2,
+        socket_keepalive=True, retry_on_timeout=True,
+    )
+    delay = 0.1
+    for attempt in range(1, attempts + 1):
+        try:
+            await client.ping()
+            return client
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            if attempt == attempts:
+                await client.aclose()
+                raise ConnectionError(f"redis at {url} is unreachable after {attempts} attempts: {exc}") from None
+            log.warning("redis at %s unreachable (attempt %d/%d): %s", url, attempt, attempts, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")
+
+
+class Broker:
+    """One broker process's moving parts. `start()` then `stop()`; `stop()` is safe
+    before `start()` and safe twice."""
+
+    def __init__(self, config: ServerConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.redis: aioredis.Redis | None = None
+        self.server: grpc.aio.Server | None = None
+        self.port: int = config.port
+        self.http_port: int | None = None
+        self.components: list[PeriodicComponent] = []
+        self._hub: Hub | None = None
+        self._workers: WorkerService | None = None
+        self._http: Any = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    @property
+    def address(self) -> str:
+        """host:port of the gRPC server."""
+        return f"{self.config.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Connect to Redis, serve gRPC, and start the background components."""
+        cfg = self.config
+        self.redis = await connect_redis(cfg.redis_url, cfg.redis_connect_attempts)
+        self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg))
+        self._hub = Hub(self.redis, self.store.keys)
+        await self._hub.start()
+        self._workers = WorkerService(self.store, self._hub, cfg)
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        job_service_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.store, self._hub, cfg), server)
+        worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, server)
+        admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(self.store, cfg), server)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (*[s for s in SERVICES if s], "grpc.health.v1.Health", reflection.SERVICE_NAME), server
+        )
+        self.port = server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        if self.port == 0:
+            raise OSError(f"cannot bind gRPC to {cfg.host}:{cfg.port}")
+        await server.start()
+        self.server = server
+        monitor = HealthMonitor(self.redis, self.health)
+        await monitor.set_all(True)
+        self.components = [
+            monitor,
+            Promoter(self.store, cfg.promote_interval_s),
+            LeaseRecoverer(self.store, cfg.recover_interval_s),
+            Janitor(self.store, cfg.janitor_interval_s, int(cfg.dead_retention_s * 1000), cfg.dead_max_jobs),
+            CronScheduler(self.store),
+        ]
+        for component in self.components:
+            component.start()
+        if cfg.http_port is not None:
+            await self._start_http()
+        log.info("gopher broker serving gRPC on %s (redis %s)", self.address, cfg.redis_url)
+
+    async def _start_http(self) -> None:
+        import uvicorn
+
+        from gopher_server.http import create_http_app
+
+        app = create_http_app(self)
+        config = uvicorn.Config(app, host=self.config.http_host, port=self.config.http_port or 0,
+                                log_level="warning", lifespan="on")
+        self._http = uvicorn.Server(config)
+        self._http_task = asyncio.create_task(self._http.serve(), name="gopher-http")
+        while not self._http.started:
+            if self._http_task.done():
+                self._http_task.result()
+                raise OSError(f"HTTP server failed to start on port {self.config.http_port}")
+            await asyncio.sleep(0.01)
+        self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+        log.info("gopher HTTP (REST, metrics, health) on http://%s:%d", self.config.http_host, self.http_port)
+
+    async def stop(self) -> None:
+        """Shut down in the documented order, within the configured grace period."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.components and isinstance(self.components[0], HealthMonitor):
+            await self.components[0].stop()
+            with contextlib.suppress(Exception):
+                await self.components[0].set_all(False)
+        if self._workers is not None:
+            await self._workers.shutdown()
+        if self.server is not None:
+            await self.server.stop(self.config.shutdown_grace_s)
+        for component in self.components:
+            await component.stop()
+        if self._hub is not None:
+            await self._hub.stop()
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._http_task, timeout=self.config.shutdown_grace_s)
+        if self.redis is not None:
+            await self.redis.aclose()
+        log.info("gopher broker stopped")

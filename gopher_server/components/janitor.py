@@ -1,0 +1,43 @@
+"""Keeps Redis memory bounded: trims finished jobs, the DLQ, and stale workers."""
+
+from __future__ import annotations
+
+import logging
+
+from gopher_server.components.base import PeriodicComponent
+from gopher_server.store import admin
+from gopher_server.store import workers as registry
+from gopher_server.store.store import Store
+
+log = logging.getLogger(__name__)
+# Workers silent this long (and holding no jobs) are dropped from the registry.
+WORKER_FORGET_MS = 3600 * 1000
+
+
+class Janitor(PeriodicComponent):
+    """Applies retention. Finished job hashes expire by TTL on their own; this trims
+    the indexes that point at them, and enforces the DLQ's age and count limits."""
+
+    name = "janitor"
+
+    def __init__(self, store: Store, interval_s: float, dead_retention_ms: int, dead_max_jobs: int) -> None:
+        super().__init__(interval_s)
+        self.store = store
+        self.dead_retention_ms = dead_retention_ms
+        self.dead_max_jobs = dead_max_jobs
+
+    async def _tick(self) -> bool:
+        keys, redis = self.store.keys, self.store.redis
+        now = self.store.clock.now_ms()
+        cutoff = now - self.store.settings.finished_retention_ms
+        await redis.zremrangebyscore(keys.finished(), "-inf", cutoff)
+        expired = await admin.dead_ids(self.store, older_than_ms=self.dead_retention_ms)
+        excess = await redis.zcard(keys.dead()) - len(expired) - self.dead_max_jobs
+        if excess > 0:
+            oldest = await redis.zrange(keys.dead(), len(expired), len(expired) + excess - 1)
+            expired += oldest
+        if expired:
+            purged = await admin.purge_dead(self.store, expired)
+            log.info("janitor removed %d dead job(s) past DLQ retention", purged)
+        await registry.prune_workers(self.store, WORKER_FORGET_MS)
+        return False

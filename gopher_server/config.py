@@ -1,0 +1,57 @@
+"""Broker settings, from command-line flags and GOPHER_* environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def weighted_pattern(weights: dict[str, int]) -> tuple[str, ...]:
+    """The smooth weighted round-robin order for priority weights, e.g. {high: 3,
+    normal: 2, low: 1} -> (high, normal, high, low, normal, high): each window of
+    sum(weights) dispatches holds every priority exactly its weight times, spread out."""
+    if any(w < 1 for w in weights.values()):
+        raise ValueError("every priority weight must be at least 1 (weighted mode never starves)")
+    total = sum(weights.values())
+    current = dict.fromkeys(weights, 0)
+    order: list[str] = []
+    for _ in range(total):
+        for name, weight in weights.items():
+            current[name] += weight
+        best = max(current, key=lambda n: current[n])
+        current[best] -= total
+        order.append(best)
+    return tuple(order)
+
+
+@dataclass
+class ServerConfig:
+    """Everything a broker process needs. Durations carry their unit in the name."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    host: str = "127.0.0.1"
+    port: int = 50051
+    http_port: int | None = None
+    http_host: str = "127.0.0.1"
+    prefix: str = "gopher"
+    default_lease_s: float = 30.0
+    max_payload_bytes: int = 1024 * 1024
+    max_batch: int = 1000
+    max_job_types: int = 10_000
+    priority_weights: dict[str, int] = field(
+        default_factory=lambda: {"high": 3, "normal": 2, "low": 1}
+    )
+    strict_priority: bool = False
+    finished_retention_s: float = 7 * 24 * 3600
+    dead_retention_s: float = 30 * 24 * 3600
+    dead_max_jobs: int = 100_000
+    idempotency_ttl_s: float = 24 * 3600
+    backoff_base_s: float = 1.0
+    backoff_factor: float = 2.0
+    backoff_max_s: float = 3600.0
+    promote_interval_s: float = 0.1
+    recover_interval_s: float = 0.5
+    janitor_interval_s: float = 30.0
+    heartbeat_interval_s: float = 5.0
+    worker_alive_s: float = 30.0
+    redis_connect_attempts: int = 10
+    shutdown_grace_s: float = 5.0

@@ -1,0 +1,123 @@
+"""Store records to contract messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
+from gopher.v1 import job_pb2, worker_service_pb2
+
+from gopher_server.store.records import JobRecord, Lease
+
+STATES: dict[str, int] = {
+    "scheduled": job_pb2.JOB_STATE_SCHEDULED,
+    "enqueued": job_pb2.JOB_STATE_ENQUEUED,
+    "active": job_pb2.JOB_STATE_ACTIVE,
+    "retrying": job_pb2.JOB_STATE_RETRYING,
+    "succeeded": job_pb2.JOB_STATE_SUCCEEDED,
+    "dead": job_pb2.JOB_STATE_DEAD,
+    "cancelled": job_pb2.JOB_STATE_CANCELLED,
+}
+STATE_WORDS = {v: k for k, v in STATES.items()}
+PRIORITIES: dict[str, int] = {
+    "high": job_pb2.PRIORITY_HIGH,
+    "normal": job_pb2.PRIORITY_NORMAL,
+    "low": job_pb2.PRIORITY_LOW,
+}
+FINAL = frozenset({"succeeded", "dead", "cancelled"})
+
+
+def _ts(ms: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromMilliseconds(ms)
+    return ts
+
+
+def _trace(raw: str) -> dict[str, str]:
+    return dict(orjson.loads(raw)) if raw else {}
+
+
+def job_message(record: JobRecord, with_history: bool = True) -> job_pb2.Job:
+    """The Job message for a stored record (history and errors when asked)."""
+    f = record.fields
+    job = job_pb2.Job(
+        id=record.id,
+        type=f.get("type", ""),
+        priority=PRIORITIES.get(f.get("prio", ""), job_pb2.PRIORITY_UNSPECIFIED),  # type: ignore[arg-type]
+        state=STATES.get(record.state, job_pb2.JOB_STATE_UNSPECIFIED),  # type: ignore[arg-type]
+        payload_json=f.get("payload", "{}"),
+        result_json=f.get("result", ""),
+        attempt=record.get_int("attempt"),
+        retries=record.get_int("retries"),
+        idempotency_key=f.get("idem", ""),
+        timeout_s=record.get_int("timeout_ms") / 1000,
+        lease_ttl_s=record.get_int("lease_ms") / 1000,
+        worker_id=f.get("wid", ""),
+        trace_context=_trace(f.get("trace", "")),
+    )
+    created = record.get_int("created")
+    job.created_at.CopyFrom(_ts(created))
+    job.run_at.CopyFrom(_ts(record.get_int("run_at", created)))
+    for name, target in (("started", job.started_at), ("finished", job.finished_at)):
+        if f.get(name):
+            target.CopyFrom(_ts(record.get_int(name)))
+    if "bo_base" in f:
+        job.retry_policy.base_delay_s = record.get_int("bo_base") / 1000
+    if "bo_factor" in f:
+        job.retry_policy.factor = float(f["bo_factor"])
+    if "bo_max" in f:
+        job.retry_policy.max_delay_s = record.get_int("bo_max") / 1000
+    if with_history:
+        _add_history(job, record.events, created)
+    return job
+
+
+def _add_history(job: job_pb2.Job, events: list[dict[str, Any]], created_ms: int) -> None:
+    # The submit itself is not stored (it would cost memory per queued job); it is
+    # rebuilt here from the creation time.
+    first = job.events.add(attempt=0)
+    first.time.CopyFrom(_ts(created_ms))
+    first.to_state = (
+        job_pb2.JOB_STATE_SCHEDULED if job.run_at.ToMilliseconds() > created_ms
+        else job_pb2.JOB_STATE_ENQUEUED
+    )
+    for ev in events:
+        t = int(ev.get("t", 0))
+        error = f"{ev['et']}: {ev.get('em', '')}" if "et" in ev else ""
+        out = job.events.add(
+            from_state=STATES.get(ev.get("f", ""), 0),  # type: ignore[arg-type]
+            to_state=STATES.get(ev.get("s", ""), 0),  # type: ignore[arg-type]
+            attempt=int(ev.get("a", 0)),
+            worker_id=ev.get("w", ""),
+            error=error,
+        )
+        out.time.CopyFrom(_ts(t))
+        if "et" in ev:
+            err = job.errors.add(
+                attempt=int(ev.get("a", 0)),
+                error_type=ev["et"],
+                message=ev.get("em", ""),
+                traceback=ev.get("tb", ""),
+                worker_id=ev.get("w", ""),
+            )
+            err.time.CopyFrom(_ts(t))
+
+
+def leased_job(lease: Lease) -> worker_service_pb2.LeasedJob:
+    """The delivery message for one lease."""
+    return job_pb2.LeasedJob(
+        job_id=lease.job_id,
+        type=lease.type,
+        priority=PRIORITIES.get(lease.priority, 0),  # type: ignore[arg-type]
+        payload_json=lease.payload,
+        attempt=lease.attempt,
+        retries=lease.retries,
+        lease_token=lease.token,
+        lease_deadline_unix_ms=lease.deadline_ms,
+        lease_ttl_ms=lease.lease_ms,
+        timeout_s=lease.timeout_ms / 1000,
+        created_unix_ms=lease.created_ms,
+        ready_unix_ms=lease.ready_ms,
+        trace_context=_trace(lease.trace),
+    )

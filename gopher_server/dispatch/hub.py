@@ -1,0 +1,150 @@
+"""The broker's one pub/sub connection: cross-replica wake-ups and job watches.
+
+Every state change that can let a stream make progress is announced by the Lua
+scripts on the control channel: "w <type>" (new ready work), "s <worker>" (a slot
+freed, possibly by an ack on another broker), "c <worker> <job>" (cancel a running
+job). The hub routes each to the local streams it concerns. Job channels carry state
+changes for WatchJob. After a reconnect every stream is woken, since messages sent
+while disconnected are lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from gopher_server.dispatch.session import StreamSession
+from gopher_server.store.keys import Keys
+
+log = logging.getLogger(__name__)
+
+_RECONNECT_MAX_S = 2.0
+
+
+class Hub:
+    """Routes control messages to local stream sessions and job events to watchers."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ctl = keys.control_channel()
+        self._by_type: dict[str, set[StreamSession]] = defaultdict(set)
+        self._by_worker: dict[str, set[StreamSession]] = defaultdict(set)
+        self._watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._pubsub: aioredis.client.PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    # -- sessions -------------------------------------------------------------------
+    def add(self, session: StreamSession) -> None:
+        """Route wake-ups for the session's types and worker to it."""
+        for job_type in session.job_types:
+            self._by_type[job_type].add(session)
+        self._by_worker[session.worker_id].add(session)
+
+    def remove(self, session: StreamSession) -> None:
+        """Stop routing to a closed session."""
+        for job_type in session.job_types:
+            self._by_type[job_type].discard(session)
+            if not self._by_type[job_type]:
+                del self._by_type[job_type]
+        self._by_worker[session.worker_id].discard(session)
+        if not self._by_worker[session.worker_id]:
+            del self._by_worker[session.worker_id]
+
+    def sessions(self) -> list[StreamSession]:
+        """Every open session on this broker."""
+        return list({s for group in self._by_worker.values() for s in group})
+
+    def wake_all(self) -> None:
+        """Wake every local session (shutdown, reconnect)."""
+        for session in self.sessions():
+            session.wake.set()
+
+    def wake_worker(self, worker_id: str) -> None:
+        """Wake the local sessions of one worker (a slot freed)."""
+        for session in self._by_worker.get(worker_id, ()):
+            session.wake.set()
+
+    # -- watches ------------------------------------------------------------------------
+    async def watch(self, job_id: str) -> asyncio.Queue[str]:
+        """Subscribe to a job's state changes; each new state word arrives on the queue."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        channel = self._keys.job_channel(job_id)
+        first = not self._watchers[channel]
+        self._watchers[channel].add(queue)
+        if first and self._pubsub is not None:
+            await self._pubsub.subscribe(channel)
+        return queue
+
+    async def unwatch(self, job_id: str, queue: asyncio.Queue[str]) -> None:
+        """End a watch started by `watch`."""
+        channel = self._keys.job_channel(job_id)
+        self._watchers[channel].discard(queue)
+        if not self._watchers[channel]:
+            del self._watchers[channel]
+            if self._pubsub is not None:
+                with contextlib.suppress(redis.exceptions.RedisError):
+                    await self._pubsub.unsubscribe(channel)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Subscribe and start routing; returns once the first subscription is live."""
+        self._task = asyncio.create_task(self._run(), name="gopher-hub")
+        await asyncio.wait_for(self.connected.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        """Stop routing and close the connection. Safe before start and twice."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        delay = 0.05
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._ctl, *self._watchers.keys())
+                self._pubsub = pubsub
+                self.connected.set()
+                self.wake_all()
+                delay = 0.05
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._route(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+                log.warning("pub/sub connection lost (%s); reconnecting in %.2fs", exc, delay)
+                self.connected.clear()
+            finally:
+                self._pubsub = None
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RECONNECT_MAX_S)
+
+    def _route(self, channel: str, data: str) -> None:
+        if channel != self._ctl:
+            for queue in self._watchers.get(channel, ()):
+                queue.put_nowait(data)
+            return
+        kind, _, rest = data.partition(" ")
+        if kind == "w":
+            for session in self._by_type.get(rest, ()):
+                session.wake.set()
+        elif kind == "s":
+            self.wake_worker(rest)
+        elif kind == "c":
+            worker_id, _, job_id = rest.partition(" ")
+            for session in self._by_worker.get(worker_id, ()):
+                session.cancelled_jobs.append(job_id)
+                session.wake.set()

@@ -1,0 +1,29 @@
+"""One open StreamJobs call, as the broker process tracks it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass(eq=False)
+class StreamSession:
+    """A worker's delivery stream on this broker: what it handles, and its wake-up.
+
+    `wake` is set whenever something may have changed for it (new work of one of its
+    types, a slot freed, a cancellation, shutdown); the stream loop clears it before
+    each dispatch attempt, so a wake-up that races the attempt is never lost.
+    """
+
+    worker_id: str
+    job_types: list[str]
+    capacity: int
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    cancelled_jobs: list[str] = field(default_factory=list)
+
+    def take_cancellations(self) -> list[str]:
+        """Job ids to tell the worker to stop, cleared once taken."""
+        taken, self.cancelled_jobs = self.cancelled_jobs, []
+        return taken

@@ -1,0 +1,43 @@
+"""Health: the gRPC health service follows Redis reachability."""
+
+from __future__ import annotations
+
+import logging
+
+from grpc_health.v1 import health, health_pb2
+from redis.asyncio import Redis
+
+from gopher_server.components.base import PeriodicComponent
+
+log = logging.getLogger(__name__)
+SERVICES = ("", "gopher.v1.JobService", "gopher.v1.WorkerService", "gopher.v1.AdminService")
+
+
+class HealthMonitor(PeriodicComponent):
+    """Pings Redis each interval and sets every service SERVING or NOT_SERVING."""
+
+    name = "health"
+
+    def __init__(self, redis: Redis, servicer: health.aio.HealthServicer, interval_s: float = 1.0) -> None:
+        super().__init__(interval_s)
+        self.redis = redis
+        self.servicer = servicer
+        self.serving: bool | None = None
+
+    async def set_all(self, serving: bool) -> None:
+        """Publish one status for every service."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in SERVICES:
+            await self.servicer.set(name, status)
+        if serving != self.serving:
+            log.log(logging.INFO if serving else logging.WARNING, "broker is %s",
+                    "serving" if serving else "NOT serving: redis unreachable")
+        self.serving = serving
+
+    async def _tick(self) -> bool:
+        try:
+            ok = bool(await self.redis.ping())
+        except Exception:
+            ok = False
+        await self.set_all(ok)
+        return False

@@ -1,0 +1,45 @@
+"""The broker's HTTP port: REST shim, Prometheus metrics, liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from gopher_client import AsyncClient
+
+if TYPE_CHECKING:
+    from gopher_server.app import Broker
+
+
+def create_http_app(broker: Broker) -> Starlette:
+    """The broker's HTTP app. The REST shim reaches the broker through the client SDK
+    over loopback gRPC, like any other client (same validation, same auth)."""
+    from gopher_server.rest import create_app
+
+    client = AsyncClient(broker.address)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            ok = broker.redis is not None and bool(await broker.redis.ping())
+        except Exception:
+            ok = False
+        return JSONResponse({"status": "ready" if ok else "redis unreachable"}, status_code=200 if ok else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Mount("/", app=create_app(client)),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,149 @@
+"""JobService: submit, inspect, cancel and watch jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from gopher.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
+
+from gopher_server.config import ServerConfig
+from gopher_server.convert import FINAL, STATE_WORDS, STATES, job_message
+from gopher_server.dispatch.hub import Hub
+from gopher_server.errors import InvalidArgument, NotFound, TooLarge
+from gopher_server.status import abort, unary
+from gopher_server.store import listing
+from gopher_server.store.store import Store
+from gopher_server.validation import check_name, priority_word, submit_to_job
+
+Context = grpc.aio.ServicerContext[Any, Any]
+# A watch re-reads the job at least this often, in case a pub/sub message was lost
+# (e.g. across a Redis restart).
+WATCH_RESYNC_S = 5.0
+
+
+def page_size(value: int) -> int:
+    """Validated page size: 0 means 50; at most 1000."""
+    if value == 0:
+        return 50
+    if not 1 <= value <= 1000:
+        raise InvalidArgument("page_size must be between 1 and 1000", "page_size")
+    return value
+
+
+class JobService(job_service_pb2_grpc.JobServiceServicer):
+    """Thin servicer: validate, call the store, convert."""
+
+    def __init__(self, store: Store, hub: Hub, config: ServerConfig) -> None:
+        self.store = store
+        self.hub = hub
+        self.config = config
+
+    @unary
+    async def SubmitJob(
+        self, request: job_service_pb2.SubmitJobRequest, context: Context
+    ) -> job_service_pb2.SubmitJobResponse:
+        job = submit_to_job(request, self.config, self.store.clock.now_ms())
+        (result,) = await self.store.submit([job])
+        return job_service_pb2.SubmitJobResponse(
+            job_id=result.job_id, status=STATES[result.state], duplicate=result.duplicate  # type: ignore[arg-type]
+        )
+
+    @unary
+    async def SubmitJobs(
+        self, request: job_service_pb2.SubmitJobsRequest, context: Context
+    ) -> job_service_pb2.SubmitJobsResponse:
+        if not request.jobs:
+            raise InvalidArgument("jobs must hold at least one job", "jobs")
+        if len(request.jobs) > self.config.max_batch:
+            raise TooLarge(
+                f"jobs holds {len(request.jobs)} jobs; the batch limit is {self.config.max_batch}",
+                "jobs",
+            )
+        now = self.store.clock.now_ms()
+        jobs = [
+            submit_to_job(r, self.config, now, field=f"jobs[{i}].")
+            for i, r in enumerate(request.jobs)
+        ]
+        results = await self.store.submit(jobs)
+        return job_service_pb2.SubmitJobsResponse(
+            results=[
+                job_service_pb2.SubmitJobResponse(
+                    job_id=r.job_id, status=STATES[r.state], duplicate=r.duplicate  # type: ignore[arg-type]
+                )
+                for r in results
+            ]
+        )
+
+    async def _record(self, job_id: str, with_history: bool = True) -> job_pb2.Job:
+        if not job_id:
+            raise InvalidArgument("job_id is required", "job_id")
+        record = await self.store.get_job(job_id, with_history=with_history)
+        if record is None:
+            raise NotFound(f"job {job_id} not found")
+        return job_message(record, with_history=with_history)
+
+    @unary
+    async def GetJob(
+        self, request: job_service_pb2.GetJobRequest, context: Context
+    ) -> job_service_pb2.GetJobResponse:
+        return job_service_pb2.GetJobResponse(job=await self._record(request.job_id))
+
+    @unary
+    async def ListJobs(
+        self, request: job_service_pb2.ListJobsRequest, context: Context
+    ) -> job_service_pb2.ListJobsResponse:
+        if request.state and request.state not in STATE_WORDS:
+            raise InvalidArgument(f"state {request.state} is not a job state", "state")
+        if request.type:
+            check_name(request.type, "type")
+        priority = priority_word(request.priority) if request.priority else ""
+        try:
+            records, token = await listing.list_jobs(
+                self.store,
+                state=STATE_WORDS.get(request.state, ""),
+                job_type=request.type,
+                priority=priority,
+                page_size=page_size(request.page_size),
+                page_token=request.page_token,
+            )
+        except listing.BadPageToken as exc:
+            raise InvalidArgument(str(exc), "page_token") from None
+        return job_service_pb2.ListJobsResponse(
+            jobs=[job_message(r, with_history=False) for r in records], next_page_token=token
+        )
+
+    @unary
+    async def CancelJob(
+        self, request: job_service_pb2.CancelJobRequest, context: Context
+    ) -> job_service_pb2.CancelJobResponse:
+        if not request.job_id:
+            raise InvalidArgument("job_id is required", "job_id")
+        state, cancelled = await self.store.cancel(request.job_id)
+        if state == "missing":
+            raise NotFound(f"job {request.job_id} not found")
+        return job_service_pb2.CancelJobResponse(state=STATES[state], cancelled=cancelled)  # type: ignore[arg-type]
+
+    async def WatchJob(
+        self, request: job_service_pb2.WatchJobRequest, context: Context
+    ) -> AsyncIterator[job_service_pb2.WatchJobResponse]:
+        queue = await self.hub.watch(request.job_id)
+        try:
+            last_state = -1
+            while True:
+                try:
+                    job = await self._record(request.job_id, with_history=False)
+                except (InvalidArgument, NotFound) as error:
+                    await abort(context, error)
+                if job.state != last_state:
+                    last_state = job.state
+                    yield job_service_pb2.WatchJobResponse(job=job)
+                if STATE_WORDS.get(job.state) in FINAL:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(queue.get(), timeout=WATCH_RESYNC_S)
+        finally:
+            await self.hub.unwatch(request.job_id, queue)

@@ -1,0 +1,251 @@
+"""WorkerService: deliver jobs over StreamJobs and take outcomes with fencing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import grpc
+import redis.exceptions
+from gopher.v1 import worker_service_pb2, worker_service_pb2_grpc
+
+from gopher_server.config import ServerConfig
+from gopher_server.convert import STATES, leased_job
+from gopher_server.dispatch.hub import Hub
+from gopher_server.dispatch.session import StreamSession
+from gopher_server.errors import InvalidArgument, NotFound, StaleLease, TooLarge
+from gopher_server.status import abort, unary
+from gopher_server.store import workers as registry
+from gopher_server.store.records import NackItem
+from gopher_server.store.store import Store
+from gopher_server.validation import check_name
+
+log = logging.getLogger(__name__)
+Context = grpc.aio.ServicerContext[Any, Any]
+MAX_TRACEBACK_BYTES = 8192
+MAX_CAPACITY = 10_000
+_OUTCOMES = {
+    "ok": worker_service_pb2.OUTCOME_CODE_OK,
+    "stale": worker_service_pb2.OUTCOME_CODE_STALE_LEASE,
+    "missing": worker_service_pb2.OUTCOME_CODE_NOT_FOUND,
+}
+
+
+def _outcome(job_id: str, code: str, deadline_ms: int = 0) -> worker_service_pb2.Outcome:
+    if code in STATES:  # nack answers with the new state
+        return worker_service_pb2.Outcome(
+            job_id=job_id, code=worker_service_pb2.OUTCOME_CODE_OK, state=STATES[code]  # type: ignore[arg-type]
+        )
+    message = {"stale": "lease token is stale or unknown", "missing": "job not found"}.get(code, "")
+    return worker_service_pb2.Outcome(
+        job_id=job_id, code=_OUTCOMES[code], message=message, lease_deadline_unix_ms=deadline_ms  # type: ignore[arg-type]
+    )
+
+
+def _raise_for(job_id: str, code: str) -> None:
+    if code == "stale":
+        raise StaleLease(f"lease token for job {job_id} is stale or unknown; nothing changed")
+    if code == "missing":
+        raise NotFound(f"job {job_id} not found")
+
+
+class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
+    """Streams jobs to workers and applies their acks, nacks and extensions."""
+
+    def __init__(self, store: Store, hub: Hub, config: ServerConfig) -> None:
+        self.store = store
+        self.hub = hub
+        self.config = config
+        self.closing = False
+        self._releases: set[asyncio.Task[None]] = set()
+
+    def _check_batch(self, items: Sequence[Any], field: str) -> None:
+        if len(items) > self.config.max_batch:
+            raise TooLarge(f"{field} holds {len(items)} items; the limit is {self.config.max_batch}", field)
+
+    # -- streaming -----------------------------------------------------------------
+    async def StreamJobs(
+        self, request: worker_service_pb2.StreamJobsRequest, context: Context
+    ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
+        try:
+            check_name(request.worker_id, "worker_id", "worker id")
+            if not request.job_types:
+                raise InvalidArgument("job_types must name at least one job type", "job_types")
+            for i, job_type in enumerate(request.job_types):
+                check_name(job_type, f"job_types[{i}]")
+            if not 1 <= request.capacity <= MAX_CAPACITY:
+                raise InvalidArgument(f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
+        except InvalidArgument as error:
+            await abort(context, error)
+        session = StreamSession(request.worker_id, sorted(set(request.job_types)), request.capacity)
+        self.hub.add(session)
+        log.info("worker %s stream %s opened (%s, capacity %d)", session.worker_id,
+                 session.session_id, ",".join(session.job_types), session.capacity)
+        try:
+            await registry.register_stream(
+                self.store, session.worker_id, session.session_id, hostname=request.hostname,
+                pid=request.pid, job_types=session.job_types, capacity=session.capacity,
+            )
+            async for response in self._deliver(session):
+                yield response
+        finally:
+            self.hub.remove(session)
+            if not self.closing:
+                # The worker went away: its jobs must not wait for lease expiry. Run the
+                # release as its own task so the call's cancellation cannot cut it short.
+                task = asyncio.create_task(self._release(session))
+                self._releases.add(task)
+                task.add_done_callback(self._releases.discard)
+
+    async def _deliver(
+        self, session: StreamSession
+    ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
+        loop = asyncio.get_running_loop()
+        heartbeat_s = self.config.heartbeat_interval_s
+        next_beat = loop.time() + heartbeat_s
+        while not self.closing:
+            session.wake.clear()
+            wait_s = heartbeat_s
+            try:
+                result = await self.store.dispatch(
+                    session.worker_id, session.session_id, session.capacity, session.job_types
+                )
+                cancels = session.take_cancellations()
+                if result.leases or cancels:
+                    yield worker_service_pb2.StreamJobsResponse(
+                        jobs=[leased_job(lease) for lease in result.leases],
+                        cancelled_job_ids=cancels,
+                    )
+                    if result.leases:
+                        continue  # there may be more work and free slots
+                if result.wait_ms:
+                    wait_s = min(wait_s, result.wait_ms / 1000)
+                if loop.time() >= next_beat:
+                    await registry.heartbeat(self.store, [(session.worker_id, session.session_id)])
+                    next_beat = loop.time() + heartbeat_s
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                # Keep the stream open through a Redis outage; dispatch resumes when it is back.
+                log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)
+                wait_s = 0.5
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(session.wake.wait(), timeout=wait_s)
+
+    async def _release(self, session: StreamSession) -> None:
+        for attempt in range(20):
+            try:
+                released = await self.store.release(session.worker_id, session.session_id)
+                await registry.unregister_stream(self.store, session.worker_id, session.session_id)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                # Leases still expire on their own if Redis stays away; retry a while.
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+                continue
+            log.info("worker %s stream %s closed; released %d job(s)", session.worker_id,
+                     session.session_id, len(released))
+            return
+
+    async def shutdown(self) -> None:
+        """End every stream without releasing leases: workers reconnect to another
+        broker and answer with the tokens they hold."""
+        self.closing = True
+        self.hub.wake_all()
+        if self._releases:
+            await asyncio.wait(self._releases, timeout=self.config.shutdown_grace_s)
+
+    # -- outcomes ------------------------------------------------------------------
+    def _ack_items(self, acks: Sequence[worker_service_pb2.AckJobRequest]) -> list[tuple[str, int, str]]:
+        limit = self.config.max_payload_bytes
+        items = []
+        for ack in acks:
+            if len(ack.result_json.encode()) > limit:
+                raise TooLarge(f"result_json of job {ack.job_id} is over {limit} bytes", "result_json")
+            items.append((ack.job_id, ack.lease_token, ack.result_json or "null"))
+        return items
+
+    @unary
+    async def AckJob(
+        self, request: worker_service_pb2.AckJobRequest, context: Context
+    ) -> worker_service_pb2.AckJobResponse:
+        (code,) = await self.store.ack(self._ack_items([request]))
+        _raise_for(request.job_id, code)
+        return worker_service_pb2.AckJobResponse()
+
+    @unary
+    async def AckJobs(
+        self, request: worker_service_pb2.AckJobsRequest, context: Context
+    ) -> worker_service_pb2.AckJobsResponse:
+        self._check_batch(request.acks, "acks")
+        codes = await self.store.ack(self._ack_items(request.acks)) if request.acks else []
+        return worker_service_pb2.AckJobsResponse(
+            outcomes=[_outcome(a.job_id, c) for a, c in zip(request.acks, codes, strict=True)]
+        )
+
+    def _nack_item(self, nack: worker_service_pb2.NackJobRequest) -> NackItem:
+        retry_after_ms = None
+        if nack.HasField("retry_after_s"):
+            if not 0 <= nack.retry_after_s <= 365 * 24 * 3600:
+                raise InvalidArgument("retry_after_s must be between 0 and one year", "retry_after_s")
+            retry_after_ms = int(nack.retry_after_s * 1000)
+        return NackItem(
+            job_id=nack.job_id,
+            token=nack.lease_token,
+            error_type=nack.error_type[:200] or "Error",
+            message=nack.error_message[:2000],
+            traceback=nack.traceback.encode()[-MAX_TRACEBACK_BYTES:].decode(errors="ignore"),
+            non_retryable=nack.non_retryable,
+            retry_after_ms=retry_after_ms,
+            handback=nack.handback,
+        )
+
+    @unary
+    async def NackJob(
+        self, request: worker_service_pb2.NackJobRequest, context: Context
+    ) -> worker_service_pb2.NackJobResponse:
+        (code,) = await self.store.nack([self._nack_item(request)])
+        _raise_for(request.job_id, code)
+        return worker_service_pb2.NackJobResponse(state=STATES[code])  # type: ignore[arg-type]
+
+    @unary
+    async def NackJobs(
+        self, request: worker_service_pb2.NackJobsRequest, context: Context
+    ) -> worker_service_pb2.NackJobsResponse:
+        self._check_batch(request.nacks, "nacks")
+        items = [self._nack_item(n) for n in request.nacks]
+        codes = await self.store.nack(items) if items else []
+        return worker_service_pb2.NackJobsResponse(
+            outcomes=[_outcome(n.job_id, c) for n, c in zip(request.nacks, codes, strict=True)]
+        )
+
+    def _extend_items(self, leases: Sequence[worker_service_pb2.ExtendLeaseRequest]) -> list[tuple[str, int, int]]:
+        items = []
+        for lease in leases:
+            if not 0 <= lease.extend_by_s <= 24 * 3600:
+                raise InvalidArgument("extend_by_s must be between 0 and 86400", "extend_by_s")
+            items.append((lease.job_id, lease.lease_token, int(lease.extend_by_s * 1000)))
+        return items
+
+    @unary
+    async def ExtendLease(
+        self, request: worker_service_pb2.ExtendLeaseRequest, context: Context
+    ) -> worker_service_pb2.ExtendLeaseResponse:
+        ((code, deadline),) = await self.store.extend(self._extend_items([request]))
+        _raise_for(request.job_id, code)
+        return worker_service_pb2.ExtendLeaseResponse(lease_deadline_unix_ms=deadline)
+
+    @unary
+    async def ExtendLeases(
+        self, request: worker_service_pb2.ExtendLeasesRequest, context: Context
+    ) -> worker_service_pb2.ExtendLeasesResponse:
+        self._check_batch(request.leases, "leases")
+        results = await self.store.extend(self._extend_items(request.leases)) if request.leases else []
+        return worker_service_pb2.ExtendLeasesResponse(
+            outcomes=[
+                _outcome(lease.job_id, code, deadline)
+                for lease, (code, deadline) in zip(request.leases, results, strict=True)
+            ]
+        )
+
+
+

@@ -1,0 +1,133 @@
+"""Validation of client input. Everything here runs before any write, so a rejected
+request changes nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import orjson
+from gopher.v1 import job_pb2, job_service_pb2
+
+from gopher_server.config import ServerConfig
+from gopher_server.errors import InvalidArgument, TooLarge
+from gopher_server.store.records import NewJob
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,256}$")
+MAX_DELAY_S = 365 * 24 * 3600
+MAX_TIMEOUT_S = 7 * 24 * 3600
+MAX_LEASE_S = 24 * 3600
+MAX_TRACE_BYTES = 4096
+PRIORITY_WORDS = {
+    job_pb2.PRIORITY_UNSPECIFIED: "normal",
+    job_pb2.PRIORITY_HIGH: "high",
+    job_pb2.PRIORITY_NORMAL: "normal",
+    job_pb2.PRIORITY_LOW: "low",
+}
+
+
+def check_name(value: str, field: str, what: str = "job type") -> str:
+    """Return `value` if it is a valid job type / worker id / schedule name."""
+    if not NAME_RE.match(value):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise InvalidArgument(
+            f"{field} must be a {what} of 1-128 characters from [A-Za-z0-9_.:-]; got {shown!r}",
+            field,
+        )
+    return value
+
+
+def priority_word(value: int, field: str = "priority", allow_unset: bool = True) -> str:
+    """'high', 'normal' or 'low' for a Priority enum value."""
+    if value == job_pb2.PRIORITY_UNSPECIFIED and not allow_unset:
+        raise InvalidArgument(f"{field} must be one of high, normal, low", field)
+    try:
+        return PRIORITY_WORDS[value]
+    except KeyError:
+        raise InvalidArgument(f"{field} must be one of high, normal, low; got {value}", field) from None
+
+
+def check_payload(text: str, field: str, limit: int) -> str:
+    """The payload as stored: a JSON object within the size limit ('' means {})."""
+    if not text:
+        return "{}"
+    size = len(text.encode())
+    if size > limit:
+        raise TooLarge(f"{field} is {size} bytes; the limit is {limit} bytes", field)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgument(f"{field} is not valid JSON: {exc}", field) from None
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"{field} must be a JSON object, got {type(value).__name__}", field)
+    return text
+
+
+def _seconds(value: float, field: str, low: float, high: float) -> float:
+    if not (low <= value <= high):  # also rejects NaN
+        raise InvalidArgument(f"{field} must be between {low:g} and {high:g} seconds", field)
+    return value
+
+
+def submit_to_job(
+    request: job_service_pb2.SubmitJobRequest, config: ServerConfig, now_ms: int, field: str = ""
+) -> NewJob:
+    """Validate one SubmitJobRequest into a NewJob. `field` prefixes field names
+    (e.g. "jobs[3]." inside a batch)."""
+    f = field
+    job_type = check_name(request.type, f + "type")
+    priority = priority_word(request.priority, f + "priority")
+    retries = request.retries if request.HasField("retries") else 3
+    if not 0 <= retries <= 100:
+        raise InvalidArgument(f"{f}retries must be between 0 and 100; got {retries}", f + "retries")
+    payload = check_payload(request.payload_json, f + "payload_json", config.max_payload_bytes)
+    run_at_ms = 0
+    if request.HasField("run_at") and request.HasField("delay_s"):
+        raise InvalidArgument(f"{f}run_at and {f}delay_s are exclusive; give one", f + "delay_s")
+    if request.HasField("run_at"):
+        run_at_ms = request.run_at.ToMilliseconds()
+        if run_at_ms > now_ms + MAX_DELAY_S * 1000:
+            raise InvalidArgument(f"{f}run_at is more than a year ahead", f + "run_at")
+    elif request.HasField("delay_s"):
+        delay = _seconds(request.delay_s, f + "delay_s", 0, MAX_DELAY_S)
+        run_at_ms = now_ms + int(delay * 1000) if delay > 0 else 0
+    key = request.idempotency_key
+    if key and not IDEMPOTENCY_RE.match(key):
+        raise InvalidArgument(
+            f"{f}idempotency_key must be 1-256 printable ASCII characters", f + "idempotency_key"
+        )
+    timeout_s = _seconds(request.timeout_s, f + "timeout_s", 0, MAX_TIMEOUT_S)
+    lease_ms = 0
+    if request.HasField("lease_ttl_s"):
+        lease_ms = int(_seconds(request.lease_ttl_s, f + "lease_ttl_s", 1, MAX_LEASE_S) * 1000)
+    policy = request.retry_policy
+    base = factor = maximum = None
+    if policy.HasField("base_delay_s"):
+        base = int(_seconds(policy.base_delay_s, f + "retry_policy.base_delay_s", 0, MAX_DELAY_S) * 1000)
+    if policy.HasField("factor"):
+        factor = policy.factor
+        if not 1.0 <= factor <= 100.0:
+            raise InvalidArgument(f"{f}retry_policy.factor must be in [1, 100]", f + "retry_policy.factor")
+    if policy.HasField("max_delay_s"):
+        maximum = int(_seconds(policy.max_delay_s, f + "retry_policy.max_delay_s", 0, MAX_DELAY_S) * 1000)
+    trace = ""
+    if request.trace_context:
+        trace = orjson.dumps(dict(request.trace_context)).decode()
+        if len(trace) > MAX_TRACE_BYTES:
+            raise TooLarge(f"{f}trace_context is over {MAX_TRACE_BYTES} bytes", f + "trace_context")
+    return NewJob(
+        id=str(uuid.uuid4()),
+        type=job_type,
+        priority=priority,
+        payload=payload,
+        retries=retries,
+        run_at_ms=run_at_ms,
+        idempotency_key=key,
+        timeout_ms=int(timeout_s * 1000),
+        lease_ms=lease_ms,
+        backoff_base_ms=base,
+        backoff_factor=factor,
+        backoff_max_ms=maximum,
+        trace=trace,
+    )
