@@ -41,6 +41,9 @@ _INT_RANGES: dict[int, tuple[int, int]] = {
     **dict.fromkeys((_T.TYPE_UINT32, _T.TYPE_FIXED32), (0, 2**32 - 1)),
     **dict.fromkeys((_T.TYPE_UINT64, _T.TYPE_FIXED64), (0, 2**64 - 1)),
 }
+_INT64_TYPES = frozenset(
+    {_T.TYPE_INT64, _T.TYPE_SINT64, _T.TYPE_SFIXED64, _T.TYPE_UINT64, _T.TYPE_FIXED64}
+)
 _FLOAT_TYPES = frozenset({_T.TYPE_DOUBLE, _T.TYPE_FLOAT})
 _FLOAT32_MAX = 3.4028234663852886e38
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
@@ -186,7 +189,7 @@ def _integer(field: FieldDescriptor, value: Any, where: str) -> int:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+    elif isinstance(value, str) and field.type in _INT64_TYPES and _INTEGER_TEXT.fullmatch(value):
         number = int(value)  # rule 5: proto3 JSON clients send 64-bit integers as text
     if number is None:
         raise invalid(where, f"{where} must be an integer")
@@ -234,7 +237,9 @@ def text_value(field: FieldDescriptor, text: str, where: str) -> Any:
         except ValueError:
             raise invalid(where, f"{where} must be a number") from None
     if kind in _INT_RANGES:
-        return text  # checked (and converted) by _integer like a proto3 JSON string
+        if _INTEGER_TEXT.fullmatch(text):
+            return int(text)  # range-checked by _integer
+        raise invalid(where, f"{where} must be an integer")
     return text
 
 

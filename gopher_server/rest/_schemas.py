@@ -19,9 +19,16 @@ from gopher_server.rest._naming import (
 
 _T = FieldDescriptor
 _INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
-_INT64 = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
 _UINT32 = {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}
-_UINT64 = {"type": "integer", "minimum": 0, "maximum": 2**64 - 1}
+# 64-bit integers are numbers on output; input also takes decimal text (naming rule 5).
+_INT64 = {
+    "type": ["integer", "string"],
+    "format": "int64",
+    "pattern": "^-?[0-9]{1,20}$",
+    "minimum": -(2**63),
+    "maximum": 2**63 - 1,
+}
+_UINT64 = {**_INT64, "format": "uint64", "minimum": 0, "maximum": 2**64 - 1}
 _INTEGERS: dict[int, dict[str, Any]] = {
     _T.TYPE_INT32: _INT32,
     _T.TYPE_SINT32: _INT32,
