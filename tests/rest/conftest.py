@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from gopher_client import AsyncClient
 
+from gopher_client import AsyncClient
 from gopher_server.rest import create_app
 
 

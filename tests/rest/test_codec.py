@@ -156,7 +156,9 @@ def test_build_request_merges_path_query_and_body() -> None:
     limit = build_request(binding("SetRateLimit"), {"type": "email"}, [], {"rate_per_s": 2.5})
     assert limit == admin_pb.SetRateLimitRequest(type="email", rate_per_s=2.5)
     schedule = build_request(binding("CreateSchedule"), {}, [], {"name": "n", "cron": "@every 1s"})
-    assert schedule.schedule.name == "n" and schedule.schedule.cron == "@every 1s"
+    assert schedule == admin_pb.CreateScheduleRequest(
+        schedule=admin_pb.Schedule(name="n", cron="@every 1s")
+    )
 
 
 @pytest.mark.parametrize(

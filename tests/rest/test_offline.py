@@ -14,8 +14,9 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     assert response.headers["content-type"] == "application/json"
     body: dict[str, Any] = response.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "field"}
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"code", "message", "field"}
+    return error
 
 
 @pytest.mark.parametrize(
