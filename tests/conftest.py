@@ -11,16 +11,18 @@ import contextlib
 import gc
 import os
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
+from gopher_server.config import ServerConfig
 from gopher_server.embedded_redis import EmbeddedRedis
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
+from tests.support import BrokerThread
 
 
 @dataclass
@@ -110,3 +112,36 @@ async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 async def store(aredis: aioredis.Redis, clock: FakeClock) -> Store:
     """A store on the test database, driven by the fake clock."""
     return Store(aredis, clock, Keys(), StoreSettings())
+
+
+def broker_config(redis_url: str, **overrides: object) -> ServerConfig:
+    """A test broker's config: free port, fast background loops."""
+    values: dict[str, object] = {
+        "redis_url": redis_url, "port": 0, "promote_interval_s": 0.05,
+        "recover_interval_s": 0.1, "heartbeat_interval_s": 1.0, "shutdown_grace_s": 2.0,
+        "redis_connect_attempts": 3,
+    }
+    values.update(overrides)
+    return ServerConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def broker_factory(redis_url: str) -> Iterator[Callable[..., BrokerThread]]:
+    """Start brokers on the test's Redis: `broker_factory(**config_overrides)`."""
+    started: list[BrokerThread] = []
+
+    def make(**overrides: object) -> BrokerThread:
+        clock = overrides.pop("clock", None)
+        broker = BrokerThread(broker_config(redis_url, **overrides), clock).start()
+        started.append(broker)
+        return broker
+
+    yield make
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def broker(broker_factory: Callable[..., BrokerThread]) -> BrokerThread:
+    """One running broker (gRPC on a free port, HTTP on a free port) on a flushed Redis."""
+    return broker_factory(http_port=0)

@@ -1,0 +1,243 @@
+"""The worker runtime: one delivery stream, bounded concurrency, batched outcomes,
+automatic lease extension, reconnects, and graceful drain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import grpc
+from gopher.v1 import job_pb2
+from gopher.v1 import worker_service_pb2 as pb
+
+from gopher_client import AsyncClient, GopherError
+from gopher_worker._execution import Outcome, failure, run_handler
+from gopher_worker._job import Job
+from gopher_worker._outcomes import OutcomeBatcher
+from gopher_worker._registry import Registry
+
+log = logging.getLogger(__name__)
+RECONNECT_MAX_S = 5.0
+
+
+@dataclass
+class _Running:
+    lease: job_pb2.LeasedJob
+    deadline_ms: int
+    task: asyncio.Task[None] | None = None
+    cancelled: bool = False  # by the broker or a lost lease: report nothing
+    parked: bool = False  # received while draining: handed back unrun
+    started: float = field(default_factory=time.monotonic)
+
+
+class Worker:
+    """Runs jobs from a broker with the handlers of a registry.
+
+    `server` may list several brokers ("h1:50051,h2:50051"); the worker reconnects to
+    whichever answers. `concurrency` bounds jobs run at once (the broker never sends
+    more). `grace_s` is how long a drain waits for running handlers.
+    """
+
+    def __init__(self, registry: Registry, server: str | None = None, *, concurrency: int = 16,
+                 worker_id: str | None = None, grace_s: float = 30.0, token: str | None = None) -> None:
+        if not registry.job_types:
+            raise ValueError("the registry has no handlers")
+        if not 1 <= concurrency <= 10_000:
+            raise ValueError("concurrency must be between 1 and 10000")
+        self.registry = registry
+        self.server = server
+        self.concurrency = concurrency
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.grace_s = grace_s
+        self.token = token
+        self.running: dict[str, _Running] = {}
+        self.completed = 0
+        self.failed = 0
+        self.connected = asyncio.Event()
+        self._draining = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gopher-job")
+        self._client: AsyncClient | None = None
+        self._outcomes: OutcomeBatcher | None = None
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect and start receiving jobs."""
+        target = self.server or os.environ.get("GOPHER_SERVER", "127.0.0.1:50051")
+        if "," in target:
+            target = "ipv4:" + target
+        kwargs = {"token": self.token} if self.token else {}
+        self._client = AsyncClient(target, **kwargs)
+        self._outcomes = OutcomeBatcher(self._client)
+        self._outcomes.start()
+        self._tasks = [
+            asyncio.create_task(self._stream_loop(), name="gopher-stream"),
+            asyncio.create_task(self._lease_loop(), name="gopher-leases"),
+        ]
+        log.info("worker %s started: types %s, concurrency %d", self.worker_id,
+                 ",".join(self.registry.job_types), self.concurrency)
+
+    async def drain(self, grace_s: float | None = None) -> None:
+        """Stop taking jobs, let running handlers finish within the grace period, and
+        hand back (without burning an attempt) whatever did not finish.
+
+        The stream stays open until the end: closing it would make the broker release
+        (and re-run) jobs still running here. Jobs that arrive meanwhile are parked
+        and handed back with the rest.
+        """
+        if self._client is None or self._draining:
+            return
+        self._draining = True
+        grace = self.grace_s if grace_s is None else grace_s
+        log.info("worker %s draining (%d running, grace %.0fs)", self.worker_id, len(self.running), grace)
+        pending = [r.task for r in self.running.values() if r.task is not None]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        unfinished = list(self.running.values())
+        for run in unfinished:
+            if run.task is not None and not run.task.done():
+                run.task.cancel()
+        for run in unfinished:
+            if run.task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run.task
+        for run in list(self.running.values()):
+            self._handback(run)
+        assert self._outcomes is not None
+        await self._outcomes.flush(timeout_s=10)
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Close everything at once (no drain). Safe before start and twice."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for run in self.running.values():
+            if run.task is not None:
+                run.task.cancel()
+        if self._outcomes is not None:
+            await self._outcomes.stop()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- receiving ----------------------------------------------------------------
+    async def _stream_loop(self) -> None:
+        assert self._client is not None
+        delay = 0.1
+        request = pb.StreamJobsRequest(
+            worker_id=self.worker_id, job_types=self.registry.job_types,
+            capacity=self.concurrency, hostname=socket.gethostname(), pid=os.getpid(),
+        )
+        while True:
+            call = self._client.stream_jobs(request)
+            try:
+                async for response in call:
+                    self.connected.set()
+                    delay = 0.1
+                    self._on_response(response)
+                log.info("broker closed the stream; reconnecting")
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                    log.error("broker refused the worker: %s", exc.details())
+                else:
+                    log.warning("stream to broker lost (%s); reconnecting in %.1fs", exc.code().name, delay)
+            finally:
+                self.connected.clear()
+                call.cancel()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    def _on_response(self, response: pb.StreamJobsResponse) -> None:
+        for job_id in response.cancelled_job_ids:
+            run = self.running.get(job_id)
+            if run is not None and run.task is not None:
+                run.cancelled = True
+                run.task.cancel()
+                log.info("job %s cancelled by the broker", job_id)
+        for lease in response.jobs:
+            run = _Running(lease, lease.lease_deadline_unix_ms)
+            self.running[lease.job_id] = run
+            if self._draining:
+                run.parked = True
+            else:
+                run.task = asyncio.create_task(self._execute(run), name=f"gopher-job-{lease.job_id}")
+
+    # -- running --------------------------------------------------------------------
+    async def _execute(self, run: _Running) -> None:
+        lease = run.lease
+        handler = self.registry.get(lease.type)
+        try:
+            if handler is None:  # the broker only routes registered types; be safe anyway
+                raise RuntimeError(f"no handler for job type {lease.type}")
+            job = Job.from_lease(lease)
+            timeout_s = lease.timeout_s or handler.timeout_s
+            outcome = await run_handler(handler, job, timeout_s, self._pool)
+        except asyncio.CancelledError:
+            if not run.cancelled and not self._draining:
+                raise
+            return  # cancelled: the broker already settled it; drain: handed back later
+        except Exception as exc:  # payload decoding or missing handler
+            outcome = failure(Job(lease.job_id, lease.type, {}, lease.attempt, lease.retries, "",
+                                   lease.created_unix_ms, lease_token=lease.lease_token), exc,
+                               non_retryable=True)
+        self._report(run, outcome)
+
+    def _report(self, run: _Running, outcome: Outcome) -> None:
+        self.running.pop(run.lease.job_id, None)
+        assert self._outcomes is not None
+        if outcome.ack is not None:
+            self.completed += 1
+            self._outcomes.ack(outcome.ack, run.deadline_ms)
+        elif outcome.nack is not None:
+            self.failed += 1
+            log.info("job %s (%s) attempt %d failed: %s: %s", run.lease.job_id, run.lease.type,
+                     run.lease.attempt, outcome.nack.error_type, outcome.nack.error_message)
+            self._outcomes.nack(outcome.nack, run.deadline_ms)
+
+    def _handback(self, run: _Running) -> None:
+        self.running.pop(run.lease.job_id, None)
+        if run.cancelled:
+            return
+        assert self._outcomes is not None
+        nack = pb.NackJobRequest(job_id=run.lease.job_id, lease_token=run.lease.lease_token, handback=True)
+        self._outcomes.nack(nack, run.deadline_ms)
+
+    # -- leases -----------------------------------------------------------------------
+    async def _lease_loop(self) -> None:
+        """Extend each lease once half of its TTL has passed, all due leases in one call."""
+        while True:
+            await asyncio.sleep(0.5)
+            now_ms = int(time.time() * 1000)
+            due = [r for r in self.running.values()
+                   if r.deadline_ms - now_ms < r.lease.lease_ttl_ms // 2]
+            if not due or self._client is None:
+                continue
+            requests = [pb.ExtendLeaseRequest(job_id=r.lease.job_id, lease_token=r.lease.lease_token) for r in due]
+            try:
+                outcomes = await self._client.extend_leases(requests)
+            except GopherError as exc:
+                log.warning("could not extend %d lease(s): %s", len(requests), exc)
+                continue
+            for run, outcome in zip(due, outcomes, strict=True):
+                if outcome.code == pb.OUTCOME_CODE_OK:
+                    run.deadline_ms = outcome.lease_deadline_unix_ms
+                elif run.task is not None and not run.task.done():
+                    # Someone else may hold the job now: stop rather than run it twice.
+                    log.warning("lease of job %s lost (%s); stopping its handler", run.lease.job_id, outcome.message)
+                    run.cancelled = True
+                    run.task.cancel()
+                    self.running.pop(run.lease.job_id, None)
+                else:
+                    self.running.pop(run.lease.job_id, None)
