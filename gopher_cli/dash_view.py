@@ -99,7 +99,7 @@ def _trend(rate: float | None) -> Text:
 
 def queue_panel(stats: Any, rates: Rates | None) -> Table:
     """Depth, trend, paused flag, oldest-job age and per-type depth for each priority."""
-    table = Table(title="Queues", title_justify="left", expand=True)
+    table = Table(title="Queues", title_justify="left")
     for column in ("priority", "depth", "trend", "paused", "oldest", "by type"):
         table.add_column(column, justify="right" if column in ("depth", "trend") else "left")
     for queue in stats.queues:

@@ -146,7 +146,8 @@ def job_table(jobs: Sequence[Any], now: dt.datetime) -> Table:
             styled_state(job.state),
             f"{job.attempt}/{job.retries + 1}",
             format_age(job.created_at, now),
-            format_age(job.run_at, now),
+            # run_at equals created_at unless the job was delayed; only a delay is news.
+            format_age(job.run_at, now) if job.run_at != job.created_at else "-",
             job.worker_id or "-",
         )
     return table

@@ -1,0 +1,122 @@
+"""A minimal worker that speaks the real WorkerService contract, for CLI tests.
+
+It lets a test decide exactly how each job ends (succeed with a result, or fail for good)
+without timing games: every outcome is an AckJob or NackJob on the real broker.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from gopher.v1 import job_pb2
+from gopher.v1 import worker_service_pb2 as worker_pb
+
+from gopher_client import Client
+
+
+@dataclass(frozen=True)
+class Succeed:
+    """Ack the job with this JSON-serialisable result."""
+
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Nack the job; non-retryable sends it straight to the dead letter queue."""
+
+    error_type: str = "ValueError"
+    message: str = "boom"
+    non_retryable: bool = True
+
+
+Outcome = Succeed | Fail
+Handler = Callable[[job_pb2.LeasedJob], Outcome]
+
+
+class ProtocolWorker:
+    """Serves `job_types` from the broker at `address` in a background thread.
+
+    `handler` decides each job's outcome from its LeasedJob. `start()` does not wait for
+    the broker to register the stream: tests poll for effects (job states, worker lists).
+    """
+
+    def __init__(
+        self,
+        address: str,
+        job_types: list[str],
+        handler: Handler,
+        worker_id: str = "cli-test-worker",
+        capacity: int = 4,
+    ) -> None:
+        self.client = Client(address)
+        self.request = worker_pb.StreamJobsRequest(
+            worker_id=worker_id,
+            job_types=job_types,
+            capacity=capacity,
+            hostname="test-host",
+            pid=4242,
+        )
+        self.handler = handler
+        self.handled: list[str] = []
+        self.errors: list[BaseException] = []
+        self._call: Any = None
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name=f"worker-{worker_id}", daemon=True)
+
+    def start(self) -> ProtocolWorker:
+        """Open the stream and serve jobs until stop()."""
+        self._call = self.client.workers.StreamJobs(self.request)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the stream (the broker releases any leases) and wait for the thread.
+
+        Safe to call twice. Raises the first error the serving thread hit, if any."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._call is not None:
+            self._call.cancel()
+        self._thread.join(timeout=10)
+        self.client.close()
+        if self.errors:
+            raise self.errors[0]
+
+    def _run(self) -> None:
+        try:
+            for response in self._call:
+                for job in response.jobs:
+                    self._finish(job)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                self.errors.append(error)
+        except BaseException as error:  # surfaced by stop(), not lost in the thread
+            self.errors.append(error)
+
+    def _finish(self, job: job_pb2.LeasedJob) -> None:
+        outcome = self.handler(job)
+        if isinstance(outcome, Succeed):
+            ack = worker_pb.AckJobRequest(
+                job_id=job.job_id,
+                lease_token=job.lease_token,
+                result_json=json.dumps(outcome.result),
+            )
+            self.client.call(self.client.workers.AckJob, ack)
+        else:
+            nack = worker_pb.NackJobRequest(
+                job_id=job.job_id,
+                lease_token=job.lease_token,
+                error_type=outcome.error_type,
+                error_message=outcome.message,
+                traceback=f"Traceback:\n{outcome.error_type}: {outcome.message}",
+                non_retryable=outcome.non_retryable,
+            )
+            self.client.call(self.client.workers.NackJob, nack)
+        self.handled.append(job.job_id)
