@@ -54,7 +54,7 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close the channel, cancelling calls still running."""
-        await self.channel.close()
+        await self.channel.close(None)
 
     async def call(
         self, method: Callable[..., Awaitable[T]], request: Any, timeout_s: float | None = None
@@ -157,7 +157,7 @@ class AsyncClient:
         self, request: workers_pb.StreamJobsRequest
     ) -> grpc.aio.UnaryStreamCall[workers_pb.StreamJobsRequest, workers_pb.StreamJobsResponse]:
         """Open a delivery stream; iterate the returned call for batches of jobs."""
-        return self.workers.StreamJobs(request, metadata=self.config.metadata())  # type: ignore[no-any-return]
+        return self.workers.StreamJobs(request, metadata=self.config.metadata())
 
     async def ack_jobs(self, acks: Sequence[workers_pb.AckJobRequest]) -> list[workers_pb.Outcome]:
         """Complete many deliveries; return one outcome per ack, in order."""

@@ -51,7 +51,9 @@ def state_value(state: str | int | None) -> int:
     try:
         return STATE_BY_NAME[state.lower()]
     except KeyError:
-        raise ValueError(f"state must be one of {', '.join(STATE_BY_NAME)}; got {state!r}") from None
+        raise ValueError(
+            f"state must be one of {', '.join(STATE_BY_NAME)}; got {state!r}"
+        ) from None
 
 
 def payload_json(payload: Mapping[str, Any] | str | bytes | None) -> str:

@@ -94,8 +94,8 @@ def field_of(error: grpc.RpcError) -> str:
 
 def from_rpc_error(error: grpc.RpcError) -> GopherError:
     """Translate a gRPC error into the SDK's exception tree."""
-    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
-    message: str = error.details() or code.name  # type: ignore[attr-defined]
+    code: grpc.StatusCode = error.code()
+    message: str = error.details() or code.name
     if code in _CONNECTION_CODES:
         return ConnectionFailed(f"{code.name}: {message}")
     cls = _BY_CODE.get(code, RequestError)

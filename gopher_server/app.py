@@ -16,7 +16,8 @@ import grpc
 import redis.asyncio as aioredis
 import redis.exceptions
 from gopher.v1 import admin_service_pb2_grpc, job_service_pb2_grpc, worker_service_pb2_grpc
-from grpc_health.v1 import health, health_pb2_grpc
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gopher_server.clock import Clock, SystemClock
@@ -69,8 +70,12 @@ async def connect_redis(url: str, attempts: int) -> aioredis.Redis:
     """A client whose server answered PING, trying `attempts` times with backoff.
     Raises ConnectionError with a clear message when Redis stays unreachable."""
     client = aioredis.Redis.from_url(
-        url, decode_responses=True, health_check_interval=10, socket_connect_timeout=2,
-        socket_keepalive=True, retry_on_timeout=True,
+        url,
+        decode_responses=True,
+        health_check_interval=10,
+        socket_connect_timeout=2,
+        socket_keepalive=True,
+        retry_on_timeout=True,
     )
     delay = 0.1
     for attempt in range(1, attempts + 1):
@@ -80,7 +85,9 @@ async def connect_redis(url: str, attempts: int) -> aioredis.Redis:
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
             if attempt == attempts:
                 await client.aclose()
-                raise ConnectionError(f"redis at {url} is unreachable after {attempts} attempts: {exc}") from None
+                raise ConnectionError(
+                    f"redis at {url} is unreachable after {attempts} attempts: {exc}"
+                ) from None
             log.warning("redis at %s unreachable (attempt %d/%d): %s", url, attempt, attempts, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -119,10 +126,14 @@ class Broker:
         await self._hub.start()
         self._workers = WorkerService(self.store, self._hub, cfg)
         server = grpc.aio.server(options=SERVER_OPTIONS)
-        job_service_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.store, self._hub, cfg), server)
+        job_service_pb2_grpc.add_JobServiceServicer_to_server(
+            JobService(self.store, self._hub, cfg), server
+        )
         worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, server)
-        admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(self.store, cfg), server)
-        self.health = health.aio.HealthServicer()
+        admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
+            AdminService(self.store, cfg), server
+        )
+        self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*[s for s in SERVICES if s], "grpc.health.v1.Health", reflection.SERVICE_NAME), server
@@ -138,7 +149,12 @@ class Broker:
             monitor,
             Promoter(self.store, cfg.promote_interval_s),
             LeaseRecoverer(self.store, cfg.recover_interval_s),
-            Janitor(self.store, cfg.janitor_interval_s, int(cfg.dead_retention_s * 1000), cfg.dead_max_jobs),
+            Janitor(
+                self.store,
+                cfg.janitor_interval_s,
+                int(cfg.dead_retention_s * 1000),
+                cfg.dead_max_jobs,
+            ),
             CronScheduler(self.store),
         ]
         for component in self.components:
@@ -153,8 +169,13 @@ class Broker:
         from gopher_server.http import create_http_app
 
         app = create_http_app(self)
-        config = uvicorn.Config(app, host=self.config.http_host, port=self.config.http_port or 0,
-                                log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=self.config.http_host,
+            port=self.config.http_port or 0,
+            log_level="warning",
+            lifespan="on",
+        )
         self._http = uvicorn.Server(config)
         self._http_task = asyncio.create_task(self._http.serve(), name="gopher-http")
         while not self._http.started:
@@ -163,7 +184,11 @@ class Broker:
                 raise OSError(f"HTTP server failed to start on port {self.config.http_port}")
             await asyncio.sleep(0.01)
         self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
-        log.info("gopher HTTP (REST, metrics, health) on http://%s:%d", self.config.http_host, self.http_port)
+        log.info(
+            "gopher HTTP (REST, metrics, health) on http://%s:%d",
+            self.config.http_host,
+            self.http_port,
+        )
 
     async def stop(self) -> None:
         """Shut down in the documented order, within the configured grace period."""
@@ -173,7 +198,7 @@ class Broker:
         if self.components and isinstance(self.components[0], HealthMonitor):
             await self.components[0].stop()
             with contextlib.suppress(Exception):
-                await self.components[0].set_all(False)
+                await self.components[0].set_all(False, reason="shutting down")
         if self._workers is not None:
             await self._workers.shutdown()
         if self.server is not None:

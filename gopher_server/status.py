@@ -40,9 +40,11 @@ def to_status(error: errors.GopherServerError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
-async def abort(context: grpc.aio.ServicerContext[Any, Any], error: errors.GopherServerError) -> NoReturn:
+async def abort(
+    context: grpc.aio.ServicerContext[Any, Any], error: errors.GopherServerError
+) -> NoReturn:
     """End the call with the status for `error`."""
-    await context.abort_with_status(to_status(error))
+    await context.abort_with_status(to_status(error))  # type: ignore[attr-defined]  # missing from grpc-stubs
     raise AssertionError("unreachable")  # abort_with_status always raises
 
 

@@ -19,7 +19,7 @@ MAX_DELAY_S = 365 * 24 * 3600
 MAX_TIMEOUT_S = 7 * 24 * 3600
 MAX_LEASE_S = 24 * 3600
 MAX_TRACE_BYTES = 4096
-PRIORITY_WORDS = {
+PRIORITY_WORDS: dict[int, str] = {
     job_pb2.PRIORITY_UNSPECIFIED: "normal",
     job_pb2.PRIORITY_HIGH: "high",
     job_pb2.PRIORITY_NORMAL: "normal",
@@ -45,7 +45,9 @@ def priority_word(value: int, field: str = "priority", allow_unset: bool = True)
     try:
         return PRIORITY_WORDS[value]
     except KeyError:
-        raise InvalidArgument(f"{field} must be one of high, normal, low; got {value}", field) from None
+        raise InvalidArgument(
+            f"{field} must be one of high, normal, low; got {value}", field
+        ) from None
 
 
 def check_payload(text: str, field: str, limit: int) -> str:
@@ -104,13 +106,19 @@ def submit_to_job(
     policy = request.retry_policy
     base = factor = maximum = None
     if policy.HasField("base_delay_s"):
-        base = int(_seconds(policy.base_delay_s, f + "retry_policy.base_delay_s", 0, MAX_DELAY_S) * 1000)
+        base = int(
+            _seconds(policy.base_delay_s, f + "retry_policy.base_delay_s", 0, MAX_DELAY_S) * 1000
+        )
     if policy.HasField("factor"):
         factor = policy.factor
         if not 1.0 <= factor <= 100.0:
-            raise InvalidArgument(f"{f}retry_policy.factor must be in [1, 100]", f + "retry_policy.factor")
+            raise InvalidArgument(
+                f"{f}retry_policy.factor must be in [1, 100]", f + "retry_policy.factor"
+            )
     if policy.HasField("max_delay_s"):
-        maximum = int(_seconds(policy.max_delay_s, f + "retry_policy.max_delay_s", 0, MAX_DELAY_S) * 1000)
+        maximum = int(
+            _seconds(policy.max_delay_s, f + "retry_policy.max_delay_s", 0, MAX_DELAY_S) * 1000
+        )
     trace = ""
     if request.trace_context:
         trace = orjson.dumps(dict(request.trace_context)).decode()

@@ -14,7 +14,7 @@ class PermanentError(Exception):
     """Raise from a handler to dead-letter the job at once, whatever retries remain."""
 
 
-class RetryAfter(Exception):  # noqa: N818 - reads as an instruction: raise RetryAfter(30)
+class RetryAfter(Exception):
     """Raise from a handler to retry after `delay_s` seconds instead of the backoff."""
 
     def __init__(self, delay_s: float, message: str = "") -> None:

@@ -29,20 +29,27 @@ class Outcome:
     nack: pb.NackJobRequest | None = None
 
 
-def failure(job: Job, exc: BaseException, *, non_retryable: bool = False,
-             retry_after_s: float | None = None) -> Outcome:
+def failure(
+    job: Job, exc: BaseException, *, non_retryable: bool = False, retry_after_s: float | None = None
+) -> Outcome:
     """The nack for a failed run of `job`, with the exception's type, message and traceback."""
     tb = "".join(traceback.format_exception(exc))
     nack = pb.NackJobRequest(
-        job_id=job.id, lease_token=job.lease_token, error_type=type(exc).__name__,
-        error_message=str(exc) or type(exc).__name__, traceback=tb, non_retryable=non_retryable,
+        job_id=job.id,
+        lease_token=job.lease_token,
+        error_type=type(exc).__name__,
+        error_message=str(exc) or type(exc).__name__,
+        traceback=tb,
+        non_retryable=non_retryable,
     )
     if retry_after_s is not None:
         nack.retry_after_s = retry_after_s
     return Outcome(nack=nack)
 
 
-async def run_handler(handler: Handler, job: Job, timeout_s: float | None, pool: ThreadPoolExecutor) -> Outcome:
+async def run_handler(
+    handler: Handler, job: Job, timeout_s: float | None, pool: ThreadPoolExecutor
+) -> Outcome:
     """Run the handler and map the result or exception to an outcome.
 
     Async handlers past their timeout are cancelled; sync handlers cannot be stopped,
@@ -60,11 +67,18 @@ async def run_handler(handler: Handler, job: Job, timeout_s: float | None, pool:
             try:
                 result = await asyncio.wait_for(asyncio.shield(future), timeout_s)
             except TimeoutError:
-                log.warning("sync handler for job %s (%s) passed its %ss timeout; its thread is "
-                            "abandoned and keeps running", job.id, job.type, timeout_s)
+                log.warning(
+                    "sync handler for job %s (%s) passed its %ss timeout; its thread is "
+                    "abandoned and keeps running",
+                    job.id,
+                    job.type,
+                    timeout_s,
+                )
                 raise
     except TimeoutError as exc:
-        return failure(job, TimeoutError(f"handler exceeded its {timeout_s:g}s timeout") if timeout_s else exc)
+        return failure(
+            job, TimeoutError(f"handler exceeded its {timeout_s:g}s timeout") if timeout_s else exc
+        )
     except PermanentError as exc:
         return failure(job, exc, non_retryable=True)
     except RetryAfter as exc:
@@ -76,5 +90,9 @@ async def run_handler(handler: Handler, job: Job, timeout_s: float | None, pool:
     try:
         result_json = orjson.dumps(result).decode()
     except TypeError as exc:
-        return failure(job, TypeError(f"handler result is not JSON-serialisable: {exc}"), non_retryable=True)
-    return Outcome(ack=pb.AckJobRequest(job_id=job.id, lease_token=job.lease_token, result_json=result_json))
+        return failure(
+            job, TypeError(f"handler result is not JSON-serialisable: {exc}"), non_retryable=True
+        )
+    return Outcome(
+        ack=pb.AckJobRequest(job_id=job.id, lease_token=job.lease_token, result_json=result_json)
+    )

@@ -8,7 +8,11 @@ from typing import Any
 import orjson
 from gopher.v1 import job_pb2
 
-_PRIORITIES = {job_pb2.PRIORITY_HIGH: "high", job_pb2.PRIORITY_NORMAL: "normal", job_pb2.PRIORITY_LOW: "low"}
+_PRIORITIES = {
+    job_pb2.PRIORITY_HIGH: "high",
+    job_pb2.PRIORITY_NORMAL: "normal",
+    job_pb2.PRIORITY_LOW: "low",
+}
 
 
 @dataclass

@@ -75,7 +75,9 @@ class OutcomeBatcher:
                 await asyncio.gather(self._send_acks(acks), self._send_nacks(nacks))
                 delay = 0.05
             except GopherError as exc:
-                log.warning("could not report %d outcome(s): %s; retrying", len(acks) + len(nacks), exc)
+                log.warning(
+                    "could not report %d outcome(s): %s; retrying", len(acks) + len(nacks), exc
+                )
                 self._requeue(acks, nacks)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -84,13 +86,17 @@ class OutcomeBatcher:
             else:
                 self._idle.set()
 
-    def _requeue(self, acks: list[tuple[pb.AckJobRequest, int]], nacks: list[tuple[pb.NackJobRequest, int]]) -> None:
+    def _requeue(
+        self, acks: list[tuple[pb.AckJobRequest, int]], nacks: list[tuple[pb.NackJobRequest, int]]
+    ) -> None:
         now = int(time.time() * 1000)
         live_acks = [a for a in acks if a[1] > now]
         live_nacks = [n for n in nacks if n[1] > now]
         dropped = len(acks) + len(nacks) - len(live_acks) - len(live_nacks)
         if dropped:
-            log.warning("dropped %d outcome(s) whose lease expired; the broker re-runs those jobs", dropped)
+            log.warning(
+                "dropped %d outcome(s) whose lease expired; the broker re-runs those jobs", dropped
+            )
         self._acks = live_acks + self._acks
         self._nacks = live_nacks + self._nacks
 

@@ -27,12 +27,12 @@ class Handler:
 class Registry:
     """Maps job types to handlers.
 
-        registry = Registry()
+    registry = Registry()
 
-        @registry.handler("email")
-        async def send_email(job): ...
+    @registry.handler("email")
+    async def send_email(job): ...
 
-        registry.register_handler("image_resize", resize)  # sync: runs in a thread pool
+    registry.register_handler("image_resize", resize)  # sync: runs in a thread pool
     """
 
     def __init__(self) -> None:

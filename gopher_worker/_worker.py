@@ -45,8 +45,16 @@ class Worker:
     more). `grace_s` is how long a drain waits for running handlers.
     """
 
-    def __init__(self, registry: Registry, server: str | None = None, *, concurrency: int = 16,
-                 worker_id: str | None = None, grace_s: float = 30.0, token: str | None = None) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        server: str | None = None,
+        *,
+        concurrency: int = 16,
+        worker_id: str | None = None,
+        grace_s: float = 30.0,
+        token: str | None = None,
+    ) -> None:
         if not registry.job_types:
             raise ValueError("the registry has no handlers")
         if not 1 <= concurrency <= 10_000:
@@ -81,8 +89,12 @@ class Worker:
             asyncio.create_task(self._stream_loop(), name="gopher-stream"),
             asyncio.create_task(self._lease_loop(), name="gopher-leases"),
         ]
-        log.info("worker %s started: types %s, concurrency %d", self.worker_id,
-                 ",".join(self.registry.job_types), self.concurrency)
+        log.info(
+            "worker %s started: types %s, concurrency %d",
+            self.worker_id,
+            ",".join(self.registry.job_types),
+            self.concurrency,
+        )
 
     async def drain(self, grace_s: float | None = None) -> None:
         """Stop taking jobs, let running handlers finish within the grace period, and
@@ -96,7 +108,9 @@ class Worker:
             return
         self._draining = True
         grace = self.grace_s if grace_s is None else grace_s
-        log.info("worker %s draining (%d running, grace %.0fs)", self.worker_id, len(self.running), grace)
+        log.info(
+            "worker %s draining (%d running, grace %.0fs)", self.worker_id, len(self.running), grace
+        )
         pending = [r.task for r in self.running.values() if r.task is not None]
         if pending:
             await asyncio.wait(pending, timeout=grace)
@@ -137,8 +151,11 @@ class Worker:
         assert self._client is not None
         delay = 0.1
         request = pb.StreamJobsRequest(
-            worker_id=self.worker_id, job_types=self.registry.job_types,
-            capacity=self.concurrency, hostname=socket.gethostname(), pid=os.getpid(),
+            worker_id=self.worker_id,
+            job_types=self.registry.job_types,
+            capacity=self.concurrency,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
         )
         while True:
             call = self._client.stream_jobs(request)
@@ -152,7 +169,9 @@ class Worker:
                 if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
                     log.error("broker refused the worker: %s", exc.details())
                 else:
-                    log.warning("stream to broker lost (%s); reconnecting in %.1fs", exc.code().name, delay)
+                    log.warning(
+                        "stream to broker lost (%s); reconnecting in %.1fs", exc.code().name, delay
+                    )
             finally:
                 self.connected.clear()
                 call.cancel()
@@ -172,7 +191,9 @@ class Worker:
             if self._draining:
                 run.parked = True
             else:
-                run.task = asyncio.create_task(self._execute(run), name=f"gopher-job-{lease.job_id}")
+                run.task = asyncio.create_task(
+                    self._execute(run), name=f"gopher-job-{lease.job_id}"
+                )
 
     # -- running --------------------------------------------------------------------
     async def _execute(self, run: _Running) -> None:
@@ -189,9 +210,20 @@ class Worker:
                 raise
             return  # cancelled: the broker already settled it; drain: handed back later
         except Exception as exc:  # payload decoding or missing handler
-            outcome = failure(Job(lease.job_id, lease.type, {}, lease.attempt, lease.retries, "",
-                                   lease.created_unix_ms, lease_token=lease.lease_token), exc,
-                               non_retryable=True)
+            outcome = failure(
+                Job(
+                    lease.job_id,
+                    lease.type,
+                    {},
+                    lease.attempt,
+                    lease.retries,
+                    "",
+                    lease.created_unix_ms,
+                    lease_token=lease.lease_token,
+                ),
+                exc,
+                non_retryable=True,
+            )
         self._report(run, outcome)
 
     def _report(self, run: _Running, outcome: Outcome) -> None:
@@ -202,8 +234,14 @@ class Worker:
             self._outcomes.ack(outcome.ack, run.deadline_ms)
         elif outcome.nack is not None:
             self.failed += 1
-            log.info("job %s (%s) attempt %d failed: %s: %s", run.lease.job_id, run.lease.type,
-                     run.lease.attempt, outcome.nack.error_type, outcome.nack.error_message)
+            log.info(
+                "job %s (%s) attempt %d failed: %s: %s",
+                run.lease.job_id,
+                run.lease.type,
+                run.lease.attempt,
+                outcome.nack.error_type,
+                outcome.nack.error_message,
+            )
             self._outcomes.nack(outcome.nack, run.deadline_ms)
 
     def _handback(self, run: _Running) -> None:
@@ -211,7 +249,9 @@ class Worker:
         if run.cancelled:
             return
         assert self._outcomes is not None
-        nack = pb.NackJobRequest(job_id=run.lease.job_id, lease_token=run.lease.lease_token, handback=True)
+        nack = pb.NackJobRequest(
+            job_id=run.lease.job_id, lease_token=run.lease.lease_token, handback=True
+        )
         self._outcomes.nack(nack, run.deadline_ms)
 
     # -- leases -----------------------------------------------------------------------
@@ -220,11 +260,17 @@ class Worker:
         while True:
             await asyncio.sleep(0.5)
             now_ms = int(time.time() * 1000)
-            due = [r for r in self.running.values()
-                   if r.deadline_ms - now_ms < r.lease.lease_ttl_ms // 2]
+            due = [
+                r
+                for r in self.running.values()
+                if r.deadline_ms - now_ms < r.lease.lease_ttl_ms // 2
+            ]
             if not due or self._client is None:
                 continue
-            requests = [pb.ExtendLeaseRequest(job_id=r.lease.job_id, lease_token=r.lease.lease_token) for r in due]
+            requests = [
+                pb.ExtendLeaseRequest(job_id=r.lease.job_id, lease_token=r.lease.lease_token)
+                for r in due
+            ]
             try:
                 outcomes = await self._client.extend_leases(requests)
             except GopherError as exc:
@@ -235,7 +281,11 @@ class Worker:
                     run.deadline_ms = outcome.lease_deadline_unix_ms
                 elif run.task is not None and not run.task.done():
                     # Someone else may hold the job now: stop rather than run it twice.
-                    log.warning("lease of job %s lost (%s); stopping its handler", run.lease.job_id, outcome.message)
+                    log.warning(
+                        "lease of job %s lost (%s); stopping its handler",
+                        run.lease.job_id,
+                        outcome.message,
+                    )
                     run.cancelled = True
                     run.task.cancel()
                     self.running.pop(run.lease.job_id, None)

@@ -37,7 +37,10 @@ async def run(worker: Worker) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await worker.start()
-    print(f"gopher-worker {worker.worker_id} running {', '.join(worker.registry.job_types)}", flush=True)
+    print(
+        f"gopher-worker {worker.worker_id} running {', '.join(worker.registry.job_types)}",
+        flush=True,
+    )
     await stop.wait()
     await worker.drain()
 
@@ -45,18 +48,37 @@ async def run(worker: Worker) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of `gopher-worker`."""
     p = argparse.ArgumentParser(prog="gopher-worker", description="Run Gopher job handlers.")
-    p.add_argument("registry", help="handlers to run, as module:attribute (a gopher_worker.Registry)")
-    p.add_argument("--server", default=os.environ.get("GOPHER_SERVER", "127.0.0.1:50051"),
-                   help="broker address(es), comma-separated [GOPHER_SERVER]")
-    p.add_argument("--concurrency", type=int, default=int(os.environ.get("GOPHER_CONCURRENCY", "16")))
+    p.add_argument(
+        "registry", help="handlers to run, as module:attribute (a gopher_worker.Registry)"
+    )
+    p.add_argument(
+        "--server",
+        default=os.environ.get("GOPHER_SERVER", "127.0.0.1:50051"),
+        help="broker address(es), comma-separated [GOPHER_SERVER]",
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=int(os.environ.get("GOPHER_CONCURRENCY", "16"))
+    )
     p.add_argument("--worker-id", default=os.environ.get("GOPHER_WORKER_ID"))
-    p.add_argument("--grace", type=float, default=30.0, help="seconds to let running jobs finish on SIGTERM")
-    p.add_argument("--token", default=os.environ.get("GOPHER_TOKEN"), help="auth token [GOPHER_TOKEN]")
+    p.add_argument(
+        "--grace", type=float, default=30.0, help="seconds to let running jobs finish on SIGTERM"
+    )
+    p.add_argument(
+        "--token", default=os.environ.get("GOPHER_TOKEN"), help="auth token [GOPHER_TOKEN]"
+    )
     p.add_argument("--log-level", default=os.environ.get("GOPHER_LOG_LEVEL", "INFO"))
     args = p.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker = Worker(load_registry(args.registry), args.server, concurrency=args.concurrency,
-                    worker_id=args.worker_id, grace_s=args.grace, token=args.token)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    worker = Worker(
+        load_registry(args.registry),
+        args.server,
+        concurrency=args.concurrency,
+        worker_id=args.worker_id,
+        grace_s=args.grace,
+        token=args.token,
+    )
     loop_factory = None
     with contextlib.suppress(ImportError):
         import uvloop

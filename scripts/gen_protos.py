@@ -38,7 +38,10 @@ def _generate(out_dir: Path) -> None:
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     # Make every generated directory a regular package so setuptools and mypy find it.
-    for directory in [out_dir / "gopher", *(p for p in (out_dir / "gopher").rglob("*") if p.is_dir())]:
+    for directory in [
+        out_dir / "gopher",
+        *(p for p in (out_dir / "gopher").rglob("*") if p.is_dir()),
+    ]:
         (directory / "__init__.py").touch()
 
 

@@ -19,7 +19,7 @@ import redis
 import redis.asyncio as aioredis
 
 from gopher_server.config import ServerConfig
-from gopher_server.embedded_redis import EmbeddedRedis
+from gopher_server.embedded_redis import EmbeddedRedis, find_redis_binary
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 from tests.support import BrokerThread
@@ -67,7 +67,7 @@ def redis_handle() -> Iterator[RedisHandle]:
         with contextlib.suppress(Exception):
             container.stop()  # type: ignore[attr-defined]
         return
-    server = EmbeddedRedis()
+    server = EmbeddedRedis(binary=find_redis_binary(prefer_path=True))
     server.start()
     yield RedisHandle(server.url, server)
     server.cleanup()
@@ -117,8 +117,12 @@ async def store(aredis: aioredis.Redis, clock: FakeClock) -> Store:
 def broker_config(redis_url: str, **overrides: object) -> ServerConfig:
     """A test broker's config: free port, fast background loops."""
     values: dict[str, object] = {
-        "redis_url": redis_url, "port": 0, "promote_interval_s": 0.05,
-        "recover_interval_s": 0.1, "heartbeat_interval_s": 1.0, "shutdown_grace_s": 2.0,
+        "redis_url": redis_url,
+        "port": 0,
+        "promote_interval_s": 0.05,
+        "recover_interval_s": 0.1,
+        "heartbeat_interval_s": 1.0,
+        "shutdown_grace_s": 2.0,
         "redis_connect_attempts": 3,
     }
     values.update(overrides)

@@ -57,7 +57,9 @@ class BrokerThread:
             self.loop.close()
 
 
-def wait_until(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "condition"
+) -> Any:
     """Poll `predicate` until it returns something truthy; fail after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -69,7 +71,9 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str 
         time.sleep(0.01)
 
 
-async def until(predicate: Callable[[], Awaitable[Any]], timeout_s: float = 10.0, what: str = "condition") -> Any:
+async def until(
+    predicate: Callable[[], Awaitable[Any]], timeout_s: float = 10.0, what: str = "condition"
+) -> Any:
     """Async `wait_until`: await `predicate` until truthy; fail after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -46,8 +46,11 @@ class CronScheduler(PeriodicComponent):
             if due <= last or not await schedules.claim_tick(self.store, name, due):
                 continue
             job = NewJob(
-                id=str(uuid.uuid4()), type=d["type"], priority=d["priority"],
-                payload=d["payload"], retries=d["retries"],
+                id=str(uuid.uuid4()),
+                type=d["type"],
+                priority=d["priority"],
+                payload=d["payload"],
+                retries=d["retries"],
             )
             await self.store.submit([job])
             self.fired += 1

@@ -7,6 +7,7 @@ import logging
 from gopher_server.components.base import PeriodicComponent
 from gopher_server.store import admin
 from gopher_server.store import workers as registry
+from gopher_server.store._text import texts
 from gopher_server.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,9 @@ class Janitor(PeriodicComponent):
 
     name = "janitor"
 
-    def __init__(self, store: Store, interval_s: float, dead_retention_ms: int, dead_max_jobs: int) -> None:
+    def __init__(
+        self, store: Store, interval_s: float, dead_retention_ms: int, dead_max_jobs: int
+    ) -> None:
         super().__init__(interval_s)
         self.store = store
         self.dead_retention_ms = dead_retention_ms
@@ -34,7 +37,7 @@ class Janitor(PeriodicComponent):
         expired = await admin.dead_ids(self.store, older_than_ms=self.dead_retention_ms)
         excess = await redis.zcard(keys.dead()) - len(expired) - self.dead_max_jobs
         if excess > 0:
-            oldest = await redis.zrange(keys.dead(), len(expired), len(expired) + excess - 1)
+            oldest = texts(await redis.zrange(keys.dead(), len(expired), len(expired) + excess - 1))
             expired += oldest
         if expired:
             purged = await admin.purge_dead(self.store, expired)

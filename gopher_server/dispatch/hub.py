@@ -122,7 +122,11 @@ class Hub:
                         self._route(message["channel"], message["data"])
             except asyncio.CancelledError:
                 raise
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            except (
+                redis.exceptions.ConnectionError,
+                redis.exceptions.TimeoutError,
+                OSError,
+            ) as exc:
                 log.warning("pub/sub connection lost (%s); reconnecting in %.2fs", exc, delay)
                 self.connected.clear()
             finally:

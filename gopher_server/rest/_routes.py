@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import gopher.v1
-from google.api import annotations_pb2, http_pb2  # type: ignore[import-untyped]
+from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import Descriptor, MethodDescriptor
 
 from gopher_server.rest._errors import RestError

@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from gopher.v1 import admin_service_pb2 as pb
-from gopher.v1 import admin_service_pb2_grpc
+from gopher.v1 import admin_service_pb2_grpc, job_pb2
 
 from gopher_server import schedule_rules
 from gopher_server.config import ServerConfig
@@ -37,12 +37,14 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         self.config = config
 
     @unary
-    async def GetQueueStats(self, request: pb.GetQueueStatsRequest, context: Context) -> pb.GetQueueStatsResponse:
+    async def GetQueueStats(
+        self, request: pb.GetQueueStatsRequest, context: Context
+    ) -> pb.GetQueueStatsResponse:
         stats = await admin.queue_stats(self.store)
         return pb.GetQueueStatsResponse(
             queues=[
                 pb.QueueStats(
-                    priority=PRIORITIES[q.priority],  # type: ignore[arg-type]
+                    priority=PRIORITIES[q.priority],
                     depth=q.depth,
                     depth_by_type=q.by_type,
                     paused=q.paused,
@@ -58,23 +60,34 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
     @unary
-    async def PauseQueue(self, request: pb.PauseQueueRequest, context: Context) -> pb.PauseQueueResponse:
+    async def PauseQueue(
+        self, request: pb.PauseQueueRequest, context: Context
+    ) -> pb.PauseQueueResponse:
         await admin.set_paused(self.store, priority_word(request.priority, allow_unset=False), True)
         return pb.PauseQueueResponse()
 
     @unary
-    async def ResumeQueue(self, request: pb.ResumeQueueRequest, context: Context) -> pb.ResumeQueueResponse:
-        await admin.set_paused(self.store, priority_word(request.priority, allow_unset=False), False)
+    async def ResumeQueue(
+        self, request: pb.ResumeQueueRequest, context: Context
+    ) -> pb.ResumeQueueResponse:
+        await admin.set_paused(
+            self.store, priority_word(request.priority, allow_unset=False), False
+        )
         return pb.ResumeQueueResponse()
 
     @unary
-    async def ListDeadJobs(self, request: pb.ListDeadJobsRequest, context: Context) -> pb.ListDeadJobsResponse:
+    async def ListDeadJobs(
+        self, request: pb.ListDeadJobsRequest, context: Context
+    ) -> pb.ListDeadJobsResponse:
         if request.type:
             check_name(request.type, "type")
         try:
             records, token = await listing.list_jobs(
-                self.store, state="dead", job_type=request.type,
-                page_size=page_size(request.page_size), page_token=request.page_token,
+                self.store,
+                state="dead",
+                job_type=request.type,
+                page_size=page_size(request.page_size),
+                page_token=request.page_token,
             )
         except listing.BadPageToken as exc:
             raise InvalidArgument(str(exc), "page_token") from None
@@ -82,15 +95,19 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return pb.ListDeadJobsResponse(jobs=[job_message(r) for r in full], next_page_token=token)
 
     @unary
-    async def RequeueDeadJob(self, request: pb.RequeueDeadJobRequest, context: Context) -> pb.RequeueDeadJobResponse:
+    async def RequeueDeadJob(
+        self, request: pb.RequeueDeadJobRequest, context: Context
+    ) -> pb.RequeueDeadJobResponse:
         if not request.job_id:
             raise InvalidArgument("job_id is required", "job_id")
         if await self.store.requeue_dead([request.job_id]) == 0:
             raise NotFound(f"job {request.job_id} is not in the dead letter queue")
-        return pb.RequeueDeadJobResponse(state=2)  # JOB_STATE_ENQUEUED
+        return pb.RequeueDeadJobResponse(state=job_pb2.JOB_STATE_ENQUEUED)
 
     @unary
-    async def RequeueDeadJobs(self, request: pb.RequeueDeadJobsRequest, context: Context) -> pb.RequeueDeadJobsResponse:
+    async def RequeueDeadJobs(
+        self, request: pb.RequeueDeadJobsRequest, context: Context
+    ) -> pb.RequeueDeadJobsResponse:
         if request.job_ids:
             ids = list(request.job_ids)
         elif request.type:
@@ -102,7 +119,9 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return pb.RequeueDeadJobsResponse(requeued=await admin.requeue_dead(self.store, ids))
 
     @unary
-    async def PurgeDeadJobs(self, request: pb.PurgeDeadJobsRequest, context: Context) -> pb.PurgeDeadJobsResponse:
+    async def PurgeDeadJobs(
+        self, request: pb.PurgeDeadJobsRequest, context: Context
+    ) -> pb.PurgeDeadJobsResponse:
         if request.type:
             check_name(request.type, "type")
         if request.older_than_s < 0:
@@ -111,14 +130,22 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return pb.PurgeDeadJobsResponse(purged=await admin.purge_dead(self.store, ids))
 
     @unary
-    async def ListWorkers(self, request: pb.ListWorkersRequest, context: Context) -> pb.ListWorkersResponse:
+    async def ListWorkers(
+        self, request: pb.ListWorkersRequest, context: Context
+    ) -> pb.ListWorkersResponse:
         found = await registry.list_workers(self.store, int(self.config.worker_alive_s * 1000))
         return pb.ListWorkersResponse(
             workers=[
                 pb.WorkerInfo(
-                    worker_id=w.worker_id, hostname=w.hostname, pid=w.pid, job_types=w.job_types,
-                    capacity=w.capacity, in_flight=w.in_flight, last_heartbeat=_ts(w.last_heartbeat_ms),
-                    connected_at=_ts(w.connected_ms), streams=w.streams,
+                    worker_id=w.worker_id,
+                    hostname=w.hostname,
+                    pid=w.pid,
+                    job_types=w.job_types,
+                    capacity=w.capacity,
+                    in_flight=w.in_flight,
+                    last_heartbeat=_ts(w.last_heartbeat_ms),
+                    connected_at=_ts(w.connected_ms),
+                    streams=w.streams,
                 )
                 for w in found
             ]
@@ -130,13 +157,18 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         now = self.store.clock.now_ms()
         nxt = schedule_rules.next_tick_ms(definition["cron"], definition["tz"], max(now, last))
         template = pb.JobTemplate(
-            type=definition["type"], payload_json=definition["payload"],
-            priority=PRIORITIES[definition["priority"]],  # type: ignore[arg-type]
+            type=definition["type"],
+            payload_json=definition["payload"],
+            priority=PRIORITIES[definition["priority"]],
             retries=definition["retries"],
         )
         schedule = pb.Schedule(
-            name=name, cron=definition["cron"], timezone=definition["tz"], job=template,
-            paused=definition["paused"], next_run_at=_ts(nxt),
+            name=name,
+            cron=definition["cron"],
+            timezone=definition["tz"],
+            job=template,
+            paused=definition["paused"],
+            next_run_at=_ts(nxt),
         )
         if last:
             schedule.last_run_at.CopyFrom(_ts(last))
@@ -150,34 +182,51 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return definition
 
     @unary
-    async def CreateSchedule(self, request: pb.CreateScheduleRequest, context: Context) -> pb.CreateScheduleResponse:
+    async def CreateSchedule(
+        self, request: pb.CreateScheduleRequest, context: Context
+    ) -> pb.CreateScheduleResponse:
         s = request.schedule
         check_name(s.name, "schedule.name", "schedule name")
         schedule_rules.validate(s.cron, s.timezone)
         retries = s.job.retries if s.job.HasField("retries") else 3
         if not 0 <= retries <= 100:
-            raise InvalidArgument("schedule.job.retries must be between 0 and 100", "schedule.job.retries")
+            raise InvalidArgument(
+                "schedule.job.retries must be between 0 and 100", "schedule.job.retries"
+            )
         definition = {
-            "cron": s.cron.strip(), "tz": s.timezone, "paused": s.paused,
+            "cron": s.cron.strip(),
+            "tz": s.timezone,
+            "paused": s.paused,
             "type": check_name(s.job.type, "schedule.job.type"),
-            "payload": check_payload(s.job.payload_json, "schedule.job.payload_json", self.config.max_payload_bytes),
-            "priority": priority_word(s.job.priority, "schedule.job.priority"), "retries": retries,
+            "payload": check_payload(
+                s.job.payload_json, "schedule.job.payload_json", self.config.max_payload_bytes
+            ),
+            "priority": priority_word(s.job.priority, "schedule.job.priority"),
+            "retries": retries,
         }
         await schedules.put(self.store, s.name, definition)
         return pb.CreateScheduleResponse(schedule=await self._schedule(s.name, definition))
 
     @unary
-    async def ListSchedules(self, request: pb.ListSchedulesRequest, context: Context) -> pb.ListSchedulesResponse:
+    async def ListSchedules(
+        self, request: pb.ListSchedulesRequest, context: Context
+    ) -> pb.ListSchedulesResponse:
         found = await schedules.all_schedules(self.store)
-        return pb.ListSchedulesResponse(schedules=[await self._schedule(n, d) for n, d in found.items()])
+        return pb.ListSchedulesResponse(
+            schedules=[await self._schedule(n, d) for n, d in found.items()]
+        )
 
     @unary
-    async def GetSchedule(self, request: pb.GetScheduleRequest, context: Context) -> pb.GetScheduleResponse:
+    async def GetSchedule(
+        self, request: pb.GetScheduleRequest, context: Context
+    ) -> pb.GetScheduleResponse:
         definition = await self._existing(request.name)
         return pb.GetScheduleResponse(schedule=await self._schedule(request.name, definition))
 
     @unary
-    async def DeleteSchedule(self, request: pb.DeleteScheduleRequest, context: Context) -> pb.DeleteScheduleResponse:
+    async def DeleteSchedule(
+        self, request: pb.DeleteScheduleRequest, context: Context
+    ) -> pb.DeleteScheduleResponse:
         await self._existing(request.name)
         await schedules.delete(self.store, request.name)
         return pb.DeleteScheduleResponse()
@@ -189,16 +238,22 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return await self._schedule(name, definition)
 
     @unary
-    async def PauseSchedule(self, request: pb.PauseScheduleRequest, context: Context) -> pb.PauseScheduleResponse:
+    async def PauseSchedule(
+        self, request: pb.PauseScheduleRequest, context: Context
+    ) -> pb.PauseScheduleResponse:
         return pb.PauseScheduleResponse(schedule=await self._set_paused(request.name, True))
 
     @unary
-    async def ResumeSchedule(self, request: pb.ResumeScheduleRequest, context: Context) -> pb.ResumeScheduleResponse:
+    async def ResumeSchedule(
+        self, request: pb.ResumeScheduleRequest, context: Context
+    ) -> pb.ResumeScheduleResponse:
         return pb.ResumeScheduleResponse(schedule=await self._set_paused(request.name, False))
 
     # -- rate limits ------------------------------------------------------------------
     @unary
-    async def SetRateLimit(self, request: pb.SetRateLimitRequest, context: Context) -> pb.SetRateLimitResponse:
+    async def SetRateLimit(
+        self, request: pb.SetRateLimitRequest, context: Context
+    ) -> pb.SetRateLimitResponse:
         check_name(request.type, "type")
         if not 0 <= request.rate_per_s <= 1_000_000:
             raise InvalidArgument("rate_per_s must be between 0 and 1000000", "rate_per_s")
@@ -206,21 +261,32 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
             raise InvalidArgument("burst must not be negative", "burst")
         if request.max_concurrency < 0:
             raise InvalidArgument("max_concurrency must not be negative", "max_concurrency")
-        await admin.set_rate_limit(self.store, request.type, request.rate_per_s, request.burst, request.max_concurrency)
+        await admin.set_rate_limit(
+            self.store, request.type, request.rate_per_s, request.burst, request.max_concurrency
+        )
         limits = await admin.get_rate_limits(self.store)
         return pb.SetRateLimitResponse(rate_limit=self._limit(request.type, limits[request.type]))
 
     @staticmethod
     def _limit(job_type: str, value: dict[str, float]) -> pb.RateLimit:
-        return pb.RateLimit(type=job_type, rate_per_s=value["r"], burst=int(value["b"]), max_concurrency=int(value["c"]))
+        return pb.RateLimit(
+            type=job_type,
+            rate_per_s=value["r"],
+            burst=int(value["b"]),
+            max_concurrency=int(value["c"]),
+        )
 
     @unary
-    async def ListRateLimits(self, request: pb.ListRateLimitsRequest, context: Context) -> pb.ListRateLimitsResponse:
+    async def ListRateLimits(
+        self, request: pb.ListRateLimitsRequest, context: Context
+    ) -> pb.ListRateLimitsResponse:
         limits = await admin.get_rate_limits(self.store)
         return pb.ListRateLimitsResponse(rate_limits=[self._limit(t, v) for t, v in limits.items()])
 
     @unary
-    async def DeleteRateLimit(self, request: pb.DeleteRateLimitRequest, context: Context) -> pb.DeleteRateLimitResponse:
+    async def DeleteRateLimit(
+        self, request: pb.DeleteRateLimitRequest, context: Context
+    ) -> pb.DeleteRateLimitResponse:
         check_name(request.type, "type")
         if not await admin.delete_rate_limit(self.store, request.type):
             raise NotFound(f"job type {request.type} has no rate limit")

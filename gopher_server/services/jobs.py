@@ -49,7 +49,9 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         job = submit_to_job(request, self.config, self.store.clock.now_ms())
         (result,) = await self.store.submit([job])
         return job_service_pb2.SubmitJobResponse(
-            job_id=result.job_id, status=STATES[result.state], duplicate=result.duplicate  # type: ignore[arg-type]
+            job_id=result.job_id,
+            status=STATES[result.state],
+            duplicate=result.duplicate,
         )
 
     @unary
@@ -72,7 +74,9 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         return job_service_pb2.SubmitJobsResponse(
             results=[
                 job_service_pb2.SubmitJobResponse(
-                    job_id=r.job_id, status=STATES[r.state], duplicate=r.duplicate  # type: ignore[arg-type]
+                    job_id=r.job_id,
+                    status=STATES[r.state],
+                    duplicate=r.duplicate,
                 )
                 for r in results
             ]
@@ -125,7 +129,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         state, cancelled = await self.store.cancel(request.job_id)
         if state == "missing":
             raise NotFound(f"job {request.job_id} not found")
-        return job_service_pb2.CancelJobResponse(state=STATES[state], cancelled=cancelled)  # type: ignore[arg-type]
+        return job_service_pb2.CancelJobResponse(state=STATES[state], cancelled=cancelled)
 
     async def WatchJob(
         self, request: job_service_pb2.WatchJobRequest, context: Context

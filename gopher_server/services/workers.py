@@ -37,11 +37,16 @@ _OUTCOMES = {
 def _outcome(job_id: str, code: str, deadline_ms: int = 0) -> worker_service_pb2.Outcome:
     if code in STATES:  # nack answers with the new state
         return worker_service_pb2.Outcome(
-            job_id=job_id, code=worker_service_pb2.OUTCOME_CODE_OK, state=STATES[code]  # type: ignore[arg-type]
+            job_id=job_id,
+            code=worker_service_pb2.OUTCOME_CODE_OK,
+            state=STATES[code],
         )
     message = {"stale": "lease token is stale or unknown", "missing": "job not found"}.get(code, "")
     return worker_service_pb2.Outcome(
-        job_id=job_id, code=_OUTCOMES[code], message=message, lease_deadline_unix_ms=deadline_ms  # type: ignore[arg-type]
+        job_id=job_id,
+        code=_OUTCOMES[code],
+        message=message,
+        lease_deadline_unix_ms=deadline_ms,
     )
 
 
@@ -64,7 +69,9 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
 
     def _check_batch(self, items: Sequence[Any], field: str) -> None:
         if len(items) > self.config.max_batch:
-            raise TooLarge(f"{field} holds {len(items)} items; the limit is {self.config.max_batch}", field)
+            raise TooLarge(
+                f"{field} holds {len(items)} items; the limit is {self.config.max_batch}", field
+            )
 
     # -- streaming -----------------------------------------------------------------
     async def StreamJobs(
@@ -82,12 +89,22 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
             await abort(context, error)
         session = StreamSession(request.worker_id, sorted(set(request.job_types)), request.capacity)
         self.hub.add(session)
-        log.info("worker %s stream %s opened (%s, capacity %d)", session.worker_id,
-                 session.session_id, ",".join(session.job_types), session.capacity)
+        log.info(
+            "worker %s stream %s opened (%s, capacity %d)",
+            session.worker_id,
+            session.session_id,
+            ",".join(session.job_types),
+            session.capacity,
+        )
         try:
             await registry.register_stream(
-                self.store, session.worker_id, session.session_id, hostname=request.hostname,
-                pid=request.pid, job_types=session.job_types, capacity=session.capacity,
+                self.store,
+                session.worker_id,
+                session.session_id,
+                hostname=request.hostname,
+                pid=request.pid,
+                job_types=session.job_types,
+                capacity=session.capacity,
             )
             async for response in self._deliver(session):
                 yield response
@@ -142,8 +159,12 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 # Leases still expire on their own if Redis stays away; retry a while.
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
                 continue
-            log.info("worker %s stream %s closed; released %d job(s)", session.worker_id,
-                     session.session_id, len(released))
+            log.info(
+                "worker %s stream %s closed; released %d job(s)",
+                session.worker_id,
+                session.session_id,
+                len(released),
+            )
             return
 
     async def shutdown(self) -> None:
@@ -155,12 +176,16 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
             await asyncio.wait(self._releases, timeout=self.config.shutdown_grace_s)
 
     # -- outcomes ------------------------------------------------------------------
-    def _ack_items(self, acks: Sequence[worker_service_pb2.AckJobRequest]) -> list[tuple[str, int, str]]:
+    def _ack_items(
+        self, acks: Sequence[worker_service_pb2.AckJobRequest]
+    ) -> list[tuple[str, int, str]]:
         limit = self.config.max_payload_bytes
         items = []
         for ack in acks:
             if len(ack.result_json.encode()) > limit:
-                raise TooLarge(f"result_json of job {ack.job_id} is over {limit} bytes", "result_json")
+                raise TooLarge(
+                    f"result_json of job {ack.job_id} is over {limit} bytes", "result_json"
+                )
             items.append((ack.job_id, ack.lease_token, ack.result_json or "null"))
         return items
 
@@ -186,7 +211,9 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         retry_after_ms = None
         if nack.HasField("retry_after_s"):
             if not 0 <= nack.retry_after_s <= 365 * 24 * 3600:
-                raise InvalidArgument("retry_after_s must be between 0 and one year", "retry_after_s")
+                raise InvalidArgument(
+                    "retry_after_s must be between 0 and one year", "retry_after_s"
+                )
             retry_after_ms = int(nack.retry_after_s * 1000)
         return NackItem(
             job_id=nack.job_id,
@@ -205,7 +232,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
     ) -> worker_service_pb2.NackJobResponse:
         (code,) = await self.store.nack([self._nack_item(request)])
         _raise_for(request.job_id, code)
-        return worker_service_pb2.NackJobResponse(state=STATES[code])  # type: ignore[arg-type]
+        return worker_service_pb2.NackJobResponse(state=STATES[code])
 
     @unary
     async def NackJobs(
@@ -218,7 +245,9 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
             outcomes=[_outcome(n.job_id, c) for n, c in zip(request.nacks, codes, strict=True)]
         )
 
-    def _extend_items(self, leases: Sequence[worker_service_pb2.ExtendLeaseRequest]) -> list[tuple[str, int, int]]:
+    def _extend_items(
+        self, leases: Sequence[worker_service_pb2.ExtendLeaseRequest]
+    ) -> list[tuple[str, int, int]]:
         items = []
         for lease in leases:
             if not 0 <= lease.extend_by_s <= 24 * 3600:
@@ -239,13 +268,12 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         self, request: worker_service_pb2.ExtendLeasesRequest, context: Context
     ) -> worker_service_pb2.ExtendLeasesResponse:
         self._check_batch(request.leases, "leases")
-        results = await self.store.extend(self._extend_items(request.leases)) if request.leases else []
+        results = (
+            await self.store.extend(self._extend_items(request.leases)) if request.leases else []
+        )
         return worker_service_pb2.ExtendLeasesResponse(
             outcomes=[
                 _outcome(lease.job_id, code, deadline)
                 for lease, (code, deadline) in zip(request.leases, results, strict=True)
             ]
         )
-
-
-

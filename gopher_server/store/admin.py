@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 
+from gopher_server.store._text import text, texts
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import QueueDepth, Stats
 from gopher_server.store.store import Store
@@ -19,7 +20,7 @@ async def queue_stats(store: Store) -> Stats:
     now = store.clock.now_ms()
     queues: list[QueueDepth] = []
     for priority in PRIORITIES:
-        types = sorted(await redis.smembers(keys.ready_types(priority)))
+        types = sorted(texts(await redis.smembers(keys.ready_types(priority))))
         async with redis.pipeline(transaction=False) as pipe:
             for t in types:
                 pipe.llen(keys.ready(priority, t))
@@ -55,14 +56,14 @@ async def set_paused(store: Store, priority: str, paused: bool) -> None:
         await store.redis.sadd(store.keys.paused(), priority)
         return
     await store.redis.srem(store.keys.paused(), priority)
-    for job_type in await store.redis.smembers(store.keys.ready_types(priority)):
+    for job_type in texts(await store.redis.smembers(store.keys.ready_types(priority))):
         await store.redis.publish(store.keys.control_channel(), f"w {job_type}")
 
 
 async def dead_ids(store: Store, job_type: str = "", older_than_ms: int = 0) -> list[str]:
     """Ids in the DLQ, optionally only of one type or dead at least `older_than_ms`."""
     max_score = "+inf" if older_than_ms <= 0 else store.clock.now_ms() - older_than_ms
-    ids: list[str] = list(await store.redis.zrangebyscore(store.keys.dead(), "-inf", max_score))
+    ids = texts(await store.redis.zrangebyscore(store.keys.dead(), "-inf", max_score))
     if not job_type or not ids:
         return ids
     selected: list[str] = []
@@ -103,7 +104,7 @@ async def set_rate_limit(
 async def get_rate_limits(store: Store) -> dict[str, dict[str, float]]:
     """Every type's limits: {type: {"r": rate/s, "b": burst, "c": concurrency}}."""
     raw = await store.redis.hgetall(store.keys.rate_limits())
-    return {t: orjson.loads(v) for t, v in sorted(raw.items())}
+    return {text(t): orjson.loads(v) for t, v in sorted(raw.items())}
 
 
 async def delete_rate_limit(store: Store, job_type: str) -> bool:

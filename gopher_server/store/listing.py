@@ -12,6 +12,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gopher_server.store._text import texts
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import JobRecord
 from gopher_server.store.store import Store
@@ -49,7 +50,11 @@ async def _sources(store: Store, state: str, job_type: str, priority: str) -> li
     priorities = [priority] if priority else list(PRIORITIES)
     ready: list[_Source] = []
     for p in priorities:
-        types = [job_type] if job_type else sorted(await store.redis.smembers(keys.ready_types(p)))
+        types = (
+            [job_type]
+            if job_type
+            else sorted(texts(await store.redis.smembers(keys.ready_types(p))))
+        )
         ready += [_Source("list", keys.ready(p, t), "enqueued") for t in types]
     by_state = {
         "active": [_Source("zset", keys.leases(), "active")],
@@ -62,17 +67,21 @@ async def _sources(store: Store, state: str, job_type: str, priority: str) -> li
     }
     if state:
         return by_state[state]
-    everything = [s for name in ("active", "enqueued", "scheduled", "retrying", "dead") for s in by_state[name]]
+    everything = [
+        s
+        for name in ("active", "enqueued", "scheduled", "retrying", "dead")
+        for s in by_state[name]
+    ]
     return [*everything, _Source("zrev", keys.finished(), "")]
 
 
 async def _slice(store: Store, source: _Source, start: int, count: int) -> list[str]:
     end = start + count - 1
     if source.kind == "list":
-        return list(await store.redis.lrange(source.key, start, end))
+        return texts(await store.redis.lrange(source.key, start, end))
     if source.kind == "zset":
-        return list(await store.redis.zrange(source.key, start, end))
-    return list(await store.redis.zrevrange(source.key, start, end))
+        return texts(await store.redis.zrange(source.key, start, end))
+    return texts(await store.redis.zrevrange(source.key, start, end))
 
 
 def _matches(record: JobRecord, source: _Source, job_type: str, priority: str) -> bool:
@@ -85,8 +94,13 @@ def _matches(record: JobRecord, source: _Source, job_type: str, priority: str) -
 
 
 async def list_jobs(
-    store: Store, *, state: str = "", job_type: str = "", priority: str = "",
-    page_size: int = 50, page_token: str = "",
+    store: Store,
+    *,
+    state: str = "",
+    job_type: str = "",
+    priority: str = "",
+    page_size: int = 50,
+    page_token: str = "",
 ) -> tuple[list[JobRecord], str]:
     """One page of jobs matching the filters ('' means any) and the next page token
     ('' when there is no more)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from gopher_server.store._text import text
 from gopher_server.store.store import Store
 
 # Claim a tick: fire only if this tick is later than the last fired one. Atomic, so of
@@ -34,7 +35,7 @@ async def get(store: Store, name: str) -> dict[str, Any] | None:
 async def all_schedules(store: Store) -> dict[str, dict[str, Any]]:
     """Every schedule by name."""
     raw = await store.redis.hgetall(store.keys.schedules())
-    return {name: orjson.loads(v) for name, v in sorted(raw.items())}
+    return {text(name): orjson.loads(v) for name, v in sorted(raw.items())}
 
 
 async def delete(store: Store, name: str) -> bool:
@@ -54,5 +55,5 @@ async def last_tick(store: Store, name: str) -> int:
 
 async def claim_tick(store: Store, name: str, tick_ms: int) -> bool:
     """True when this caller won the right to fire `tick_ms` for schedule `name`."""
-    won = await store.redis.eval(_CLAIM, 1, store.keys.schedule_ticks(), name, tick_ms)  # type: ignore[misc]
+    won = await store.redis.eval(_CLAIM, 1, store.keys.schedule_ticks(), name, tick_ms)
     return bool(won)

@@ -54,7 +54,11 @@ class Store:
     """Atomic job transitions over one Redis namespace."""
 
     def __init__(
-        self, redis: Redis, clock: Clock, keys: Keys | None = None, settings: StoreSettings | None = None
+        self,
+        redis: Redis,
+        clock: Clock,
+        keys: Keys | None = None,
+        settings: StoreSettings | None = None,
     ) -> None:
         self.redis = redis
         self.clock = clock

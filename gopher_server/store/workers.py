@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
+from gopher_server.store._text import scored, texts
 from gopher_server.store.records import WorkerRecord
 from gopher_server.store.store import Store
 
 
 async def register_stream(
-    store: Store, worker_id: str, session_id: str, *, hostname: str, pid: int,
-    job_types: list[str], capacity: int,
+    store: Store,
+    worker_id: str,
+    session_id: str,
+    *,
+    hostname: str,
+    pid: int,
+    job_types: list[str],
+    capacity: int,
 ) -> None:
     """Record a newly opened stream of a worker."""
     keys, now = store.keys, store.clock.now_ms()
-    info = {
+    info: dict[Any, Any] = {
         "hostname": hostname,
         "pid": pid,
         "types": orjson.dumps(job_types).decode(),
@@ -48,8 +57,10 @@ async def unregister_stream(store: Store, worker_id: str, session_id: str) -> No
 async def list_workers(store: Store, alive_within_ms: int) -> list[WorkerRecord]:
     """Workers heard from within `alive_within_ms`, by id."""
     keys, now = store.keys, store.clock.now_ms()
-    seen = await store.redis.zrangebyscore(
-        keys.workers(), now - alive_within_ms, "+inf", withscores=True
+    seen = scored(
+        await store.redis.zrangebyscore(
+            keys.workers(), now - alive_within_ms, "+inf", withscores=True
+        )
     )
     if not seen:
         return []
@@ -83,7 +94,7 @@ async def prune_workers(store: Store, older_than_ms: int) -> int:
     """Drop workers silent for `older_than_ms` and holding no jobs; return how many."""
     keys = store.keys
     cutoff = store.clock.now_ms() - older_than_ms
-    stale = await store.redis.zrangebyscore(keys.workers(), "-inf", cutoff)
+    stale = texts(await store.redis.zrangebyscore(keys.workers(), "-inf", cutoff))
     pruned = 0
     for worker_id in stale:
         if await store.redis.scard(keys.inflight(worker_id)):

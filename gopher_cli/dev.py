@@ -1,0 +1,182 @@
+"""`gopherctl dev`: the whole stack on one machine with nothing else installed.
+
+Starts, as child processes: an embedded Redis (unless --redis-url is given), the broker
+(gRPC + HTTP), and a worker running the example handlers. Their logs are shown with a
+prefix per part. Ctrl-C stops them in reverse order (worker drains first, then the
+broker, then Redis) and waits for each, so no process is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Annotated
+
+import typer
+
+# Seconds each part gets to stop after SIGTERM before it is killed.
+STOP_TIMEOUT_S = 15.0
+COLORS = {"redis": "\033[31m", "broker": "\033[36m", "worker": "\033[32m"}
+RESET = "\033[0m"
+
+
+class Part:
+    """One child process whose output is echoed with a prefix."""
+
+    def __init__(self, name: str, argv: list[str], ready_text: str) -> None:
+        self.name = name
+        self.ready = threading.Event()
+        self.process = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop children in order
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._ready_text = ready_text
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        color = COLORS.get(self.name, "") if sys.stdout.isatty() else ""
+        for line in self.process.stdout:
+            if self._ready_text in line:
+                self.ready.set()
+            sys.stdout.write(f"{color}{self.name:>6} |{RESET if color else ''} {line}")
+            sys.stdout.flush()
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Block until the part printed its ready line; raise if it died or timed out."""
+        deadline = time.monotonic() + timeout_s
+        while not self.ready.wait(0.05):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with code {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} was not ready after {timeout_s:.0f}s")
+
+    def stop(self) -> None:
+        """SIGTERM, wait, then SIGKILL if it will not go."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def dev(
+    port: Annotated[int, typer.Option(help="Broker gRPC port.")] = 50051,
+    http_port: Annotated[int, typer.Option(help="Broker HTTP port (REST, /metrics, docs).")] = 8080,
+    redis_port: Annotated[int, typer.Option(help="Port of the embedded Redis.")] = 6399,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(envvar="GOPHER_REDIS_URL", help="Use this Redis instead of the embedded one."),
+    ] = None,
+    registry: Annotated[str, typer.Option(help="Handlers the worker runs, module:attribute.")] = (
+        "gopher_worker.examples:registry"
+    ),
+    concurrency: Annotated[int, typer.Option(help="Worker concurrency.")] = 8,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Embedded Redis data directory (default: a temp dir).")
+    ] = None,
+) -> None:
+    """Run Redis (embedded), the broker and an example worker; Ctrl-C stops them all.
+
+    Example:  gopherctl dev   then, in another terminal:
+              gopherctl submit email --payload '{"to": "a@b.c"}' --wait
+    """
+    py = sys.executable
+    parts: list[Part] = []
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if redis_url is None:
+            directory = data_dir or tempfile.mkdtemp(prefix="gopher-dev-")
+            redis = Part(
+                "redis",
+                [
+                    py,
+                    "-m",
+                    "gopher_server.embedded_redis",
+                    "--port",
+                    str(redis_port),
+                    "--dir",
+                    directory,
+                    "--appendonly",
+                ],
+                "embedded redis ready",
+            )
+            parts.append(redis)
+            redis.wait_ready(20)
+            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        broker = Part(
+            "broker",
+            [
+                py,
+                "-m",
+                "gopher_server.main",
+                "--redis-url",
+                redis_url,
+                "--port",
+                str(port),
+                "--http-port",
+                str(http_port),
+            ],
+            "gopher-server ready",
+        )
+        parts.append(broker)
+        broker.wait_ready(30)
+        worker = Part(
+            "worker",
+            [
+                py,
+                "-m",
+                "gopher_worker.main",
+                registry,
+                "--server",
+                f"127.0.0.1:{port}",
+                "--concurrency",
+                str(concurrency),
+                "--grace",
+                "10",
+            ],
+            "gopher-worker",
+        )
+        parts.append(worker)
+        worker.wait_ready(30)
+        base = f"http://127.0.0.1:{http_port}"
+        print(
+            "\nGopher is running.",
+            f"  gRPC     127.0.0.1:{port}",
+            f"  REST     {base}/api/jobs",
+            f"  API docs {base}/api/docs",
+            f"  metrics  {base}/metrics",
+            f"  redis    {redis_url}",
+            """Try: gopherctl submit email --payload '{"to": "a@b.c"}' --wait""",
+            "Press Ctrl-C to stop.\n",
+            sep="\n",
+            flush=True,
+        )
+        while not stop.is_set():
+            for part in parts:
+                if part.process.poll() is not None:
+                    raise RuntimeError(f"{part.name} exited with code {part.process.returncode}")
+            stop.wait(0.2)
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    finally:
+        print("\nstopping...", flush=True)
+        for part in reversed(parts):
+            part.stop()
+        print("all parts stopped", flush=True)
