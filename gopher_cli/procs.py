@@ -45,7 +45,7 @@ def worker(ctx: typer.Context) -> None:
 
     See `gopher-worker --help` for its options.
 
-    Example:  gopherctl worker myapp.tasks --concurrency 8
+    Example:  gopherctl worker gopher_worker.examples:registry --concurrency 8
     """
     exec_module("gopher_worker.main", list(ctx.args))
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,15 +37,6 @@ def dead_address() -> str:
     return f"127.0.0.1:{port}"
 
 
-def wait_until(condition: Callable[[], object], timeout_s: float = 10.0, what: str = "") -> None:
-    """Poll `condition` until it is truthy; fail the test naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s}s waiting for {what or condition}")
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def client(broker: Any) -> Iterator[Client]:
     """A client SDK connection to the test broker, to arrange state and check results."""
@@ -71,39 +59,3 @@ def start_worker(broker: Any) -> Iterator[Callable[..., ProtocolWorker]]:
     yield start
     for worker in started:
         worker.stop()
-
-
-# TODO: provisional, until tests/conftest.py provides the shared `broker` fixture.
-class _ThreadBroker:
-    """A real broker on a flushed Redis, run on its own event loop in a thread."""
-
-    def __init__(self, redis_url: str) -> None:
-        from gopher_server.app import Broker
-        from gopher_server.config import ServerConfig
-
-        self.broker = Broker(ServerConfig(redis_url=redis_url, port=0))
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    @property
-    def address(self) -> str:
-        return self.broker.address
-
-    def start(self) -> None:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.broker.start(), self.loop).result(timeout=30)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.broker.stop(), self.loop).result(timeout=30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-
-
-@pytest.fixture
-def broker(redis_url: str) -> Iterator[_ThreadBroker]:
-    """A running broker (`.address`) on a Redis flushed for this test."""
-    running = _ThreadBroker(redis_url)
-    running.start()
-    yield running
-    running.stop()

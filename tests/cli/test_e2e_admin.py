@@ -10,8 +10,9 @@ import pytest
 from gopher.v1 import job_pb2
 
 from gopher_client import Client
-from tests.cli.conftest import Run, wait_until
+from tests.cli.conftest import Run
 from tests.cli.protocol_worker import Fail, ProtocolWorker, Succeed
+from tests.support import wait_until
 
 StartWorker = Callable[..., ProtocolWorker]
 

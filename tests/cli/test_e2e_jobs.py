@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from gopher_client import Client
-from tests.cli.conftest import Run, wait_until
+from tests.cli.conftest import Run
 from tests.cli.protocol_worker import Fail, Succeed
+from tests.support import wait_until
 
 
 def job_json(gopherctl: Run, address: str, job_id: str) -> dict[str, Any]:
