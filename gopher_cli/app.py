@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
 from gopher_cli import dash, jobs, procs, queues, schedules, workers
 from gopher_cli.common import EXIT_CODES_HELP
+from gopher_cli.dev import dev
 
 app = typer.Typer(
     name="gopherctl",
@@ -37,19 +36,7 @@ app.command("dash")(dash.dash)
 app.command("server", context_settings=procs.PASSTHROUGH)(procs.server)
 app.command("worker", context_settings=procs.PASSTHROUGH)(procs.worker)
 app.command("rest")(procs.rest)
-
-
-def _register_dev() -> None:
-    # gopher_cli/dev.py is written separately; until it lands the CLI must still work.
-    # TODO: import it directly once gopher_cli/dev.py exists.
-    try:
-        module = importlib.import_module("gopher_cli.dev")
-    except ImportError:
-        return
-    app.command("dev")(module.dev)
-
-
-_register_dev()
+app.command("dev")(dev)
 
 
 def main() -> None:

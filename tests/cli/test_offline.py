@@ -42,7 +42,7 @@ def test_every_command_is_registered() -> None:
         "submit", "job get", "job list", "job cancel", "job watch", "queues", "queue pause",
         "queue resume", "dlq list", "dlq show", "dlq requeue", "dlq purge", "workers",
         "schedules list", "schedules add", "schedules rm", "ratelimit set", "ratelimit list",
-        "ratelimit rm", "dash", "server", "worker", "rest",
+        "ratelimit rm", "dash", "server", "worker", "rest", "dev",
     }  # fmt: skip
     assert expected <= names
 
