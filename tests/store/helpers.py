@@ -1,0 +1,75 @@
+"""Shared helpers for the store tests: job factories and probes of raw Redis state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gopher_server.store.keys import PRIORITIES
+from gopher_server.store.records import Lease, NewJob
+from gopher_server.store.store import Store
+
+# Largest batch handed to one submit script in these tests.
+SUBMIT_CHUNK = 1000
+
+
+def new_job(
+    job_id: str, job_type: str = "email", priority: str = "normal", retries: int = 3, **extra: Any
+) -> NewJob:
+    """A validated job with an empty payload; `extra` sets any other NewJob field."""
+    return NewJob(
+        id=job_id, type=job_type, priority=priority, payload="{}", retries=retries, **extra
+    )
+
+
+async def submit_many(
+    store: Store,
+    count: int,
+    prefix: str,
+    job_type: str = "email",
+    priority: str = "normal",
+    **extra: Any,
+) -> list[str]:
+    """Submit `count` jobs named `<prefix>-<n>` in chunks; return their ids in order."""
+    ids = [f"{prefix}-{n}" for n in range(count)]
+    for start in range(0, count, SUBMIT_CHUNK):
+        chunk = ids[start : start + SUBMIT_CHUNK]
+        await store.submit([new_job(i, job_type, priority, **extra) for i in chunk])
+    return ids
+
+
+async def lease_one(
+    store: Store, worker: str = "w1", session: str = "s1", types: tuple[str, ...] = ("email",)
+) -> Lease:
+    """Dispatch exactly one job to `worker` (capacity: its in-flight count + 1)."""
+    in_flight = int(await store.redis.scard(store.keys.inflight(worker)))
+    result = await store.dispatch(worker, session, in_flight + 1, list(types))
+    assert len(result.leases) == 1, result
+    return result.leases[0]
+
+
+async def job_hash(store: Store, job_id: str) -> dict[str, str]:
+    """The job's raw hash fields."""
+    raw = await store.redis.hgetall(store.keys.job(job_id))
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+async def holders(store: Store, job_id: str) -> list[str]:
+    """Every state structure holding `job_id`, by key name (one per occurrence)."""
+    keys, redis = store.keys, store.redis
+    found: list[str] = []
+    for zset in (keys.scheduled(), keys.retrying(), keys.leases(), keys.dead(), keys.finished()):
+        if await redis.zscore(zset, job_id) is not None:
+            found.append(zset)
+    for priority in PRIORITIES:
+        for job_type in await redis.smembers(keys.ready_types(priority)):
+            ready = keys.ready(priority, str(job_type))
+            found += [ready] * list(await redis.lrange(ready, 0, -1)).count(job_id)
+    async for inflight in redis.scan_iter(match=keys.inflight("*")):
+        if await redis.sismember(inflight, job_id):
+            found.append(inflight)
+    return found
+
+
+async def ready_ids(store: Store, priority: str, job_type: str) -> list[str]:
+    """The ready list of one priority and type, head first."""
+    return [str(i) for i in await store.redis.lrange(store.keys.ready(priority, job_type), 0, -1)]
