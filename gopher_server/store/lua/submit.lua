@@ -33,10 +33,12 @@ for i = 0, n - 1 do
     local optional = {'idem', idem, 'timeout_ms', ARGV[b + 7], 'lease_ms', ARGV[b + 8],
       'bo_base', ARGV[b + 9], 'bo_factor', ARGV[b + 10], 'bo_max', ARGV[b + 11],
       'trace', ARGV[b + 12]}
+    -- '' is "not set" for every field. '0' also means "default" for timeout and lease
+    -- only: a backoff of 0 (retry at once) or an idempotency key "0" is a real value.
     for j = 1, #optional, 2 do
-      local v = optional[j + 1]
-      if v ~= '' and v ~= '0' then
-        fields[#fields + 1] = optional[j]
+      local name, v = optional[j], optional[j + 1]
+      if v ~= '' and not (v == '0' and (name == 'timeout_ms' or name == 'lease_ms')) then
+        fields[#fields + 1] = name
         fields[#fields + 1] = v
       end
     end
