@@ -1,0 +1,125 @@
+"""Lost leases: expiry and closed streams count the attempt, requeue at the front,
+record why, and dead-letter a job with no retries left."""
+
+from __future__ import annotations
+
+from gopher_server.store.store import Store
+from tests.conftest import FakeClock
+from tests.store.helpers import holders, job_hash, lease_one, new_job, ready_ids
+
+LEASE_MS = 30_000
+
+
+async def test_expired_lease_goes_to_the_front_with_the_attempt_counted(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.submit([new_job("first"), new_job("second"), new_job("third")])
+    lease = await lease_one(store, "w1")
+    assert lease.job_id == "first"
+    clock.advance(LEASE_MS - 1)
+    assert await store.expire_leases() == []
+    assert (await job_hash(store, "first"))["state"] == "active"
+    clock.advance(1)
+    assert await store.expire_leases() == [("first", "enqueued")]
+    fields = await job_hash(store, "first")
+    assert (fields["state"], fields["attempt"]) == ("enqueued", "1")
+    assert "deadline" not in fields and "sid" not in fields
+    assert fields["last_error"].startswith("LeaseExpired: ")
+    assert await ready_ids(store, "normal", "email") == ["first", "second", "third"]
+    assert await holders(store, "first") == [store.keys.ready("normal", "email")]
+    assert await store.redis.scard(store.keys.inflight("w1")) == 0
+    assert await store.redis.hgetall(store.keys.type_active()) == {}
+    record = await store.get_job("first")
+    assert record is not None
+    event = record.events[-1]
+    assert {k: event[k] for k in ("f", "s", "a", "w", "et")} == {
+        "f": "active",
+        "s": "enqueued",
+        "a": 1,
+        "w": "w1",
+        "et": "LeaseExpired",
+    }
+    assert event["t"] == str(clock.now_ms())
+    again = await lease_one(store, "w2")
+    assert (again.job_id, again.attempt) == ("first", 2)
+
+
+async def test_expired_lease_with_no_retries_left_goes_to_the_dlq(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.submit([new_job("j", retries=1)])
+    await lease_one(store)
+    clock.advance(LEASE_MS)
+    assert await store.expire_leases() == [("j", "enqueued")]
+    await lease_one(store)
+    clock.advance(LEASE_MS)
+    assert await store.expire_leases() == [("j", "dead")]
+    fields = await job_hash(store, "j")
+    assert (fields["state"], fields["attempt"], fields["finished"]) == (
+        "dead",
+        "2",
+        str(clock.now_ms()),
+    )
+    assert fields["last_error"].startswith("LeaseExpired: ")
+    assert await holders(store, "j") == [store.keys.dead()]
+    assert await store.redis.zscore(store.keys.dead(), "j") == clock.now_ms()
+    assert await store.redis.pttl(store.keys.job("j")) == -1
+
+
+async def test_zero_retries_dies_on_the_first_expiry(store: Store, clock: FakeClock) -> None:
+    await store.submit([new_job("j", retries=0)])
+    await lease_one(store)
+    clock.advance(LEASE_MS)
+    assert await store.expire_leases() == [("j", "dead")]
+
+
+async def test_expiry_is_bounded_per_call(store: Store, clock: FakeClock) -> None:
+    await store.submit([new_job(f"j{n}") for n in range(7)])
+    await store.dispatch("w1", "s1", 7, ["email"])
+    clock.advance(LEASE_MS)
+    assert len(await store.expire_leases(limit=3)) == 3
+    assert len(await store.expire_leases(limit=3)) == 3
+    assert len(await store.expire_leases(limit=3)) == 1
+    assert await store.redis.zcard(store.keys.leases()) == 0
+
+
+async def test_release_recovers_only_the_closed_sessions_jobs(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.submit([new_job(f"j{n}") for n in range(4)] + [new_job("other", "sms")])
+    s1 = (await store.dispatch("w1", "s1", 2, ["email"])).leases
+    s2 = (await store.dispatch("w1", "s2", 3, ["email"])).leases
+    w2 = (await store.dispatch("w2", "s1", 1, ["sms"])).leases
+    assert (len(s1), len(s2), len(w2)) == (2, 1, 1)
+    released = await store.release("w1", "s1")
+    assert sorted(released) == sorted((x.job_id, "enqueued") for x in s1)
+    ready = await ready_ids(store, "normal", "email")
+    assert set(ready[:2]) == {x.job_id for x in s1} and ready[2:] == ["j3"]
+    assert await store.redis.smembers(store.keys.inflight("w1")) == {s2[0].job_id}
+    assert await store.redis.zrange(store.keys.leases(), 0, -1) == sorted([s2[0].job_id, "other"])
+    for lease in s1:
+        fields = await job_hash(store, lease.job_id)
+        assert (fields["state"], fields["attempt"]) == ("enqueued", "1")
+        assert fields["last_error"].startswith("WorkerLost: ")
+    assert (await job_hash(store, s2[0].job_id))["state"] == "active"
+    assert await store.release("w1", "s1") == []
+    assert await store.release("w9", "s1") == []
+
+
+async def test_release_sends_a_job_with_no_retries_left_to_the_dlq(store: Store) -> None:
+    await store.submit([new_job("j", retries=0)])
+    await lease_one(store, "w1", "s1")
+    assert await store.release("w1", "s1") == [("j", "dead")]
+    assert await holders(store, "j") == [store.keys.dead()]
+
+
+async def test_release_leaves_a_job_re_leased_to_another_session(
+    store: Store, clock: FakeClock
+) -> None:
+    await store.submit([new_job("j")])
+    await lease_one(store, "w1", "s1")
+    clock.advance(LEASE_MS)
+    await store.expire_leases()
+    again = await lease_one(store, "w1", "s2")
+    assert await store.release("w1", "s1") == []
+    assert await store.ack([("j", again.token, "{}")]) == ["ok"]
