@@ -35,6 +35,9 @@ def follow(
         for job in client.watch_job(job_id, timeout_s=timeout_s):
             last = job
             if output is Output.table:
+                if job.state == job_pb2.JOB_STATE_RETRYING and not job.errors:
+                    # Snapshots carry no error history; a retry is worth naming its cause.
+                    job = client.get_job(job_id)
                 typer.echo(watch_line(job, dt.datetime.now(dt.UTC)))
             elif stream_json:
                 print_json_line(to_json(job))

@@ -33,6 +33,7 @@ class Fail:
     error_type: str = "ValueError"
     message: str = "boom"
     non_retryable: bool = True
+    retry_after_s: float | None = None
 
 
 Outcome = Succeed | Fail
@@ -118,5 +119,7 @@ class ProtocolWorker:
                 traceback=f"Traceback:\n{outcome.error_type}: {outcome.message}",
                 non_retryable=outcome.non_retryable,
             )
+            if outcome.retry_after_s is not None:
+                nack.retry_after_s = outcome.retry_after_s
             self.client.call(self.client.workers.NackJob, nack)
         self.handled.append(job.job_id)

@@ -99,6 +99,17 @@ def test_wait_succeeds_with_the_result(gopherctl: Run, broker: Any, start_worker
     assert "succeeded" in lines[-1] and 'result {"sent": "a@b.c"}' in lines[-1]
 
 
+def test_wait_shows_a_retry_with_its_cause(gopherctl: Run, broker: Any, start_worker: Any) -> None:
+    # The retry state lasts long enough for the watch to see it even if it starts late.
+    flaky = Fail("TimeoutError", "slow smtp", non_retryable=False, retry_after_s=0.5)
+    start_worker(["email"], lambda job: flaky if job.attempt == 1 else Succeed("sent"))
+    result = gopherctl("submit", "email", "--retries", "1", "--wait", "-s", broker.address)
+    assert result.exit_code == 0, result.stderr
+    retrying = [line for line in result.stdout.splitlines() if "  retrying  " in line]
+    assert retrying and "last error TimeoutError: slow smtp" in retrying[0]
+    assert "succeeded  attempt 2/2" in result.stdout.splitlines()[-1]
+
+
 def test_wait_json_prints_the_final_record(gopherctl: Run, broker: Any, start_worker: Any) -> None:
     start_worker(["email"], lambda job: Succeed([1, 2]))
     result = gopherctl("submit", "email", "--wait", "-o", "json", "-s", broker.address)
