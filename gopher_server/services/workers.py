@@ -88,6 +88,9 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         except InvalidArgument as error:
             await abort(context, error)
         session = StreamSession(request.worker_id, sorted(set(request.job_types)), request.capacity)
+        # A cancelled call (the worker closed the stream) is only noticed by grpc on the
+        # next write; wake the loop at once so it ends and releases the leases.
+        context.add_done_callback(lambda _: session.wake.set())
         self.hub.add(session)
         log.info(
             "worker %s stream %s opened (%s, capacity %d)",
@@ -106,7 +109,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 job_types=session.job_types,
                 capacity=session.capacity,
             )
-            async for response in self._deliver(session):
+            async for response in self._deliver(session, context):
                 yield response
         finally:
             self.hub.remove(session)
@@ -118,15 +121,21 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 task.add_done_callback(self._releases.discard)
 
     async def _deliver(
-        self, session: StreamSession
+        self, session: StreamSession, context: Context
     ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
         loop = asyncio.get_running_loop()
         heartbeat_s = self.config.heartbeat_interval_s
         next_beat = loop.time() + heartbeat_s
-        while not self.closing:
+        while not self.closing and not context.done():
             session.wake.clear()
             wait_s = heartbeat_s
             try:
+                if loop.time() >= next_beat:
+                    # An empty message doubles as a liveness probe: grpc notices that a
+                    # worker closed its stream only when the broker writes to it.
+                    yield worker_service_pb2.StreamJobsResponse()
+                    await registry.heartbeat(self.store, [(session.worker_id, session.session_id)])
+                    next_beat = loop.time() + heartbeat_s
                 result = await self.store.dispatch(
                     session.worker_id, session.session_id, session.capacity, session.job_types
                 )
@@ -140,9 +149,6 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                         continue  # there may be more work and free slots
                 if result.wait_ms:
                     wait_s = min(wait_s, result.wait_ms / 1000)
-                if loop.time() >= next_beat:
-                    await registry.heartbeat(self.store, [(session.worker_id, session.session_id)])
-                    next_beat = loop.time() + heartbeat_s
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 # Keep the stream open through a Redis outage; dispatch resumes when it is back.
                 log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)

@@ -120,6 +120,11 @@ class Keys:
         """Hash schedule name -> last fired tick (ms): the cron dedup record."""
         return f"{self.tag}:ticks"
 
+    def suspects(self) -> str:
+        """Hash worker id -> Unix ms until which it gets no new jobs: it let a lease
+        expire (hung or partitioned), so feeding it more work would burn attempts."""
+        return f"{self.tag}:suspects"
+
     def events(self) -> str:
         """Stream of recent transitions (capped) for dashboards."""
         return f"{self.tag}:events"
@@ -164,4 +169,5 @@ class Keys:
             self.rate_limits(),
             self.type_active(),
             self.events(),
+            self.suspects(),
         ]

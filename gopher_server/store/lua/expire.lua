@@ -1,11 +1,13 @@
 -- expire: recover jobs whose lease deadline has passed (the worker died or hung).
 --
--- ARGV[A]  most jobs to recover in this call
+-- ARGV[A]    most jobs to recover in this call
+-- ARGV[A+1]  how long (ms) a worker that let a lease expire gets no new jobs
 --
 -- Each recovered job counts the attempt it lost: it goes back to the front of its
 -- queue, or to the DLQ when it has no retries left.
 -- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
 local limit = tonumber(ARGV[A])
+local suspect_ms = tonumber(ARGV[A + 1])
 local out = {}
 local ids = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', NOW, 'LIMIT', 0, limit)
 for _, id in ipairs(ids) do
@@ -17,6 +19,9 @@ for _, id in ipairs(ids) do
     local err = {type = 'LeaseExpired', message = 'lease expired before the worker answered',
       traceback = ''}
     local state = lost(id, 'active', f[3], f[4], f[5], f[6], f[7], err)
+    if f[5] and f[5] ~= '' then
+      redis.call('HSET', K_SUSPECTS, f[5], NOW + suspect_ms)
+    end
     out[#out + 1] = id
     out[#out + 1] = state
   end

@@ -12,7 +12,7 @@ for i = 0, n - 1 do
   local b = A + 2 + i * 3
   local id, token, ttl = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
   local jk = P_JOB .. id
-  local f = redis.call('HMGET', jk, 'state', 'token', 'lease_ms')
+  local f = redis.call('HMGET', jk, 'state', 'token', 'lease_ms', 'wid')
   if not f[1] then
     out[#out + 1] = 'missing'
     out[#out + 1] = 0
@@ -24,6 +24,7 @@ for i = 0, n - 1 do
     local deadline = NOW + ttl
     redis.call('HSET', jk, 'deadline', deadline)
     redis.call('ZADD', K_LEASES, deadline, id)
+    if f[4] then redis.call('HDEL', K_SUSPECTS, f[4]) end
     out[#out + 1] = 'ok'
     out[#out + 1] = deadline
   end

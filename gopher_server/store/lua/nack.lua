@@ -29,6 +29,7 @@ for i = 0, n - 1 do
   else
     local wid, jtype, attempt, retries, prio = f[3], f[4], tonumber(f[5]), tonumber(f[6]), f[7]
     drop_lease(id, wid, jtype)
+    redis.call('HDEL', K_SUSPECTS, wid)
     if ARGV[b + 7] == '1' then
       attempt = redis.call('HINCRBY', jk, 'attempt', -1)
       make_ready(id, prio, jtype, true)
