@@ -10,6 +10,7 @@ import pytest
 
 from gopher_client import AsyncClient
 from gopher_server.rest import create_app
+from tests.support import BrokerThread
 
 
 def _closed_port() -> int:
@@ -32,3 +33,19 @@ async def offline() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://rest.test") as http:
         yield http
     await client.close()
+
+
+@pytest.fixture
+async def gopher(broker: BrokerThread) -> AsyncIterator[AsyncClient]:
+    """An SDK client of the test broker, for setting up and checking state."""
+    client = AsyncClient(broker.address, timeout_s=10.0)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def rest(gopher: AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP client for the shim in this process, over a real broker on a flushed Redis."""
+    transport = httpx.ASGITransport(app=create_app(gopher))
+    async with httpx.AsyncClient(transport=transport, base_url="http://rest.test") as http:
+        yield http

@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 import schemathesis
-from google.api import annotations_pb2  # type: ignore[import-untyped]
+from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
 from schemathesis.core.result import Ok
 
 from gopher_server.rest._errors import RestError
 from gopher_server.rest._openapi import build_openapi
 from gopher_server.rest._routes import Router, discover_bindings
+
+# The http option, untyped: the stubs cannot name an extension's value type.
+HTTP: Any = annotations_pb2.http
 
 SURFACE = {
     ("POST", "/api/jobs"),
@@ -95,13 +98,13 @@ def _dynamic_module() -> Any:
     service = proto.service.add(name="ThingService")
     get = service.method.add(name="GetThing", input_type=".resttest.v1.Thing")
     get.output_type = ".resttest.v1.Thing"
-    get.options.Extensions[annotations_pb2.http].get = "/api/things/{name}:peek"
+    get.options.Extensions[HTTP].get = "/api/things/{name}:peek"
     service.method.add(
         name="WatchThing",
         input_type=".resttest.v1.Thing",
         output_type=".resttest.v1.Thing",
         server_streaming=True,
-    ).options.Extensions[annotations_pb2.http].get = "/api/things:watch"
+    ).options.Extensions[HTTP].get = "/api/things:watch"
     service.method.add(
         name="Bare", input_type=".resttest.v1.Thing", output_type=".resttest.v1.Thing"
     )
