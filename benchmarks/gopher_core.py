@@ -1,0 +1,172 @@
+"""Gopher's core scenarios, the ones also run for every peer: enqueue (single and
+batch), memory per queued job, end-to-end throughput and idle latency. Each scenario
+gets an empty Redis and its own broker and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import probe
+from benchmarks.config import Sizes
+from benchmarks.gopher_app import JOB_TYPE
+from benchmarks.gopher_stack import GopherStack, StackSettings
+from benchmarks.procs import RedisServer
+from benchmarks.stats import latency_summary, payload_of_size
+from gopher_client import AsyncClient, Client, submit_request
+
+Metrics = dict[str, Any]
+
+
+async def submit_bulk(
+    address: str,
+    n: int,
+    payload: dict[str, Any],
+    sizes: Sizes,
+    job_type: str = JOB_TYPE,
+    run_at: dt.datetime | None = None,
+) -> float:
+    """Submit `n` jobs with SubmitJobs, a few batches in flight; return seconds taken.
+    Requests are built inside the timed loop: building them is part of enqueuing."""
+    batches = [min(sizes.bulk_batch_size, n - i) for i in range(0, n, sizes.bulk_batch_size)]
+    started = time.perf_counter()
+    async with AsyncClient(address) as client:
+
+        async def sender() -> None:
+            while batches:
+                size = batches.pop()
+                requests = [submit_request(job_type, payload, run_at=run_at) for _ in range(size)]
+                await client.submit_jobs(requests)
+
+        await asyncio.gather(*(sender() for _ in range(sizes.bulk_in_flight)))
+    return time.perf_counter() - started
+
+
+async def submit_single(address: str, n: int, concurrency: int) -> float:
+    """Submit `n` jobs one SubmitJob each, `concurrency` calls in flight; seconds taken."""
+    remaining = [n]
+    started = time.perf_counter()
+    async with AsyncClient(address) as client:
+
+        async def sender() -> None:
+            while remaining[0] > 0:
+                remaining[0] -= 1
+                await client.submit_job(JOB_TYPE, {})
+
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def enqueue(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
+    """Single submits (async, concurrent; and a plain sync loop) and batched submits."""
+    out: Metrics = {}
+    redis.flush()
+    with GopherStack(redis.url, settings, "enqueue") as stack:
+        n = sizes.enqueue_single_jobs
+        elapsed = asyncio.run(submit_single(stack.address, n, sizes.enqueue_concurrency))
+        out["enqueue_single_per_s"] = round(n / elapsed)
+        out["enqueue_single_concurrency"] = sizes.enqueue_concurrency
+        n_sync = max(1_000, n // 5)
+        with Client(stack.address) as client:
+            started = time.perf_counter()
+            for _ in range(n_sync):
+                client.submit_job(JOB_TYPE, {})
+            out["enqueue_single_sync_per_s"] = round(n_sync / (time.perf_counter() - started))
+    redis.flush()
+    with GopherStack(redis.url, settings, "enqueue-bulk") as stack:
+        n = sizes.enqueue_bulk_jobs
+        elapsed = asyncio.run(submit_bulk(stack.address, n, {}, sizes))
+        out["enqueue_bulk_per_s"] = round(n / elapsed)
+        out["enqueue_bulk_batch"] = sizes.bulk_batch_size
+    return out
+
+
+def memory(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
+    """used_memory delta per queued job with a `payload_bytes` payload, plus the keys
+    one job owns and what each costs (MEMORY USAGE), to show where the bytes go."""
+    redis.flush()
+    with GopherStack(redis.url, settings, "memory") as stack:
+        time.sleep(0.3)  # let the broker's own keys (heartbeats, schedules) appear
+        before = redis.used_memory()
+        asyncio.run(
+            submit_bulk(
+                stack.address, sizes.memory_jobs, payload_of_size(sizes.payload_bytes), sizes
+            )
+        )
+        after = redis.used_memory()
+        with Client(stack.address) as client:
+            job_id = client.submit_job(JOB_TYPE, payload_of_size(sizes.payload_bytes))
+        with redis.client() as c:
+            keys = {k.decode(): int(c.memory_usage(k) or 0) for k in c.scan_iter(f"*{job_id}*")}
+            fields = {}
+            for key in keys:
+                if c.type(key) == b"hash":
+                    fields = {f.decode(): len(v) for f, v in c.hgetall(key).items()}
+            dbsize = int(c.dbsize())
+    return {
+        "bytes_per_job": round((after - before) / sizes.memory_jobs),
+        "memory_jobs": sizes.memory_jobs,
+        "keys_per_job": round(dbsize / sizes.memory_jobs, 2),
+        "one_job_keys_bytes": {k.replace(job_id, "<id>"): v for k, v in keys.items()},
+        "one_job_hash_field_lengths": fields,
+    }
+
+
+def drain_rate(
+    redis: RedisServer,
+    sizes: Sizes,
+    settings: StackSettings,
+    n: int,
+    tag: str,
+    measure: Callable[[Any], Metrics] | None = None,
+) -> Metrics:
+    """Queue `n` no-op jobs, then start the workers and time the handler starts.
+    `measure(redis_client)` replaces the wait-for-all when given (large backlogs)."""
+    redis.flush()
+    with GopherStack(redis.url, settings, tag) as stack:
+        fill_s = asyncio.run(submit_bulk(stack.address, n, {}, sizes))
+        spawned = time.perf_counter()
+        stack.start_workers(wait=False)
+        with redis.client() as rc:
+            if measure is not None:
+                return {"fill_s": round(fill_s, 2), **measure(rc)}
+            progress = probe.wait_for_count(rc, n, sizes.e2e_cap_s)
+            hist = probe.read_histogram(rc)
+        with Client(stack.address) as client:
+            deadline = time.monotonic() + 10
+            while client.queue_stats().finished < progress.count and time.monotonic() < deadline:
+                time.sleep(0.02)
+        wall = time.perf_counter() - spawned
+    done = progress.count
+    steady = probe.count_window_rate(hist, done // 10, done - done // 10)
+    return {
+        "e2e_per_s": round(progress.rate_per_s),
+        "e2e_jobs": progress.count,
+        "e2e_steady_per_s": round(steady),  # jobs 10%..90%
+        "e2e_wall_s_incl_worker_start": round(wall, 2),
+    }
+
+
+def e2e(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
+    """`e2e_jobs` queued first, then drained by the workers: handler starts per second."""
+    return drain_rate(redis, sizes, settings, sizes.e2e_jobs, "e2e")
+
+
+def latency(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
+    """Idle submit -> handler-start latency: one job at a time through SubmitJob, the
+    next submitted once the previous one started (and a short pause)."""
+    redis.flush()
+    with GopherStack(redis.url, settings, "latency") as stack, redis.client() as rc:
+        stack.start_workers()
+        with Client(stack.address) as client:
+            samples = probe.sample_latency(
+                rc,
+                lambda payload: client.submit_job(JOB_TYPE, payload),
+                sizes.latency_samples,
+                sizes.latency_cap_s,
+                sizes.latency_gap_s,
+            )
+    return latency_summary(samples)

@@ -1,0 +1,211 @@
+"""Turning results into the printed table, the targets verdicts and the Markdown that
+docs/benchmarks.md shows between its results markers."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from benchmarks.config import TARGETS
+
+COLUMNS = [
+    ("enqueue_single_per_s", "enqueue 1-by-1 /s"),
+    ("enqueue_bulk_per_s", "enqueue batch /s"),
+    ("e2e_per_s", "e2e /s"),
+    ("latency_p50_ms", "p50 ms"),
+    ("latency_p99_ms", "p99 ms"),
+    ("bytes_per_job", "bytes/job"),
+]
+DOC_START, DOC_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def fmt(value: Any) -> str:
+    """Numbers for humans: thousands separators, 2 decimals under 10, '-' for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, int | float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def _note(system: dict[str, Any]) -> str:
+    parts = [system.get("notes", "")]
+    metrics = system.get("metrics", {})
+    if c := metrics.get("enqueue_single_concurrency"):
+        parts.append(f"1-by-1 with {c} in flight" if c > 1 else "1-by-1 from one thread")
+    if sync := metrics.get("enqueue_single_sync_per_s"):
+        parts.append(f"sync loop {fmt(sync)}/s")
+    if note := metrics.get("e2e_note"):
+        parts.append(note)
+    if n := metrics.get("latency_samples"):
+        parts.append(f"{n} latency samples")
+    if system.get("error"):
+        parts.append(f"NOT RUN: {system['error']}")
+    for scenario, err in system.get("errors", {}).items():
+        parts.append(f"{scenario} failed: {err}")
+    return "; ".join(p for p in parts if p)
+
+
+def rows(results: dict[str, Any]) -> list[list[str]]:
+    """One row per system: name, version, the metric columns, notes."""
+    out = []
+    for system in results["systems"]:
+        metrics = system.get("metrics", {})
+        out.append(
+            [
+                system["system"],
+                system.get("version", ""),
+                *(fmt(metrics.get(key)) for key, _ in COLUMNS),
+                _note(system),
+            ]
+        )
+    return out
+
+
+def verdicts(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with the measured value and met / missed by how much."""
+    out = []
+    for target in TARGETS:
+        key, goal, higher = str(target["metric"]), float(target["goal"]), bool(target["higher"])  # type: ignore[arg-type]
+        value = metrics.get(key)
+        entry: dict[str, Any] = {**target, "measured": value}
+        if not isinstance(value, int | float) or math.isnan(value):
+            entry.update(met=None, verdict="not measured")
+        elif higher:
+            met = value >= goal
+            entry.update(
+                met=met,
+                verdict="met"
+                if met
+                else f"missed: {value / goal:.0%} of the goal ({goal - value:,.0f}/s short)",
+            )
+        else:
+            met = value <= goal
+            over = value / goal if goal else math.inf
+            entry.update(met=met, verdict="met" if met else f"missed: {over:.1f}x the limit")
+        out.append(entry)
+    return out
+
+
+def text_table(header: list[str], body: list[list[str]]) -> str:
+    """A plain fixed-width table (notes column last, unpadded)."""
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *body]:
+        cells = [
+            c.rjust(w) if i > 1 else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=False))
+        ]
+        lines.append("  ".join([*cells, row[-1]]))
+    return "\n".join(lines)
+
+
+def md_table(header: list[str], body: list[list[str]]) -> str:
+    """A GitHub Markdown table."""
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|"
+        + "|".join("---:" if 1 < i < len(header) - 1 else "---" for i in range(len(header)))
+        + "|",
+    ]
+    lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def _headers() -> list[str]:
+    return ["system", "version", *(label for _, label in COLUMNS), "notes"]
+
+
+def _target_rows(results: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            str(t["what"]),
+            ("≥ " if t["higher"] else "≤ ") + fmt(t["goal"]),
+            fmt(t["measured"]),
+            t["verdict"],
+        ]
+        for t in results.get("targets", [])
+    ]
+
+
+def scale_lines(results: dict[str, Any]) -> list[str]:
+    """Gopher's scale scenarios in one line each."""
+    s = results.get("gopher_scale", {})
+
+    def v(key: str) -> str:
+        return fmt(s.get(key))
+
+    lines = []
+    if "backlog_small_per_s" in s:
+        lines.append(
+            f"backlog: {v('backlog_small_per_s')}/s with {v('backlog_small_jobs')} queued,"
+            f" {v('backlog_large_per_s')}/s with {v('backlog_large_jobs')} queued"
+            f" ({v('backlog_slowdown_pct')}% slower; jobs 1,000..9,000 of each)"
+        )
+    if "promotion_ready_delay_ms" in s:
+        lines.append(
+            f"promotion: {v('promote_jobs')} due jobs promoted in {v('promotion_s')} s;"
+            f" ready jobs meanwhile p50 {v('promotion_ready_p50_ms')} ms, worst"
+            f" {v('promotion_ready_delay_ms')} ms (idle p50 {v('promotion_baseline_p50_ms')} ms)"
+        )
+    if "soak_rss_growth_pct" in s:
+        lines.append(
+            f"soak: {v('soak_s')} s at {v('soak_target_per_s')}/s (achieved"
+            f" {v('soak_achieved_per_s')}/s); broker+worker RSS {v('soak_rss_growth_pct')}%,"
+            f" Redis used_memory {v('soak_redis_growth_pct')}% (to {v('soak_redis_mib_end')} MiB,"
+            f" {v('soak_finished_retained')} finished jobs retained)"
+        )
+    lines += [f"{name} failed: {err}" for name, err in s.get("errors", {}).items()]
+    return lines
+
+
+def console(results: dict[str, Any]) -> str:
+    """Everything for the terminal."""
+    parts = [text_table(_headers(), rows(results)), ""]
+    if results.get("targets"):
+        parts += [
+            "Gopher targets (issue 8):",
+            text_table(["target", "goal", "measured", "verdict"], _target_rows(results)),
+            "",
+        ]
+    parts += scale_lines(results)
+    return "\n".join(parts)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results section of docs/benchmarks.md."""
+    m, r = results["machine"], results["redis"]
+    out = [
+        f"Measured {m['date']} with `{results['command']}` ({results['mode']} sizes), commit"
+        f" {m['gopher']}. Machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gib']} GiB,"
+        f" {m['os']}, Python {m['python']}, {r['name']} {r['version']} ({r['binary']}), load"
+        f" average {m['load_average_at_start']} at start. Took {fmt(results['duration_s'])} s.",
+        "",
+        md_table(_headers(), rows(results)),
+        "",
+    ]
+    if results.get("targets"):
+        out += [
+            "Gopher against the targets:",
+            "",
+            md_table(["target", "goal", "measured", "verdict"], _target_rows(results)),
+            "",
+        ]
+    out += [f"- {line}" for line in scale_lines(results)]
+    if Path(results.get("chart", "")).name:
+        out += ["", f"![throughput and latency by system]({Path(results['chart']).name})"]
+    return "\n".join(out)
+
+
+def update_doc(doc: Path, section: str) -> bool:
+    """Replace the text between the results markers; False if the markers are missing."""
+    text = doc.read_text() if doc.exists() else ""
+    pattern = re.compile(re.escape(DOC_START) + ".*?" + re.escape(DOC_END), re.S)
+    if not pattern.search(text):
+        return False
+    doc.write_text(pattern.sub(lambda _: f"{DOC_START}\n{section}\n{DOC_END}", text))
+    return True

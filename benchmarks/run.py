@@ -1,0 +1,183 @@
+"""The benchmark harness: `python -m benchmarks [--full] [--peers] [--update-docs]`.
+
+Starts its own Redis on a free loopback port, then for each scenario a fresh Gopher
+broker and 2 worker processes (concurrency 16 each) as subprocesses; with `--peers`
+(or `--full`) runs the core scenarios for Celery, Dramatiq, RQ, arq, taskiq and plain
+redis-py from their own virtualenvs against the same Redis. Prints one table, writes
+JSON (benchmarks/results/latest.json) and, with `--update-docs`, refreshes the chart
+and the results section of docs/benchmarks.md. Every child process is stopped at the
+end, on failure and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import gopher_core, gopher_scale, machine, procs, report
+from benchmarks.config import FULL, QUICK, Sizes
+from benchmarks.gopher_stack import LOG_DIR, StackSettings
+from benchmarks.peers import runner
+
+BENCH = Path(__file__).resolve().parent
+DOCS = BENCH.parent / "docs"
+CORE = ["enqueue", "memory", "e2e", "latency"]
+SCALE = ["backlog", "promotion", "soak"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--full", action="store_true", help="full sizes (1M backlog, 10 min soak) and the peers"
+    )
+    p.add_argument("--peers", action="store_true", help="also run the peer task queues")
+    p.add_argument("--only", default="", help=f"comma-separated scenarios of {CORE + SCALE}")
+    p.add_argument("--systems", default=",".join(runner.SYSTEMS), help="peers to run")
+    p.add_argument("--no-gopher", action="store_true", help="skip Gopher (peers only)")
+    p.add_argument("--workers", type=int, default=2, help="Gopher worker processes")
+    p.add_argument("--concurrency", type=int, default=16, help="concurrency per worker")
+    p.add_argument("--peer-timeout", type=float, default=600, help="seconds per peer")
+    p.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
+    p.add_argument(
+        "--update-docs",
+        action="store_true",
+        help="write docs/benchmarks.png and the results section of docs/benchmarks.md",
+    )
+    return p.parse_args(argv)
+
+
+def run_gopher(
+    redis: procs.RedisServer, sizes: Sizes, settings: StackSettings, only: list[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Gopher's core and scale scenarios; a failed scenario is recorded, not fatal."""
+    core: dict[str, Any] = {
+        "system": "gopher",
+        "version": machine.gopher_version(),
+        "notes": f"1 broker, {settings.workers} workers x {settings.concurrency}",
+        "metrics": {},
+        "errors": {},
+    }
+    scale: dict[str, Any] = {"errors": {}}
+    m = core["metrics"]
+
+    def step(name: str, target: dict[str, Any], fn: Callable[[], dict[str, Any]]) -> None:
+        if only and name not in only:
+            return
+        print(f"  gopher {name} ...", flush=True)
+        started = time.monotonic()
+        try:
+            result = fn()
+        except Exception as exc:
+            traceback.print_exc()
+            (core if target is m else scale)["errors"][name] = f"{type(exc).__name__}: {exc}"[:300]
+            return
+        target.update(result)
+        shown = {k: v for k, v in result.items() if not isinstance(v, list | dict)}
+        print(f"    {shown} ({time.monotonic() - started:.0f}s)", flush=True)
+
+    step("enqueue", m, lambda: gopher_core.enqueue(redis, sizes, settings))
+    step("memory", m, lambda: gopher_core.memory(redis, sizes, settings))
+    step("e2e", m, lambda: gopher_core.e2e(redis, sizes, settings))
+    step("latency", m, lambda: gopher_core.latency(redis, sizes, settings))
+    step("backlog", scale, lambda: gopher_scale.backlog(redis, sizes, settings))
+    bulk = float(m.get("enqueue_bulk_per_s") or 10_000)
+    step("promotion", scale, lambda: gopher_scale.promotion(redis, sizes, settings, bulk))
+    peak = float(m.get("e2e_per_s") or 2_000)
+    step("soak", scale, lambda: gopher_scale.soak(redis, sizes, settings, peak))
+    return core, scale
+
+
+def draw_chart(results_path: Path, png: Path) -> str | None:
+    """Draw the chart with this interpreter's matplotlib, else the peer venv's; error text."""
+    pythons = [sys.executable, str(runner.DEFAULT_VENV / "bin" / "python")]
+    for python in pythons:
+        if not Path(python).exists():
+            continue
+        done = subprocess.run(
+            [python, "-m", "benchmarks.chart", str(results_path), str(png)],
+            cwd=procs.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode == 0:
+            return None
+    return "no matplotlib: run `bash benchmarks/peers/setup_venv.sh` or `pip install matplotlib`"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    sizes = FULL if args.full else QUICK
+    only = [s for s in args.only.split(",") if s]
+    settings = StackSettings(workers=args.workers, concurrency=args.concurrency)
+    procs.install_cleanup()
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+    LOG_DIR.mkdir(parents=True)
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "command": shlex.join(
+            ["python", "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "mode": sizes.name,
+        "machine": machine.facts(),
+        "settings": {
+            "workers": settings.workers,
+            "concurrency": settings.concurrency,
+            "sizes": {k: v for k, v in vars(sizes).items()},
+        },
+        "systems": [],
+    }
+    redis = procs.RedisServer()
+    try:
+        redis.start()
+        results["redis"] = redis.info()
+        print(
+            f"{results['redis']['name']} {results['redis']['version']} on {redis.url};"
+            f" {sizes.name} sizes",
+            flush=True,
+        )
+        if not args.no_gopher:
+            core, scale = run_gopher(redis, sizes, settings, only)
+            results["systems"].append(core)
+            results["gopher_scale"] = scale
+            results["targets"] = report.verdicts({**core["metrics"], **scale})
+        if args.peers or args.full:
+            peer_only = [s for s in only if s in CORE]
+            if peer_only or not only:
+                systems = [s for s in args.systems.split(",") if s]
+                results["systems"] += runner.run_all(
+                    redis, sizes, LOG_DIR, systems, args.peer_timeout, peer_only
+                )
+    finally:
+        procs.kill_all()
+        redis.stop()
+    results["duration_s"] = round(time.monotonic() - started)
+    results["load_average_at_end"] = machine.load_now()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.update_docs:
+        results["chart"] = "docs/benchmarks.png"
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(report.console(results))
+    print(f"\nJSON: {args.out}")
+    if args.update_docs:
+        error = draw_chart(args.out, DOCS / "benchmarks.png")
+        if error:
+            print(f"chart not drawn: {error}")
+        if report.update_doc(DOCS / "benchmarks.md", report.markdown(results)):
+            print("docs/benchmarks.md updated")
+        else:
+            print("docs/benchmarks.md has no results markers; section not written")
