@@ -3,6 +3,7 @@ record why, and dead-letter a job with no retries left."""
 
 from __future__ import annotations
 
+from gopher_server.store import workers as registry
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
 from tests.store.helpers import holders, job_hash, lease_one, new_job, ready_ids
@@ -48,10 +49,10 @@ async def test_expired_lease_with_no_retries_left_goes_to_the_dlq(
     store: Store, clock: FakeClock
 ) -> None:
     await store.submit([new_job("j", retries=1)])
-    await lease_one(store)
+    await lease_one(store, "w1")
     clock.advance(LEASE_MS)
     assert await store.expire_leases() == [("j", "enqueued")]
-    await lease_one(store)
+    await lease_one(store, "w2")  # w1 let a lease expire: it is held back for a while
     clock.advance(LEASE_MS)
     assert await store.expire_leases() == [("j", "dead")]
     fields = await job_hash(store, "j")
@@ -120,6 +121,10 @@ async def test_release_leaves_a_job_re_leased_to_another_session(
     await lease_one(store, "w1", "s1")
     clock.advance(LEASE_MS)
     await store.expire_leases()
+    # A new stream is a sign of life: it lifts the hold the expiry put on w1.
+    await registry.register_stream(
+        store, "w1", "s2", hostname="h", pid=1, job_types=["email"], capacity=1
+    )
     again = await lease_one(store, "w1", "s2")
     assert await store.release("w1", "s1") == []
     assert await store.ack([("j", again.token, "{}")]) == ["ok"]
