@@ -25,6 +25,9 @@ from gopher_worker._registry import Registry
 
 log = logging.getLogger(__name__)
 RECONNECT_MAX_S = 5.0
+# How long a draining worker keeps its stream open after its last handback, to catch
+# jobs already on the wire (dispatch and write are milliseconds apart on the broker).
+DRAIN_SETTLE_S = 0.3
 
 
 @dataclass
@@ -33,7 +36,6 @@ class _Running:
     deadline_ms: int
     task: asyncio.Task[None] | None = None
     cancelled: bool = False  # by the broker or a lost lease: report nothing
-    parked: bool = False  # received while draining: handed back unrun
     started: float = field(default_factory=time.monotonic)
 
 
@@ -101,8 +103,8 @@ class Worker:
         hand back (without burning an attempt) whatever did not finish.
 
         The stream stays open until the end: closing it would make the broker release
-        (and re-run) jobs still running here. Jobs that arrive meanwhile are parked
-        and handed back with the rest.
+        (and re-run) jobs still running here. Jobs that arrive meanwhile are handed
+        back at once; the first handback makes the broker stop sending more.
         """
         if self._client is None or self._draining:
             return
@@ -125,6 +127,11 @@ class Worker:
         for run in list(self.running.values()):
             self._handback(run)
         assert self._outcomes is not None
+        await self._outcomes.flush(timeout_s=10)
+        # A job the broker sent just before it saw a handback may still be on the wire;
+        # closing the stream now would make the broker release it as a lost attempt.
+        # Wait a moment, hand back whatever arrived, then close.
+        await asyncio.sleep(DRAIN_SETTLE_S)
         await self._outcomes.flush(timeout_s=10)
         await self.stop()
 
@@ -189,7 +196,8 @@ class Worker:
             run = _Running(lease, lease.lease_deadline_unix_ms)
             self.running[lease.job_id] = run
             if self._draining:
-                run.parked = True
+                # Give it back unrun at once; the broker then holds further jobs.
+                self._handback(run)
             else:
                 run.task = asyncio.create_task(
                     self._execute(run), name=f"gopher-job-{lease.job_id}"

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 from gopher_worker._registry import Registry
 from gopher_worker._worker import Worker
@@ -86,6 +87,18 @@ def main(argv: list[str] | None = None) -> None:
         loop_factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(run(worker))
+    busy = [t for t in threading.enumerate() if t.name.startswith("gopher-job") and t.is_alive()]
+    if busy:
+        # Sync handlers cannot be interrupted; their jobs were handed back already.
+        # Exiting normally would wait for those threads, so leave without them.
+        logging.getLogger("gopher_worker").warning(
+            "exiting with %d sync handler thread(s) still running; their jobs were handed back",
+            len(busy),
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

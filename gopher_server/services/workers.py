@@ -90,7 +90,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         session = StreamSession(request.worker_id, sorted(set(request.job_types)), request.capacity)
         # A cancelled call (the worker closed the stream) is only noticed by grpc on the
         # next write; wake the loop at once so it ends and releases the leases.
-        context.add_done_callback(lambda _: session.wake.set())
+        context.add_done_callback(lambda _: session.wake.set())  # type: ignore[arg-type]
         self.hub.add(session)
         log.info(
             "worker %s stream %s opened (%s, capacity %d)",

@@ -120,10 +120,11 @@ class Keys:
         """Hash schedule name -> last fired tick (ms): the cron dedup record."""
         return f"{self.tag}:ticks"
 
-    def suspects(self) -> str:
+    def worker_holds(self) -> str:
         """Hash worker id -> Unix ms until which it gets no new jobs: it let a lease
-        expire (hung or partitioned), so feeding it more work would burn attempts."""
-        return f"{self.tag}:suspects"
+        expire (presumed hung), or it is draining (it handed a job back). Cleared when
+        the worker answers or opens a new stream."""
+        return f"{self.tag}:holds"
 
     def events(self) -> str:
         """Stream of recent transitions (capped) for dashboards."""
@@ -169,5 +170,5 @@ class Keys:
             self.rate_limits(),
             self.type_active(),
             self.events(),
-            self.suspects(),
+            self.worker_holds(),
         ]

@@ -38,9 +38,9 @@ class StoreSettings:
     finished_retention_ms: int = 7 * 24 * 3600 * 1000
     idempotency_ttl_ms: int = 24 * 3600 * 1000
     history_cap: int = 100
-    # A worker that let a lease expire is presumed hung: no new jobs for this long,
-    # unless it acks, nacks, extends or reconnects meanwhile.
-    suspect_ms: int = 60_000
+    # A worker that let a lease expire (presumed hung) or handed a job back (draining)
+    # gets no new jobs for this long, unless it answers or reconnects meanwhile.
+    hold_ms: int = 60_000
     backoff_base_ms: int = 1_000
     backoff_factor: float = 2.0
     backoff_max_ms: int = 3_600_000
@@ -152,7 +152,13 @@ class Store:
         """Record failed or handed-back deliveries; one code per item: 'enqueued',
         'retrying', 'dead', 'stale' or 'missing'."""
         s = self.settings
-        args: list[Any] = [s.backoff_base_ms, s.backoff_factor, s.backoff_max_ms, len(items)]
+        args: list[Any] = [
+            s.backoff_base_ms,
+            s.backoff_factor,
+            s.backoff_max_ms,
+            s.hold_ms,
+            len(items),
+        ]
         for it in items:
             args += [
                 it.job_id,
@@ -182,8 +188,8 @@ class Store:
 
     async def expire_leases(self, limit: int = 1000) -> list[tuple[str, str]]:
         """Recover jobs whose lease deadline passed; (job id, new state) each. Their
-        workers get no new jobs for `suspect_ms` unless they answer meanwhile."""
-        raw = await self._run("expire", [limit, self.settings.suspect_ms])
+        workers get no new jobs for `hold_ms` unless they answer meanwhile."""
+        raw = await self._run("expire", [limit, self.settings.hold_ms])
         return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
 
     async def promote_due(self, limit: int = 1000) -> int:

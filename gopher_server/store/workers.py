@@ -34,7 +34,7 @@ async def register_stream(
         pipe.hset(keys.worker(worker_id), mapping=info)
         pipe.hset(keys.worker_streams(worker_id), session_id, now)
         pipe.zadd(keys.workers(), {worker_id: now})
-        pipe.hdel(keys.suspects(), worker_id)  # a fresh stream is a sign of life
+        pipe.hdel(keys.worker_holds(), worker_id)  # a fresh stream is a sign of life
         await pipe.execute()
 
 

@@ -22,9 +22,9 @@ def runs_key(job_id: str) -> str:
 
 @registry.handler("record")
 def record(job: Job) -> dict[str, Any]:
-    """Record the run, then sleep `payload.sleep_s` seconds (default 0), but only on
-    attempts up to `payload.slow_attempts` (default: every attempt)."""
-    _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
-    if job.attempt <= int(job.payload.get("slow_attempts", 1_000)):
+    """Record the run, then sleep `payload.sleep_s` seconds (default 0), but only in
+    the first `payload.slow_runs` executions (default: every one)."""
+    run_number = _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
+    if int(run_number) <= int(job.payload.get("slow_runs", 1_000)):
         time.sleep(float(job.payload.get("sleep_s", 0)))
     return {"pid": os.getpid()}

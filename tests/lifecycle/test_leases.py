@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 import pytest
 import redis.asyncio as aioredis
+from gopher.v1 import job_pb2
 from gopher.v1 import worker_service_pb2 as wpb
 
 from gopher_client import AsyncClient, StaleLease
@@ -18,7 +19,7 @@ from tests.support import BrokerThread, until
 
 async def first_delivery(
     client: AsyncClient, worker_id: str, types: list[str]
-) -> tuple[Any, wpb.LeasedJob]:
+) -> tuple[Any, job_pb2.LeasedJob]:
     """Open a raw stream and return it with its first delivered job.
 
     Await it directly (not through wait_for, which runs it in another task): grpc's

@@ -20,7 +20,7 @@ for i = 0, n - 1 do
     out[#out + 1] = 'stale'
   else
     drop_lease(id, f[3], f[4])
-    redis.call('HDEL', K_SUSPECTS, f[3])
+    redis.call('HDEL', K_HOLDS, f[3])
     redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW)
     redis.call('ZADD', K_FINISHED, NOW, id)
     record(id, 'active', 'succeeded', f[5], f[3], nil)

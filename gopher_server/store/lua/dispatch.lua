@@ -28,8 +28,8 @@ local inflight = P_INFLIGHT .. wid
 local free = capacity - redis.call('SCARD', inflight)
 local jobs = {}
 if free <= 0 then return {jobs, 0, 0} end
-local suspect_until = tonumber(redis.call('HGET', K_SUSPECTS, wid) or '0')
-if suspect_until > NOW then return {jobs, suspect_until - NOW, 0} end
+local held_until = tonumber(redis.call('HGET', K_HOLDS, wid) or '0')
+if held_until > NOW then return {jobs, held_until - NOW, 0} end
 
 local paused = {}
 for _, p in ipairs(redis.call('SMEMBERS', K_PAUSED)) do paused[p] = true end

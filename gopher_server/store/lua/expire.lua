@@ -7,7 +7,7 @@
 -- queue, or to the DLQ when it has no retries left.
 -- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
 local limit = tonumber(ARGV[A])
-local suspect_ms = tonumber(ARGV[A + 1])
+local hold_ms = tonumber(ARGV[A + 1])
 local out = {}
 local ids = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', NOW, 'LIMIT', 0, limit)
 for _, id in ipairs(ids) do
@@ -20,7 +20,7 @@ for _, id in ipairs(ids) do
       traceback = ''}
     local state = lost(id, 'active', f[3], f[4], f[5], f[6], f[7], err)
     if f[5] and f[5] ~= '' then
-      redis.call('HSET', K_SUSPECTS, f[5], NOW + suspect_ms)
+      redis.call('HSET', K_HOLDS, f[5], NOW + hold_ms)
     end
     out[#out + 1] = id
     out[#out + 1] = state

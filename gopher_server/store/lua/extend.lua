@@ -24,7 +24,7 @@ for i = 0, n - 1 do
     local deadline = NOW + ttl
     redis.call('HSET', jk, 'deadline', deadline)
     redis.call('ZADD', K_LEASES, deadline, id)
-    if f[4] then redis.call('HDEL', K_SUSPECTS, f[4]) end
+    if f[4] then redis.call('HDEL', K_HOLDS, f[4]) end
     out[#out + 1] = 'ok'
     out[#out + 1] = deadline
   end

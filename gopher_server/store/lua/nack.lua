@@ -3,7 +3,9 @@
 -- ARGV[A]    default backoff base, ms
 -- ARGV[A+1]  default backoff factor
 -- ARGV[A+2]  default backoff max, ms
--- ARGV[A+3]  n, number of nacks
+-- ARGV[A+3]  hold, ms: after a handback the worker gets no new jobs this long (it is
+--            draining), unless it opens a new stream
+-- ARGV[A+4]  n, number of nacks
 -- then n groups of 9 fields: job id, lease token, error type, error message,
 --   traceback, non-retryable ('1'/'0'), retry-after ms ('-1' = use backoff),
 --   handback ('1'/'0'), jitter in [0, 1) drawn by the caller
@@ -14,10 +16,11 @@
 --
 -- Returns n codes: 'enqueued' | 'retrying' | 'dead' | 'stale' | 'missing'.
 local d_base, d_factor, d_max = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])
-local n = tonumber(ARGV[A + 3])
+local hold_ms = tonumber(ARGV[A + 3])
+local n = tonumber(ARGV[A + 4])
 local out = {}
 for i = 0, n - 1 do
-  local b = A + 4 + i * 9
+  local b = A + 5 + i * 9
   local id, token = ARGV[b], ARGV[b + 1]
   local jk = P_JOB .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'retries',
@@ -29,13 +32,14 @@ for i = 0, n - 1 do
   else
     local wid, jtype, attempt, retries, prio = f[3], f[4], tonumber(f[5]), tonumber(f[6]), f[7]
     drop_lease(id, wid, jtype)
-    redis.call('HDEL', K_SUSPECTS, wid)
     if ARGV[b + 7] == '1' then
+      redis.call('HSET', K_HOLDS, wid, NOW + hold_ms)
       attempt = redis.call('HINCRBY', jk, 'attempt', -1)
       make_ready(id, prio, jtype, true)
       record(id, 'active', 'enqueued', attempt, wid, nil)
       out[#out + 1] = 'enqueued'
     else
+      redis.call('HDEL', K_HOLDS, wid)
       local err = {type = ARGV[b + 2], message = ARGV[b + 3], traceback = ARGV[b + 4]}
       if ARGV[b + 5] == '1' or attempt > retries then
         to_dead(id, 'active', attempt, wid, err)
