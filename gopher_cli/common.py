@@ -11,7 +11,6 @@ import typer
 
 from gopher_cli.durations import parse_duration
 from gopher_client import (
-    DEFAULT_SERVER,
     Client,
     ConnectionFailed,
     GopherError,
@@ -77,7 +76,6 @@ TokenOpt = Annotated[
 OutputOpt = Annotated[
     Output, typer.Option("--output", "-o", help="Print a table, or JSON for scripts.")
 ]
-DEFAULT = DEFAULT_SERVER
 
 # Broker field names (from InvalidArgument.field) shown as the option a user typed.
 _FIELD_OPTIONS: dict[str, str] = {
