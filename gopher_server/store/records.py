@@ -60,6 +60,7 @@ class DispatchResult:
     leases: list[Lease]
     wait_ms: int
     rate_limited: int
+    limited_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,7 @@ class Store:
             len(job_types),
             *job_types,
         ]
-        rows, wait_ms, limited = await self._run("dispatch", args)
+        rows, wait_ms, limited, limited_types = await self._run("dispatch", args)
         leases = [
             Lease(
                 job_id=rows[i],
@@ -138,19 +138,28 @@ class Store:
             )
             for i in range(0, len(rows), _LEASE_FIELDS)
         ]
-        return DispatchResult(leases, int(wait_ms), int(limited))
+        return DispatchResult(leases, int(wait_ms), int(limited), tuple(limited_types))
 
     async def ack(self, items: Sequence[tuple[str, int, str]]) -> list[str]:
         """Complete (job id, token, result JSON) items; one code per item:
         'ok', 'stale' or 'missing'."""
+        return [code for code, _ in await self.ack_detailed(items)]
+
+    async def ack_detailed(self, items: Sequence[tuple[str, int, str]]) -> list[tuple[str, str]]:
+        """Like `ack`, with each job's type: (code, type) per item."""
         args: list[Any] = [self.settings.finished_retention_ms, len(items)]
         for job_id, token, result in items:
             args += [job_id, token, result]
-        return list(await self._run("ack", args))
+        raw = await self._run("ack", args)
+        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
 
     async def nack(self, items: Sequence[NackItem]) -> list[str]:
         """Record failed or handed-back deliveries; one code per item: 'enqueued',
         'retrying', 'dead', 'stale' or 'missing'."""
+        return [code for code, _ in await self.nack_detailed(items)]
+
+    async def nack_detailed(self, items: Sequence[NackItem]) -> list[tuple[str, str]]:
+        """Like `nack`, with each job's type: (code, type) per item."""
         s = self.settings
         args: list[Any] = [
             s.backoff_base_ms,
@@ -171,7 +180,8 @@ class Store:
                 "1" if it.handback else "0",
                 random.random(),
             ]
-        return list(await self._run("nack", args))
+        raw = await self._run("nack", args)
+        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
 
     async def extend(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[str, int]]:
         """Extend (job id, token, ttl ms or 0) leases; (code, new deadline ms) each."""

@@ -4,8 +4,8 @@
 -- ARGV[A+1]  n, number of acks
 -- then n triples: job id, lease token, result JSON
 --
--- Returns n codes: 'ok', 'stale' (not active, or another lease's token: nothing
--- changed), 'missing' (no such job).
+-- Returns n pairs: code ('ok', 'stale' = not active or another lease's token, nothing
+-- changed; 'missing' = no such job), job type ('' when missing).
 local retention = tonumber(ARGV[A])
 local n = tonumber(ARGV[A + 1])
 local out = {}
@@ -16,8 +16,10 @@ for i = 0, n - 1 do
   local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt')
   if not f[1] then
     out[#out + 1] = 'missing'
+    out[#out + 1] = ''
   elseif f[1] ~= 'active' or f[2] ~= token then
     out[#out + 1] = 'stale'
+    out[#out + 1] = f[4] or ''
   else
     drop_lease(id, f[3], f[4])
     redis.call('HDEL', K_HOLDS, f[3])
@@ -27,6 +29,7 @@ for i = 0, n - 1 do
     redis.call('PEXPIRE', jk, retention)
     redis.call('PEXPIRE', P_HIST .. id, retention)
     out[#out + 1] = 'ok'
+    out[#out + 1] = f[4]
   end
 end
 announce()

@@ -9,12 +9,13 @@
 -- ARGV[A+6]   n, number of job types the worker handles
 -- ARGV[A+7 .. A+6+n] the job types
 --
--- Returns {jobs, wait_ms, rate_limited}:
+-- Returns {jobs, wait_ms, rate_limited, limited_types}:
 --   jobs: flat array of 13 fields per job: id, type, priority, payload, attempt,
 --         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
 --         ready ms, trace JSON
 --   wait_ms: when > 0, a rate-limited type gets its next token in this many ms
 --   rate_limited: how many times a type with ready work was held back by its limits
+--   limited_types: those types
 local wid, sid = ARGV[A], ARGV[A + 1]
 local capacity, default_lease = tonumber(ARGV[A + 2]), tonumber(ARGV[A + 3])
 local strict = ARGV[A + 4] == '1'
@@ -27,9 +28,9 @@ for i = 1, ntypes do types[i] = ARGV[A + 6 + i] end
 local inflight = P_INFLIGHT .. wid
 local free = capacity - redis.call('SCARD', inflight)
 local jobs = {}
-if free <= 0 then return {jobs, 0, 0} end
+if free <= 0 then return {jobs, 0, 0, {}} end
 local held_until = tonumber(redis.call('HGET', K_HOLDS, wid) or '0')
-if held_until > NOW then return {jobs, held_until - NOW, 0} end
+if held_until > NOW then return {jobs, held_until - NOW, 0, {}} end
 
 local paused = {}
 for _, p in ipairs(redis.call('SMEMBERS', K_PAUSED)) do paused[p] = true end
@@ -38,6 +39,7 @@ local empty = {}     -- priority -> true: nothing eligible left in this call
 local blocked = {}   -- type -> true: over its limits for the rest of this call
 local limits = {}    -- type -> decoded limits, or false
 local wait_ms, rate_limited = 0, 0
+local limited_types = {}
 
 -- Token bucket and concurrency check; consumes a token when it says yes.
 local function admit(t)
@@ -82,6 +84,7 @@ local function pop_from(p)
         end
         blocked[t] = true
         rate_limited = rate_limited + 1
+        limited_types[#limited_types + 1] = t
       end
     end
   end
@@ -138,4 +141,4 @@ while taken < free and guard < free * 4 do
     taken = taken + 1
   end
 end
-return {jobs, wait_ms, rate_limited}
+return {jobs, wait_ms, rate_limited, limited_types}

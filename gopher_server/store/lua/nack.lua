@@ -14,7 +14,8 @@
 -- failure retries after backoff min(max, base * factor^(attempt-1)) scaled into
 -- [1/2, 1] by the jitter, or goes to the DLQ when non-retryable or out of retries.
 --
--- Returns n codes: 'enqueued' | 'retrying' | 'dead' | 'stale' | 'missing'.
+-- Returns n pairs: code ('enqueued' | 'retrying' | 'dead' | 'stale' | 'missing'),
+-- job type ('' when missing).
 local d_base, d_factor, d_max = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])
 local hold_ms = tonumber(ARGV[A + 3])
 local n = tonumber(ARGV[A + 4])
@@ -27,8 +28,10 @@ for i = 0, n - 1 do
     'prio', 'bo_base', 'bo_factor', 'bo_max')
   if not f[1] then
     out[#out + 1] = 'missing'
+    out[#out + 1] = ''
   elseif f[1] ~= 'active' or f[2] ~= token then
     out[#out + 1] = 'stale'
+    out[#out + 1] = f[4] or ''
   else
     local wid, jtype, attempt, retries, prio = f[3], f[4], tonumber(f[5]), tonumber(f[6]), f[7]
     drop_lease(id, wid, jtype)
@@ -38,12 +41,14 @@ for i = 0, n - 1 do
       make_ready(id, prio, jtype, true)
       record(id, 'active', 'enqueued', attempt, wid, nil)
       out[#out + 1] = 'enqueued'
+      out[#out + 1] = jtype
     else
       redis.call('HDEL', K_HOLDS, wid)
       local err = {type = ARGV[b + 2], message = ARGV[b + 3], traceback = ARGV[b + 4]}
       if ARGV[b + 5] == '1' or attempt > retries then
         to_dead(id, 'active', attempt, wid, err)
         out[#out + 1] = 'dead'
+        out[#out + 1] = jtype
       else
         local delay = tonumber(ARGV[b + 6])
         if delay < 0 then
@@ -59,6 +64,7 @@ for i = 0, n - 1 do
         redis.call('ZADD', K_RETRY, due, id)
         record(id, 'active', 'retrying', attempt, wid, err)
         out[#out + 1] = 'retrying'
+        out[#out + 1] = jtype
       end
     end
   end
