@@ -20,6 +20,7 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gopher_server import __version__
 from gopher_server.clock import Clock, SystemClock
 from gopher_server.components.base import PeriodicComponent
 from gopher_server.components.cron import CronScheduler
@@ -29,6 +30,9 @@ from gopher_server.components.recoverer import LeaseRecoverer
 from gopher_server.config import ServerConfig, weighted_pattern
 from gopher_server.dispatch.hub import Hub
 from gopher_server.health import SERVICES, HealthMonitor
+from gopher_server.observability.interceptor import MetricsInterceptor
+from gopher_server.observability.metrics import BrokerMetrics
+from gopher_server.observability.refresher import StatsRefresher
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
@@ -36,6 +40,7 @@ from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 
 log = logging.getLogger(__name__)
+Interceptor = grpc.aio.ServerInterceptor[Any, Any]
 
 # Server-side keepalive: ping idle connections so a worker that vanished without a FIN
 # is noticed (its stream closes and its leases are released), and allow the clients'
@@ -111,6 +116,7 @@ class Broker:
         self._http: Any = None
         self._http_task: asyncio.Task[None] | None = None
         self._stopped = False
+        self.metrics = BrokerMetrics(version=__version__)
 
     @property
     def address(self) -> str:
@@ -124,10 +130,11 @@ class Broker:
         self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg))
         self._hub = Hub(self.redis, self.store.keys)
         await self._hub.start()
-        self._workers = WorkerService(self.store, self._hub, cfg)
-        server = grpc.aio.server(options=SERVER_OPTIONS)
+        self._workers = WorkerService(self.store, self._hub, cfg, self.metrics)
+        interceptors: list[Interceptor] = [MetricsInterceptor(self.metrics)]
+        server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors)
         job_service_pb2_grpc.add_JobServiceServicer_to_server(
-            JobService(self.store, self._hub, cfg), server
+            JobService(self.store, self._hub, cfg, self.metrics), server
         )
         worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, server)
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
@@ -148,7 +155,8 @@ class Broker:
         self.components = [
             monitor,
             Promoter(self.store, cfg.promote_interval_s),
-            LeaseRecoverer(self.store, cfg.recover_interval_s),
+            LeaseRecoverer(self.store, cfg.recover_interval_s, self.metrics),
+            StatsRefresher(self.store, self.metrics.queues, cfg.stats_interval_s),
             Janitor(
                 self.store,
                 cfg.janitor_interval_s,

@@ -52,6 +52,7 @@ class ServerConfig:
     recover_interval_s: float = 0.5
     janitor_interval_s: float = 30.0
     heartbeat_interval_s: float = 5.0
+    stats_interval_s: float = 2.0
     worker_alive_s: float = 30.0
     redis_connect_attempts: int = 10
     shutdown_grace_s: float = 5.0

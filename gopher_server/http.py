@@ -36,7 +36,7 @@ def create_http_app(broker: Broker) -> Starlette:
         )
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(broker.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     routes = [
         Route("/healthz", healthz),

@@ -14,8 +14,10 @@ from gopher_server.config import ServerConfig
 from gopher_server.convert import FINAL, STATE_WORDS, STATES, job_message
 from gopher_server.dispatch.hub import Hub
 from gopher_server.errors import InvalidArgument, NotFound, TooLarge
+from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import abort, unary
 from gopher_server.store import listing
+from gopher_server.store.records import NewJob, SubmitResult
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word, submit_to_job
 
@@ -37,10 +39,18 @@ def page_size(value: int) -> int:
 class JobService(job_service_pb2_grpc.JobServiceServicer):
     """Thin servicer: validate, call the store, convert."""
 
-    def __init__(self, store: Store, hub: Hub, config: ServerConfig) -> None:
+    def __init__(
+        self, store: Store, hub: Hub, config: ServerConfig, metrics: BrokerMetrics
+    ) -> None:
         self.store = store
         self.hub = hub
         self.config = config
+        self.metrics = metrics
+
+    def _count_submits(self, jobs: list[NewJob], results: list[SubmitResult]) -> None:
+        for job, result in zip(jobs, results, strict=True):
+            if not result.duplicate:
+                self.metrics.submitted.labels(self.metrics.type_label(job.type), job.priority).inc()
 
     @unary
     async def SubmitJob(
@@ -48,6 +58,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
     ) -> job_service_pb2.SubmitJobResponse:
         job = submit_to_job(request, self.config, self.store.clock.now_ms())
         (result,) = await self.store.submit([job])
+        self._count_submits([job], [result])
         return job_service_pb2.SubmitJobResponse(
             job_id=result.job_id,
             status=STATES[result.state],
@@ -71,6 +82,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
             for i, r in enumerate(request.jobs)
         ]
         results = await self.store.submit(jobs)
+        self._count_submits(jobs, results)
         return job_service_pb2.SubmitJobsResponse(
             results=[
                 job_service_pb2.SubmitJobResponse(
@@ -129,6 +141,9 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         state, cancelled = await self.store.cancel(request.job_id)
         if state == "missing":
             raise NotFound(f"job {request.job_id} not found")
+        if cancelled:
+            record = await self.store.get_job(request.job_id, with_history=False)
+            self.metrics.outcome(record.fields.get("type", "") if record else "", "cancelled")
         return job_service_pb2.CancelJobResponse(state=STATES[state], cancelled=cancelled)
 
     async def WatchJob(

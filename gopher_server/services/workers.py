@@ -17,9 +17,10 @@ from gopher_server.convert import STATES, leased_job
 from gopher_server.dispatch.hub import Hub
 from gopher_server.dispatch.session import StreamSession
 from gopher_server.errors import InvalidArgument, NotFound, StaleLease, TooLarge
+from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import abort, unary
 from gopher_server.store import workers as registry
-from gopher_server.store.records import NackItem
+from gopher_server.store.records import DispatchResult, NackItem
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name
 
@@ -60,10 +61,13 @@ def _raise_for(job_id: str, code: str) -> None:
 class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
     """Streams jobs to workers and applies their acks, nacks and extensions."""
 
-    def __init__(self, store: Store, hub: Hub, config: ServerConfig) -> None:
+    def __init__(
+        self, store: Store, hub: Hub, config: ServerConfig, metrics: BrokerMetrics
+    ) -> None:
         self.store = store
         self.hub = hub
         self.config = config
+        self.metrics = metrics
         self.closing = False
         self._releases: set[asyncio.Task[None]] = set()
 
@@ -92,6 +96,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         # next write; wake the loop at once so it ends and releases the leases.
         context.add_done_callback(lambda _: session.wake.set())  # type: ignore[arg-type]
         self.hub.add(session)
+        self.metrics.streams.inc()
         log.info(
             "worker %s stream %s opened (%s, capacity %d)",
             session.worker_id,
@@ -113,6 +118,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 yield response
         finally:
             self.hub.remove(session)
+            self.metrics.streams.dec()
             if not self.closing:
                 # The worker went away: its jobs must not wait for lease expiry. Run the
                 # release as its own task so the call's cancellation cannot cut it short.
@@ -139,6 +145,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 result = await self.store.dispatch(
                     session.worker_id, session.session_id, session.capacity, session.job_types
                 )
+                self._count_dispatch(result)
                 cancels = session.take_cancellations()
                 if result.leases or cancels:
                     yield worker_service_pb2.StreamJobsResponse(
@@ -156,10 +163,33 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.wake.wait(), timeout=wait_s)
 
+    def _count_dispatch(self, result: DispatchResult) -> None:
+        m = self.metrics
+        if result.leases:
+            now = self.store.clock.now_ms()
+            for lease in result.leases:
+                label = m.type_label(lease.type)
+                m.dispatched.labels(label).inc()
+                m.wait.labels(label, lease.priority).observe(max(0, now - lease.ready_ms) / 1000)
+        for job_type in result.limited_types:
+            m.rate_limited.labels(m.type_label(job_type)).inc()
+
+    def _count_nacks(self, results: list[tuple[str, str]], items: Sequence[NackItem]) -> None:
+        for (code, job_type), item in zip(results, items, strict=True):
+            if code in ("retrying", "dead") and not item.handback:
+                self.metrics.outcome(job_type, "failed")
+                self.metrics.outcome(job_type, "retried" if code == "retrying" else "dead")
+
+    def _count_acks(self, results: list[tuple[str, str]]) -> None:
+        for code, job_type in results:
+            if code == "ok":
+                self.metrics.outcome(job_type, "succeeded")
+
     async def _release(self, session: StreamSession) -> None:
         for attempt in range(20):
             try:
                 released = await self.store.release(session.worker_id, session.session_id)
+                self.metrics.leases_released.inc(len(released))
                 await registry.unregister_stream(self.store, session.worker_id, session.session_id)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
                 # Leases still expire on their own if Redis stays away; retry a while.
@@ -199,7 +229,9 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
     async def AckJob(
         self, request: worker_service_pb2.AckJobRequest, context: Context
     ) -> worker_service_pb2.AckJobResponse:
-        (code,) = await self.store.ack(self._ack_items([request]))
+        results = await self.store.ack_detailed(self._ack_items([request]))
+        self._count_acks(results)
+        ((code, _),) = results
         _raise_for(request.job_id, code)
         return worker_service_pb2.AckJobResponse()
 
@@ -208,7 +240,11 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         self, request: worker_service_pb2.AckJobsRequest, context: Context
     ) -> worker_service_pb2.AckJobsResponse:
         self._check_batch(request.acks, "acks")
-        codes = await self.store.ack(self._ack_items(request.acks)) if request.acks else []
+        results = (
+            await self.store.ack_detailed(self._ack_items(request.acks)) if request.acks else []
+        )
+        self._count_acks(results)
+        codes = [code for code, _ in results]
         return worker_service_pb2.AckJobsResponse(
             outcomes=[_outcome(a.job_id, c) for a, c in zip(request.acks, codes, strict=True)]
         )
@@ -236,7 +272,10 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
     async def NackJob(
         self, request: worker_service_pb2.NackJobRequest, context: Context
     ) -> worker_service_pb2.NackJobResponse:
-        (code,) = await self.store.nack([self._nack_item(request)])
+        items = [self._nack_item(request)]
+        results = await self.store.nack_detailed(items)
+        self._count_nacks(results, items)
+        ((code, _),) = results
         _raise_for(request.job_id, code)
         return worker_service_pb2.NackJobResponse(state=STATES[code])
 
@@ -246,7 +285,9 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
     ) -> worker_service_pb2.NackJobsResponse:
         self._check_batch(request.nacks, "nacks")
         items = [self._nack_item(n) for n in request.nacks]
-        codes = await self.store.nack(items) if items else []
+        results = await self.store.nack_detailed(items) if items else []
+        self._count_nacks(results, items)
+        codes = [code for code, _ in results]
         return worker_service_pb2.NackJobsResponse(
             outcomes=[_outcome(n.job_id, c) for n, c in zip(request.nacks, codes, strict=True)]
         )

@@ -1,0 +1,88 @@
+"""gRPC server interceptor counting calls and their latency per method and status."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from gopher_server.observability.metrics import BrokerMetrics
+
+Handler = grpc.RpcMethodHandler[Any, Any]
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+    """Wraps unary and server-streaming handlers; other kinds pass through."""
+
+    def __init__(self, metrics: BrokerMetrics) -> None:
+        self.metrics = metrics
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method = details.method.rsplit("/", 1)[-1]
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _record(self, method: str, started: float, code: str) -> None:
+        self.metrics.rpc_requests.labels(method, code).inc()
+        self.metrics.rpc_latency.labels(method).observe(time.perf_counter() - started)
+
+    def _unary(self, method: str, behavior: Any) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            started = time.perf_counter()
+            try:
+                response = await behavior(request, context)
+            except BaseException as error:
+                self._record(method, started, _status(context, error))
+                raise
+            self._record(method, started, _status(context, None))
+            return response
+
+        return wrapper
+
+    def _stream(self, method: str, behavior: Any) -> Any:
+        async def wrapper(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            except BaseException as error:
+                self._record(method, started, _status(context, error))
+                raise
+            self._record(method, started, _status(context, None))
+
+        return wrapper
+
+
+def _status(context: grpc.aio.ServicerContext[Any, Any], error: BaseException | None) -> str:
+    """The status name a call ended with."""
+    if isinstance(error, asyncio.CancelledError):
+        return "CANCELLED"
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    if error is not None:
+        return "UNKNOWN"
+    return "OK"
