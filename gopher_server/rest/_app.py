@@ -12,7 +12,6 @@ from google.protobuf.message import Message
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from gopher_client import AsyncClient, GopherError
@@ -176,6 +175,10 @@ def create_app(client: AsyncClient, *, max_body_bytes: int = DEFAULT_MAX_BODY_BY
     request body (413 above it).
     """
     dispatcher = Dispatcher(client, max_body_bytes)
-    app = Starlette(routes=[Mount("", app=dispatcher)])
+    app = Starlette()
+    # The dispatcher is the router's fallback rather than a Mount: Starlette's route
+    # patterns do not match every path (a "." never matches an encoded newline), and the
+    # shim must answer every path itself, with its JSON errors.
+    app.router.default = dispatcher
     app.state.dispatcher = dispatcher
     return app
