@@ -38,7 +38,7 @@ class MetadataRecorder(admin_service_pb2_grpc.AdminServiceServicer):
 async def recorder() -> AsyncIterator[tuple[MetadataRecorder, str]]:
     server = grpc.aio.server()
     servicer = MetadataRecorder()
-    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     yield servicer, f"127.0.0.1:{port}"
