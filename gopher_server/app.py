@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import redis.asyncio as aioredis
@@ -40,7 +40,7 @@ from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 
 log = logging.getLogger(__name__)
-Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+Interceptor: TypeAlias = "grpc.aio.ServerInterceptor[Any, Any]"
 
 # Server-side keepalive: ping idle connections so a worker that vanished without a FIN
 # is noticed (its stream closes and its leases are released), and allow the clients'

@@ -5,16 +5,23 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
 
 from gopher_server.observability.metrics import BrokerMetrics
 
-Handler = grpc.RpcMethodHandler[Any, Any]
+# Generic only in the type stubs, so the alias must stay a string at runtime.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+if TYPE_CHECKING:
+    _Base = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _Base = grpc.aio.ServerInterceptor
+
+
+class MetricsInterceptor(_Base):
     """Wraps unary and server-streaming handlers; other kinds pass through."""
 
     def __init__(self, metrics: BrokerMetrics) -> None:
