@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from gopher.v1 import job_pb2, job_service_pb2
 
+from gopher_client._tracing import inject
+
 PRIORITY_BY_NAME: dict[str, int] = {
     "high": job_pb2.PRIORITY_HIGH,
     "normal": job_pb2.PRIORITY_NORMAL,
@@ -86,7 +88,8 @@ def submit_request(
         payload_json=payload_json(payload),
         priority=priority_value(priority),  # type: ignore[arg-type]
         idempotency_key=idempotency_key,
-        trace_context=dict(trace_context or {}),
+        # Link the job to the caller's trace unless the caller chose a context.
+        trace_context=dict(trace_context) if trace_context is not None else inject(),
     )
     if retries is not None:
         request.retries = retries

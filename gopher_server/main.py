@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
 
+from gopher_client._logging import setup_logging
+from gopher_client._tracing import configure_tracing
 from gopher_server.app import Broker
 from gopher_server.config import ServerConfig
 
@@ -75,14 +76,13 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "--backoff-max", type=float, default=d.backoff_max_s, help="largest retry delay, seconds"
     )
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"))
+    p.add_argument("--log-format", choices=["text", "json"], default=_env("LOG_FORMAT", "text"))
     a = p.parse_args(argv)
     try:
         high, normal, low = (int(x) for x in a.weights.split(":"))
     except ValueError:
         p.error(f"--weights must look like 3:2:1, got {a.weights!r}")
-    logging.basicConfig(
-        level=a.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(a.log_level, a.log_format)
     return ServerConfig(
         redis_url=a.redis_url,
         host=a.host,
@@ -119,6 +119,7 @@ async def serve(config: ServerConfig) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of `gopher-server`."""
     config = parse_args(argv)
+    configure_tracing("gopher-server")
     loop_factory = None
     with contextlib.suppress(ImportError):
         import uvloop

@@ -27,6 +27,7 @@ class Outcome:
 
     ack: pb.AckJobRequest | None = None
     nack: pb.NackJobRequest | None = None
+    error: BaseException | None = None  # what the handler raised, for hooks
 
 
 def failure(
@@ -44,7 +45,7 @@ def failure(
     )
     if retry_after_s is not None:
         nack.retry_after_s = retry_after_s
-    return Outcome(nack=nack)
+    return Outcome(nack=nack, error=exc)
 
 
 async def run_handler(

@@ -10,18 +10,25 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from gopher.v1 import job_pb2
 from gopher.v1 import worker_service_pb2 as pb
 
 from gopher_client import AsyncClient, GopherError
+from gopher_client._tracing import tracing_enabled
 from gopher_worker._execution import Outcome, failure, run_handler
+from gopher_worker._hooks import CANCELLED, FAILED, HANDED_BACK, SUCCEEDED, Hooks, JobHook
+from gopher_worker._http import StatusServer
 from gopher_worker._job import Job
+from gopher_worker._metrics import WorkerMetrics
 from gopher_worker._outcomes import OutcomeBatcher
 from gopher_worker._registry import Registry
+from gopher_worker._tracing import TracingHook
 
 log = logging.getLogger(__name__)
 RECONNECT_MAX_S = 5.0
@@ -37,6 +44,20 @@ class _Running:
     task: asyncio.Task[None] | None = None
     cancelled: bool = False  # by the broker or a lost lease: report nothing
     started: float = field(default_factory=time.monotonic)
+
+
+def _placeholder(lease: job_pb2.LeasedJob) -> Job:
+    """A Job for a delivery whose payload could not be decoded."""
+    return Job(
+        lease.job_id,
+        lease.type,
+        {},
+        lease.attempt,
+        lease.retries,
+        "",
+        lease.created_unix_ms,
+        lease_token=lease.lease_token,
+    )
 
 
 class Worker:
@@ -56,6 +77,10 @@ class Worker:
         worker_id: str | None = None,
         grace_s: float = 30.0,
         token: str | None = None,
+        client_config: Mapping[str, Any] | None = None,
+        metrics_port: int | None = None,
+        hooks: Sequence[JobHook] = (),
+        tracer_provider: Any = None,
     ) -> None:
         if not registry.job_types:
             raise ValueError("the registry has no handlers")
@@ -76,6 +101,19 @@ class Worker:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gopher-job")
         self._client: AsyncClient | None = None
         self._outcomes: OutcomeBatcher | None = None
+        self._client_config = dict(client_config or {})
+        if token:
+            self._client_config["token"] = token
+        self.metrics = WorkerMetrics(lambda: len(self.running), concurrency, self.connected.is_set)
+        policies: list[JobHook] = [self.metrics]
+        if tracer_provider is not None or tracing_enabled():
+            policies.append(TracingHook(tracer_provider))
+        self.hooks = Hooks([*policies, *hooks])
+        self._status = (
+            StatusServer(self.metrics.registry, self.connected.is_set, metrics_port)
+            if metrics_port is not None
+            else None
+        )
 
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
@@ -83,8 +121,9 @@ class Worker:
         target = self.server or os.environ.get("GOPHER_SERVER", "127.0.0.1:50051")
         if "," in target:
             target = "ipv4:" + target
-        kwargs = {"token": self.token} if self.token else {}
-        self._client = AsyncClient(target, **kwargs)
+        self._client = AsyncClient(target, **self._client_config)
+        if self._status is not None:
+            await self._status.start()
         self._outcomes = OutcomeBatcher(self._client)
         self._outcomes.start()
         self._tasks = [
@@ -151,6 +190,8 @@ class Worker:
         if self._client is not None:
             await self._client.close()
             self._client = None
+        if self._status is not None:
+            await self._status.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- receiving ----------------------------------------------------------------
@@ -208,30 +249,28 @@ class Worker:
         lease = run.lease
         handler = self.registry.get(lease.type)
         try:
+            job = Job.from_lease(lease)
+        except Exception as exc:  # a payload that is not a JSON object cannot run, ever
+            self._report(run, failure(_placeholder(lease), exc, non_retryable=True))
+            return
+        self.hooks.start(job)
+        started = time.perf_counter()
+        try:
             if handler is None:  # the broker only routes registered types; be safe anyway
                 raise RuntimeError(f"no handler for job type {lease.type}")
-            job = Job.from_lease(lease)
             timeout_s = lease.timeout_s or handler.timeout_s
             outcome = await run_handler(handler, job, timeout_s, self._pool)
         except asyncio.CancelledError:
             if not run.cancelled and not self._draining:
                 raise
-            return  # cancelled: the broker already settled it; drain: handed back later
-        except Exception as exc:  # payload decoding or missing handler
-            outcome = failure(
-                Job(
-                    lease.job_id,
-                    lease.type,
-                    {},
-                    lease.attempt,
-                    lease.retries,
-                    "",
-                    lease.created_unix_ms,
-                    lease_token=lease.lease_token,
-                ),
-                exc,
-                non_retryable=True,
-            )
+            # Cancelled: the broker already settled it. Drain: handed back by drain().
+            ended = CANCELLED if run.cancelled else HANDED_BACK
+            self.hooks.finish(job, ended, time.perf_counter() - started)
+            return
+        except Exception as exc:
+            outcome = failure(job, exc, non_retryable=True)
+        ended = SUCCEEDED if outcome.ack is not None else FAILED
+        self.hooks.finish(job, ended, time.perf_counter() - started, outcome.error)
         self._report(run, outcome)
 
     def _report(self, run: _Running, outcome: Outcome) -> None:
@@ -242,13 +281,18 @@ class Worker:
             self._outcomes.ack(outcome.ack, run.deadline_ms)
         elif outcome.nack is not None:
             self.failed += 1
-            log.info(
+            log.warning(
                 "job %s (%s) attempt %d failed: %s: %s",
                 run.lease.job_id,
                 run.lease.type,
                 run.lease.attempt,
                 outcome.nack.error_type,
                 outcome.nack.error_message,
+                extra={
+                    "job_id": run.lease.job_id,
+                    "type": run.lease.type,
+                    "attempt": run.lease.attempt,
+                },
             )
             self._outcomes.nack(outcome.nack, run.deadline_ms)
 

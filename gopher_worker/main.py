@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 
+from gopher_client._logging import setup_logging
+from gopher_client._tracing import configure_tracing
 from gopher_worker._registry import Registry
 from gopher_worker._worker import Worker
 
@@ -67,11 +69,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--token", default=os.environ.get("GOPHER_TOKEN"), help="auth token [GOPHER_TOKEN]"
     )
-    p.add_argument("--log-level", default=os.environ.get("GOPHER_LOG_LEVEL", "INFO"))
-    args = p.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics, /healthz and /readyz on this port (0: any free port)",
     )
+    p.add_argument("--log-level", default=os.environ.get("GOPHER_LOG_LEVEL", "INFO"))
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=os.environ.get("GOPHER_LOG_FORMAT", "text"),
+    )
+    args = p.parse_args(argv)
+    configure_tracing("gopher-worker")
+    setup_logging(args.log_level, args.log_format)
     worker = Worker(
         load_registry(args.registry),
         args.server,
@@ -79,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         worker_id=args.worker_id,
         grace_s=args.grace,
         token=args.token,
+        metrics_port=args.metrics_port,
     )
     loop_factory = None
     with contextlib.suppress(ImportError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from gopher_server.store.records import NewJob, SubmitResult
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word, submit_to_job
 
+log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
 # A watch re-reads the job at least this often, in case a pub/sub message was lost
 # (e.g. across a Redis restart).
@@ -48,9 +50,19 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self.metrics = metrics
 
     def _count_submits(self, jobs: list[NewJob], results: list[SubmitResult]) -> None:
+        debug = log.isEnabledFor(logging.DEBUG)
         for job, result in zip(jobs, results, strict=True):
             if not result.duplicate:
                 self.metrics.submitted.labels(self.metrics.type_label(job.type), job.priority).inc()
+            if debug:
+                log.debug(
+                    "job %s (%s) submitted: %s%s",
+                    result.job_id,
+                    job.type,
+                    result.state,
+                    " (duplicate)" if result.duplicate else "",
+                    extra={"job_id": result.job_id, "type": job.type, "state": result.state},
+                )
 
     @unary
     async def SubmitJob(

@@ -165,6 +165,15 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
 
     def _count_dispatch(self, result: DispatchResult) -> None:
         m = self.metrics
+        if result.leases and log.isEnabledFor(logging.DEBUG):
+            for lease in result.leases:
+                log.debug(
+                    "job %s (%s) active: attempt %d",
+                    lease.job_id,
+                    lease.type,
+                    lease.attempt,
+                    extra={"job_id": lease.job_id, "type": lease.type, "attempt": lease.attempt},
+                )
         if result.leases:
             now = self.store.clock.now_ms()
             for lease in result.leases:
@@ -176,12 +185,21 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
 
     def _count_nacks(self, results: list[tuple[str, str]], items: Sequence[NackItem]) -> None:
         for (code, job_type), item in zip(results, items, strict=True):
+            log.debug(
+                "job %s (%s) nacked: %s",
+                item.job_id,
+                job_type,
+                code,
+                extra={"job_id": item.job_id, "type": job_type, "state": code},
+            )
             if code in ("retrying", "dead") and not item.handback:
                 self.metrics.outcome(job_type, "failed")
                 self.metrics.outcome(job_type, "retried" if code == "retrying" else "dead")
 
     def _count_acks(self, results: list[tuple[str, str]]) -> None:
         for code, job_type in results:
+            if code != "ok":
+                log.debug("ack refused: %s (%s)", code, job_type)
             if code == "ok":
                 self.metrics.outcome(job_type, "succeeded")
 
