@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any, TypeVar
 
 import grpc
+from gopher.v1 import admin_service_pb2 as admin_pb
 from gopher.v1 import (
     admin_service_pb2_grpc,
     job_pb2,
@@ -80,6 +81,8 @@ class AsyncClient:
         timeout_s: float | None = None,
         lease_ttl_s: float | None = None,
         trace_context: Mapping[str, str] | None = None,
+        on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
+        on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
     ) -> str:
         """Submit one job and return its id (see `Client.submit_job`)."""
         request = submit_request(
@@ -93,6 +96,8 @@ class AsyncClient:
             timeout_s=timeout_s,
             lease_ttl_s=lease_ttl_s,
             trace_context=trace_context,
+            on_success=on_success,
+            on_failure=on_failure,
         )
         response = await self.call(self.jobs.SubmitJob, request)
         return response.job_id
@@ -150,6 +155,22 @@ class AsyncClient:
                 break
         assert last is not None
         return last
+
+    # -- admin -------------------------------------------------------------------
+
+    async def set_rate_limit(
+        self, job_type: str, rate_per_s: float = 0.0, burst: int = 0, max_concurrency: int = 0
+    ) -> admin_pb.RateLimit:
+        """Set a job type's global rate and concurrency limits."""
+        request = admin_pb.SetRateLimitRequest(
+            type=job_type, rate_per_s=rate_per_s, burst=burst, max_concurrency=max_concurrency
+        )
+        return (await self.call(self.admin.SetRateLimit, request)).rate_limit
+
+    async def list_events(self, after_id: str = "", limit: int = 0) -> admin_pb.ListEventsResponse:
+        """One page of the global events feed (see `Client.list_events`)."""
+        request = admin_pb.ListEventsRequest(after_id=after_id, limit=limit)
+        return await self.call(self.admin.ListEvents, request)
 
     # -- worker side -------------------------------------------------------------
 

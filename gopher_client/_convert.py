@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -81,8 +81,15 @@ def submit_request(
     timeout_s: float | None = None,
     lease_ttl_s: float | None = None,
     trace_context: Mapping[str, str] | None = None,
+    on_success: Sequence[job_service_pb2.SubmitJobRequest] = (),
+    on_failure: Sequence[job_service_pb2.SubmitJobRequest] = (),
 ) -> job_service_pb2.SubmitJobRequest:
-    """Build a SubmitJobRequest from keyword arguments (see Client.submit_job)."""
+    """Build a SubmitJobRequest from keyword arguments (see Client.submit_job).
+
+    `on_success` / `on_failure` are follow-up jobs (themselves built with this
+    function) that the broker submits when this job succeeds / dies; each receives the
+    parent's outcome in its payload under "parent" (see docs/chains.md).
+    """
     request = job_service_pb2.SubmitJobRequest(
         type=job_type,
         payload_json=payload_json(payload),
@@ -90,6 +97,8 @@ def submit_request(
         idempotency_key=idempotency_key,
         # Link the job to the caller's trace unless the caller chose a context.
         trace_context=dict(trace_context) if trace_context is not None else inject(),
+        on_success=list(on_success),
+        on_failure=list(on_failure),
     )
     if retries is not None:
         request.retries = retries

@@ -82,12 +82,16 @@ class Client:
         timeout_s: float | None = None,
         lease_ttl_s: float | None = None,
         trace_context: Mapping[str, str] | None = None,
+        on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
+        on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
     ) -> str:
         """Submit one job and return its id.
 
         `payload` is a JSON-serialisable mapping (or JSON text). `priority` is "high",
         "normal" (default) or "low"; `retries` defaults to 3 on the broker; `run_at` or
-        `delay_s` schedule it for later. Raises InvalidArgument naming the bad field.
+        `delay_s` schedule it for later. `on_success` / `on_failure` are follow-up jobs
+        (built with `submit_request`) submitted when it succeeds / dies. Raises
+        InvalidArgument naming the bad field.
         """
         request = submit_request(
             job_type,
@@ -100,6 +104,8 @@ class Client:
             timeout_s=timeout_s,
             lease_ttl_s=lease_ttl_s,
             trace_context=trace_context,
+            on_success=on_success,
+            on_failure=on_failure,
         )
         return self.call(self.jobs.SubmitJob, request).job_id
 
@@ -237,6 +243,12 @@ class Client:
     def delete_rate_limit(self, job_type: str) -> None:
         """Remove a job type's limits."""
         self.call(self.admin.DeleteRateLimit, admin_pb.DeleteRateLimitRequest(type=job_type))
+
+    def list_events(self, after_id: str = "", limit: int = 0) -> admin_pb.ListEventsResponse:
+        """One page of the global events feed, oldest first: events after `after_id`
+        (a previous page's `last_id`), or the newest `limit` (0: 100) when empty."""
+        request = admin_pb.ListEventsRequest(after_id=after_id, limit=limit)
+        return self.call(self.admin.ListEvents, request)
 
 
 def is_final(job: job_pb2.Job) -> bool:

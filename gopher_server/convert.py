@@ -55,6 +55,8 @@ def job_message(record: JobRecord, with_history: bool = True) -> job_pb2.Job:
         lease_ttl_s=record.get_int("lease_ms") / 1000,
         worker_id=f.get("wid", ""),
         trace_context=_trace(f.get("trace", "")),
+        parent_id=f.get("parent", ""),
+        follow_up_ids=[i for i in f.get("follow_ups", "").split(",") if i],
     )
     created = record.get_int("created")
     job.created_at.CopyFrom(_ts(created))
@@ -121,4 +123,5 @@ def leased_job(lease: Lease) -> job_pb2.LeasedJob:
         created_unix_ms=lease.created_ms,
         ready_unix_ms=lease.ready_ms,
         trace_context=_trace(lease.trace),
+        parent_id=lease.parent_id,
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 
 import orjson
 from gopher.v1 import job_pb2, job_service_pb2
 
 from gopher_server.config import ServerConfig
 from gopher_server.errors import InvalidArgument, TooLarge
+from gopher_server.store.chains import PARENT_KEY, encode_follow_ups, follow_up_count
 from gopher_server.store.records import NewJob
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -19,6 +22,11 @@ MAX_DELAY_S = 365 * 24 * 3600
 MAX_TIMEOUT_S = 7 * 24 * 3600
 MAX_LEASE_S = 24 * 3600
 MAX_TRACE_BYTES = 4096
+# Follow-ups nest at most this many levels below the submitted job, and one submitted
+# job carries at most this many in all; their stored form counts against the payload
+# limit, since it lives on the parent until the parent finishes.
+MAX_CHAIN_DEPTH = 5
+MAX_FOLLOW_UPS = 100
 PRIORITY_WORDS: dict[int, str] = {
     job_pb2.PRIORITY_UNSPECIFIED: "normal",
     job_pb2.PRIORITY_HIGH: "high",
@@ -72,11 +80,63 @@ def _seconds(value: float, field: str, low: float, high: float) -> float:
     return value
 
 
+def _follow_ups(
+    requests: Sequence[job_service_pb2.SubmitJobRequest],
+    config: ServerConfig,
+    now_ms: int,
+    field: str,
+    depth: int,
+) -> tuple[NewJob, ...]:
+    if requests and depth >= MAX_CHAIN_DEPTH:
+        raise InvalidArgument(
+            f"{field} nests follow-ups deeper than {MAX_CHAIN_DEPTH} levels", field
+        )
+    return tuple(
+        submit_to_job(r, config, now_ms, f"{field}[{i}].", depth + 1)
+        for i, r in enumerate(requests)
+    )
+
+
+def _check_follow_up(request: job_service_pb2.SubmitJobRequest, payload: str, field: str) -> None:
+    if request.HasField("run_at"):
+        raise InvalidArgument(
+            f"{field}run_at is not allowed on a follow-up; use delay_s (from the parent's end)",
+            field + "run_at",
+        )
+    if PARENT_KEY in orjson.loads(payload):
+        raise InvalidArgument(
+            f"{field}payload_json must not hold the key {PARENT_KEY!r}: the broker sets it "
+            "to the parent's outcome",
+            field + "payload_json",
+        )
+
+
+def _check_chain(job: NewJob, config: ServerConfig, field: str) -> None:
+    if follow_up_count(job) > MAX_FOLLOW_UPS:
+        raise TooLarge(
+            f"{field}on_success and {field}on_failure hold more than {MAX_FOLLOW_UPS} "
+            "follow-ups in all",
+            field + "on_success",
+        )
+    size = len(encode_follow_ups(job.on_success)) + len(encode_follow_ups(job.on_failure))
+    if size > config.max_payload_bytes:
+        raise TooLarge(
+            f"{field}on_success and {field}on_failure take {size} bytes stored; the limit "
+            f"is {config.max_payload_bytes} bytes",
+            field + "on_success",
+        )
+
+
 def submit_to_job(
-    request: job_service_pb2.SubmitJobRequest, config: ServerConfig, now_ms: int, field: str = ""
+    request: job_service_pb2.SubmitJobRequest,
+    config: ServerConfig,
+    now_ms: int,
+    field: str = "",
+    depth: int = 0,
 ) -> NewJob:
     """Validate one SubmitJobRequest into a NewJob. `field` prefixes field names
-    (e.g. "jobs[3]." inside a batch)."""
+    (e.g. "jobs[3]." inside a batch); `depth` > 0 validates a follow-up at that level
+    (no run_at; delay_s counts from the parent's end; no "parent" payload key)."""
     f = field
     job_type = check_name(request.type, f + "type")
     priority = priority_word(request.priority, f + "priority")
@@ -84,6 +144,8 @@ def submit_to_job(
     if not 0 <= retries <= 100:
         raise InvalidArgument(f"{f}retries must be between 0 and 100; got {retries}", f + "retries")
     payload = check_payload(request.payload_json, f + "payload_json", config.max_payload_bytes)
+    if depth:
+        _check_follow_up(request, payload, f)
     run_at_ms = 0
     if request.HasField("run_at") and request.HasField("delay_s"):
         raise InvalidArgument(f"{f}run_at and {f}delay_s are exclusive; give one", f + "delay_s")
@@ -124,7 +186,7 @@ def submit_to_job(
         trace = orjson.dumps(dict(request.trace_context)).decode()
         if len(trace) > MAX_TRACE_BYTES:
             raise TooLarge(f"{f}trace_context is over {MAX_TRACE_BYTES} bytes", f + "trace_context")
-    return NewJob(
+    job = NewJob(
         id=str(uuid.uuid4()),
         type=job_type,
         priority=priority,
@@ -139,3 +201,14 @@ def submit_to_job(
         backoff_max_ms=maximum,
         trace=trace,
     )
+    if depth:  # a follow-up's delay counts from its parent's end, not from now
+        job = replace(job, run_at_ms=0, delay_ms=max(0, run_at_ms - now_ms))
+    if request.on_success or request.on_failure:
+        job = replace(
+            job,
+            on_success=_follow_ups(request.on_success, config, now_ms, f + "on_success", depth),
+            on_failure=_follow_ups(request.on_failure, config, now_ms, f + "on_failure", depth),
+        )
+        if depth == 0:
+            _check_chain(job, config, f)
+    return job

@@ -1,15 +1,23 @@
 """Fires cron schedules: exactly one job per tick however many brokers run.
 
-Every broker evaluates every schedule each second; a tick fires only for the broker
-whose atomic claim (last fired tick < this tick) succeeds. Missed ticks while all
-brokers were down are coalesced: on return, the schedule fires once for the latest
-missed tick, not once per missed tick.
+Every broker evaluates every schedule each second. The job of a tick is submitted with
+the idempotency key "schedule:<name>:<tick ms>", then the tick is claimed (the record
+of the last fired tick moves forward atomically). Brokers that race on a tick submit
+the same key, so one job is created; a broker that dies between submit and claim
+leaves the tick unclaimed, and whoever evaluates next submits the same key again, a
+duplicate. So each tick makes exactly one job, never zero, never two.
+
+Missed ticks (all brokers down, or a broker stalled): a tick noticed more than
+min(60 s, the schedule's period) late is missed. With the default policy RUN_ONCE the
+schedule fires once for the latest missed tick, never a burst of catch-up jobs; with
+SKIP it fires nothing until its next tick.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from gopher_server import schedule_rules
 from gopher_server.components.base import PeriodicComponent
@@ -18,6 +26,14 @@ from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
 
 log = logging.getLogger(__name__)
+
+# A tick noticed later than this (or than one period, if shorter) counts as missed.
+MISSED_AFTER_MS = 60_000
+
+
+def idempotency_key(name: str, tick_ms: int) -> str:
+    """The idempotency key of the job a schedule submits for one tick."""
+    return f"schedule:{name}:{tick_ms}"
 
 
 class CronScheduler(PeriodicComponent):
@@ -28,31 +44,53 @@ class CronScheduler(PeriodicComponent):
     def __init__(self, store: Store, interval_s: float = 1.0) -> None:
         super().__init__(interval_s)
         self.store = store
-        self.fired = 0
+        self.fired = 0  # jobs this broker created
+        self.skipped = 0  # missed ticks passed over under the SKIP policy
+        self.passes = 0  # evaluations completed (tests wait on it)
 
     async def _tick(self) -> bool:
         now = self.store.clock.now_ms()
-        for name, d in (await schedules.all_schedules(self.store)).items():
-            if d["paused"]:
-                continue
-            last = await schedules.last_tick(self.store, name)
-            if last == 0:
-                # A new schedule starts from its creation: record "now" as the baseline
-                # so the first tick is the next one, not one in the past.
-                await schedules.claim_tick(self.store, name, now)
-                continue
-            # Only the latest due tick fires: missed ticks coalesce into one run.
-            due = schedule_rules.latest_tick_ms(d["cron"], d["tz"], now)
-            if due <= last or not await schedules.claim_tick(self.store, name, due):
-                continue
-            job = NewJob(
-                id=str(uuid.uuid4()),
-                type=d["type"],
-                priority=d["priority"],
-                payload=d["payload"],
-                retries=d["retries"],
-            )
-            await self.store.submit([job])
-            self.fired += 1
-            log.info("schedule %s fired tick %d as job %s", name, due, job.id)
+        ticks = await schedules.all_ticks(self.store)
+        for name, definition in (await schedules.all_schedules(self.store)).items():
+            try:
+                await self._evaluate(name, definition, ticks.get(name, 0), now)
+            except Exception:  # one broken schedule must not stop the others
+                log.exception("schedule %s could not be evaluated", name)
+        self.passes += 1
         return False
+
+    async def _evaluate(self, name: str, d: dict[str, Any], last: int, now: int) -> None:
+        if d["paused"]:
+            return
+        if last == 0:
+            # No start recorded (a definition written without one): start from now, so
+            # the first tick is the next one, not one in the past.
+            await schedules.claim_tick(self.store, name, now)
+            return
+        due = schedule_rules.latest_tick_ms(d["cron"], d["tz"], now)
+        if due <= last:
+            return
+        if d.get("missed") == "skip" and self._missed(d, due, now):
+            if await schedules.claim_tick(self.store, name, due):
+                self.skipped += 1
+                log.info("schedule %s skipped missed tick %d", name, due)
+            return
+        job = NewJob(
+            id=str(uuid.uuid4()),
+            type=d["type"],
+            priority=d["priority"],
+            payload=d["payload"],
+            retries=d["retries"],
+            idempotency_key=idempotency_key(name, due),
+        )
+        (result,) = await self.store.submit([job])
+        await schedules.claim_tick(self.store, name, due)
+        await schedules.record_run(self.store, name, due)
+        if not result.duplicate:
+            self.fired += 1
+            log.info("schedule %s fired tick %d as job %s", name, due, result.job_id)
+
+    @staticmethod
+    def _missed(d: dict[str, Any], due: int, now: int) -> bool:
+        period = schedule_rules.next_tick_ms(d["cron"], d["tz"], due) - due
+        return now - due > min(MISSED_AFTER_MS, period)

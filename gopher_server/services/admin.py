@@ -9,16 +9,17 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gopher.v1 import admin_service_pb2 as pb
 from gopher.v1 import admin_service_pb2_grpc, job_pb2
 
-from gopher_server import schedule_rules
 from gopher_server.config import ServerConfig
 from gopher_server.convert import PRIORITIES, job_message
 from gopher_server.errors import InvalidArgument, NotFound
+from gopher_server.services import schedule_codec
+from gopher_server.services.events import list_events
 from gopher_server.services.jobs import page_size
 from gopher_server.status import unary
 from gopher_server.store import admin, listing, schedules
 from gopher_server.store import workers as registry
 from gopher_server.store.store import Store
-from gopher_server.validation import check_name, check_payload, priority_word
+from gopher_server.validation import check_name, priority_word
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -153,26 +154,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
 
     # -- schedules -----------------------------------------------------------------
     async def _schedule(self, name: str, definition: dict[str, Any]) -> pb.Schedule:
-        last = await schedules.last_tick(self.store, name)
-        now = self.store.clock.now_ms()
-        nxt = schedule_rules.next_tick_ms(definition["cron"], definition["tz"], max(now, last))
-        template = pb.JobTemplate(
-            type=definition["type"],
-            payload_json=definition["payload"],
-            priority=PRIORITIES[definition["priority"]],
-            retries=definition["retries"],
-        )
-        schedule = pb.Schedule(
-            name=name,
-            cron=definition["cron"],
-            timezone=definition["tz"],
-            job=template,
-            paused=definition["paused"],
-            next_run_at=_ts(nxt),
-        )
-        if last:
-            schedule.last_run_at.CopyFrom(_ts(last))
-        return schedule
+        return await schedule_codec.message(self.store, name, definition)
 
     async def _existing(self, name: str) -> dict[str, Any]:
         check_name(name, "name", "schedule name")
@@ -186,24 +168,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: pb.CreateScheduleRequest, context: Context
     ) -> pb.CreateScheduleResponse:
         s = request.schedule
-        check_name(s.name, "schedule.name", "schedule name")
-        schedule_rules.validate(s.cron, s.timezone)
-        retries = s.job.retries if s.job.HasField("retries") else 3
-        if not 0 <= retries <= 100:
-            raise InvalidArgument(
-                "schedule.job.retries must be between 0 and 100", "schedule.job.retries"
-            )
-        definition = {
-            "cron": s.cron.strip(),
-            "tz": s.timezone,
-            "paused": s.paused,
-            "type": check_name(s.job.type, "schedule.job.type"),
-            "payload": check_payload(
-                s.job.payload_json, "schedule.job.payload_json", self.config.max_payload_bytes
-            ),
-            "priority": priority_word(s.job.priority, "schedule.job.priority"),
-            "retries": retries,
-        }
+        definition = schedule_codec.definition(s, self.config)
         await schedules.put(self.store, s.name, definition)
         return pb.CreateScheduleResponse(schedule=await self._schedule(s.name, definition))
 
@@ -234,6 +199,8 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
     async def _set_paused(self, name: str, paused: bool) -> pb.Schedule:
         definition = await self._existing(name)
         definition["paused"] = paused
+        # Storing starts the schedule afresh: a resumed one fires for no tick that
+        # passed while it was paused.
         await schedules.put(self.store, name, definition)
         return await self._schedule(name, definition)
 
@@ -291,3 +258,10 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         if not await admin.delete_rate_limit(self.store, request.type):
             raise NotFound(f"job type {request.type} has no rate limit")
         return pb.DeleteRateLimitResponse()
+
+    # -- events feed --------------------------------------------------------------------
+    @unary
+    async def ListEvents(
+        self, request: pb.ListEventsRequest, context: Context
+    ) -> pb.ListEventsResponse:
+        return await list_events(self.store, request)

@@ -96,9 +96,11 @@ async def purge_dead(store: Store, job_ids: list[str]) -> int:
 async def set_rate_limit(
     store: Store, job_type: str, rate_per_s: float, burst: int, max_concurrency: int
 ) -> None:
-    """Store a type's limits; dispatch reads them on its next call."""
+    """Store a type's limits; dispatch reads them on its next call. Wakes the type's
+    streams, since a raised limit may let waiting jobs go at once."""
     value = {"r": rate_per_s, "b": burst or max(1, int(rate_per_s)), "c": max_concurrency}
     await store.redis.hset(store.keys.rate_limits(), job_type, orjson.dumps(value).decode())
+    await store.redis.publish(store.keys.control_channel(), f"w {job_type}")
 
 
 async def get_rate_limits(store: Store) -> dict[str, dict[str, float]]:

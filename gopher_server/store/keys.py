@@ -120,6 +120,10 @@ class Keys:
         """Hash schedule name -> last fired tick (ms): the cron dedup record."""
         return f"{self.tag}:ticks"
 
+    def schedule_runs(self) -> str:
+        """Hash schedule name -> last tick (ms) that submitted a job (for operators)."""
+        return f"{self.tag}:runs"
+
     def worker_holds(self) -> str:
         """Hash worker id -> Unix ms until which it gets no new jobs: it let a lease
         expire (presumed hung), or it is draining (it handed a job back). Cleared when

@@ -23,6 +23,11 @@ class NewJob:
     backoff_factor: float | None = None
     backoff_max_ms: int | None = None
     trace: str = ""
+    # Follow-ups submitted when this job succeeds / dies (see store/chains.py), and for
+    # a follow-up, its delay counted from the parent's end.
+    on_success: tuple[NewJob, ...] = ()
+    on_failure: tuple[NewJob, ...] = ()
+    delay_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,7 @@ class Lease:
     created_ms: int
     ready_ms: int
     trace: str
+    parent_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +138,28 @@ class Stats:
     active: int
     dead: int
     finished: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One transition from the global events feed. `from_state` is '' for a submit."""
+
+    id: str
+    job_id: str
+    type: str
+    time_ms: int
+    from_state: str
+    to_state: str
+    attempt: int
+    worker_id: str
+    error_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page of the events feed: entries oldest first, the id to read on from, and
+    whether entries after the requested id had already been trimmed away."""
+
+    entries: list[FeedEntry]
+    last_id: str
+    truncated: bool

@@ -15,6 +15,7 @@ import orjson
 from redis.asyncio import Redis
 
 from gopher_server.clock import Clock
+from gopher_server.store.chains import encode_follow_ups
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
     DispatchResult,
@@ -26,8 +27,7 @@ from gopher_server.store.records import (
 )
 from gopher_server.store.scripts import Scripts
 
-_SUBMIT_FIELDS = 13
-_LEASE_FIELDS = 13
+_LEASE_FIELDS = 14
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class StoreSettings:
     finished_retention_ms: int = 7 * 24 * 3600 * 1000
     idempotency_ttl_ms: int = 24 * 3600 * 1000
     history_cap: int = 100
+    # Approximate most entries kept in the global events feed (0: no feed).
+    events_max_len: int = 10_000
     # A worker that let a lease expire (presumed hung) or handed a job back (draining)
     # gets no new jobs for this long, unless it answers or reconnects meanwhile.
     hold_ms: int = 60_000
@@ -74,14 +76,23 @@ class Store:
 
     async def _run(self, name: str, args: Sequence[Any], now_ms: int | None = None) -> Any:
         now = self.clock.now_ms() if now_ms is None else now_ms
-        base = [*self._prefixes, now, self.settings.history_cap, self._ctl]
+        s = self.settings
+        base = [
+            *self._prefixes,
+            now,
+            s.history_cap,
+            self._ctl,
+            s.events_max_len,
+            s.idempotency_ttl_ms,
+        ]
         return await self._scripts.run(name, self._script_keys, [*base, *args])
 
     # -- submit --------------------------------------------------------------------
     async def submit(self, jobs: Sequence[NewJob]) -> list[SubmitResult]:
         """Write a batch of validated jobs atomically; duplicates (same idempotency key
-        within its TTL) return the earlier job instead."""
-        args: list[Any] = [self.settings.idempotency_ttl_ms, len(jobs)]
+        within its TTL) return the earlier job instead. Follow-ups are stored with
+        their parent and submitted by its outcome."""
+        args: list[Any] = [len(jobs)]
         for job in jobs:
             args += [
                 job.id,
@@ -97,6 +108,8 @@ class Store:
                 _opt(job.backoff_factor),
                 _opt(job.backoff_max_ms),
                 job.trace,
+                encode_follow_ups(job.on_success),
+                encode_follow_ups(job.on_failure),
             ]
         raw = await self._run("submit", args)
         return [
@@ -135,6 +148,7 @@ class Store:
                 created_ms=int(rows[i + 10]),
                 ready_ms=int(rows[i + 11]),
                 trace=rows[i + 12],
+                parent_id=rows[i + 13],
             )
             for i in range(0, len(rows), _LEASE_FIELDS)
         ]

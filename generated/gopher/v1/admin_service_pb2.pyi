@@ -4,12 +4,22 @@ from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gopher.v1 import job_pb2 as _job_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class MissedTicks(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MISSED_TICKS_UNSPECIFIED: _ClassVar[MissedTicks]
+    MISSED_TICKS_RUN_ONCE: _ClassVar[MissedTicks]
+    MISSED_TICKS_SKIP: _ClassVar[MissedTicks]
+MISSED_TICKS_UNSPECIFIED: MissedTicks
+MISSED_TICKS_RUN_ONCE: MissedTicks
+MISSED_TICKS_SKIP: MissedTicks
 
 class QueueStats(_message.Message):
     __slots__ = ("priority", "depth", "depth_by_type", "paused", "oldest_job_age_s")
@@ -177,7 +187,7 @@ class JobTemplate(_message.Message):
     def __init__(self, type: _Optional[str] = ..., payload_json: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., retries: _Optional[int] = ...) -> None: ...
 
 class Schedule(_message.Message):
-    __slots__ = ("name", "cron", "timezone", "job", "paused", "next_run_at", "last_run_at")
+    __slots__ = ("name", "cron", "timezone", "job", "paused", "next_run_at", "last_run_at", "missed_ticks")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CRON_FIELD_NUMBER: _ClassVar[int]
     TIMEZONE_FIELD_NUMBER: _ClassVar[int]
@@ -185,6 +195,7 @@ class Schedule(_message.Message):
     PAUSED_FIELD_NUMBER: _ClassVar[int]
     NEXT_RUN_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_RUN_AT_FIELD_NUMBER: _ClassVar[int]
+    MISSED_TICKS_FIELD_NUMBER: _ClassVar[int]
     name: str
     cron: str
     timezone: str
@@ -192,7 +203,8 @@ class Schedule(_message.Message):
     paused: bool
     next_run_at: _timestamp_pb2.Timestamp
     last_run_at: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., cron: _Optional[str] = ..., timezone: _Optional[str] = ..., job: _Optional[_Union[JobTemplate, _Mapping]] = ..., paused: _Optional[bool] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    missed_ticks: MissedTicks
+    def __init__(self, name: _Optional[str] = ..., cron: _Optional[str] = ..., timezone: _Optional[str] = ..., job: _Optional[_Union[JobTemplate, _Mapping]] = ..., paused: _Optional[bool] = ..., next_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., missed_ticks: _Optional[_Union[MissedTicks, str]] = ...) -> None: ...
 
 class CreateScheduleRequest(_message.Message):
     __slots__ = ("schedule",)
@@ -311,3 +323,43 @@ class DeleteRateLimitRequest(_message.Message):
 class DeleteRateLimitResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ListEventsRequest(_message.Message):
+    __slots__ = ("after_id", "limit")
+    AFTER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    after_id: str
+    limit: int
+    def __init__(self, after_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class FeedEvent(_message.Message):
+    __slots__ = ("id", "job_id", "type", "time", "from_state", "to_state", "attempt", "worker_id", "error_type")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    FROM_STATE_FIELD_NUMBER: _ClassVar[int]
+    TO_STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    ERROR_TYPE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    job_id: str
+    type: str
+    time: _timestamp_pb2.Timestamp
+    from_state: _job_pb2.JobState
+    to_state: _job_pb2.JobState
+    attempt: int
+    worker_id: str
+    error_type: str
+    def __init__(self, id: _Optional[str] = ..., job_id: _Optional[str] = ..., type: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_state: _Optional[_Union[_job_pb2.JobState, str]] = ..., to_state: _Optional[_Union[_job_pb2.JobState, str]] = ..., attempt: _Optional[int] = ..., worker_id: _Optional[str] = ..., error_type: _Optional[str] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events", "last_id", "truncated")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ID_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[FeedEvent]
+    last_id: str
+    truncated: bool
+    def __init__(self, events: _Optional[_Iterable[_Union[FeedEvent, _Mapping]]] = ..., last_id: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...

@@ -120,6 +120,11 @@ class AdminServiceStub:
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.DeleteRateLimitRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_admin__service__pb2.DeleteRateLimitResponse.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/gopher.v1.AdminService/ListEvents',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -245,6 +250,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEvents(self, request, context):
+        """ListEvents reads the global feed of recent job transitions, oldest first, for
+        dashboards and audit. The feed is capped (approximately) by the broker's
+        events_max_len setting; older entries are dropped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -332,6 +346,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteRateLimit,
                     request_deserializer=gopher_dot_v1_dot_admin__service__pb2.DeleteRateLimitRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_admin__service__pb2.DeleteRateLimitResponse.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -794,6 +813,33 @@ class AdminService:
             '/gopher.v1.AdminService/DeleteRateLimit',
             gopher_dot_v1_dot_admin__service__pb2.DeleteRateLimitRequest.SerializeToString,
             gopher_dot_v1_dot_admin__service__pb2.DeleteRateLimitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/ListEvents',
+            gopher_dot_v1_dot_admin__service__pb2.ListEventsRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.ListEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

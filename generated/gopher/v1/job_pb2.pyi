@@ -83,7 +83,7 @@ class JobEvent(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_state: _Optional[_Union[JobState, str]] = ..., to_state: _Optional[_Union[JobState, str]] = ..., attempt: _Optional[int] = ..., worker_id: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "type", "priority", "state", "payload_json", "result_json", "attempt", "retries", "created_at", "run_at", "started_at", "finished_at", "idempotency_key", "timeout_s", "lease_ttl_s", "retry_policy", "worker_id", "errors", "events", "trace_context")
+    __slots__ = ("id", "type", "priority", "state", "payload_json", "result_json", "attempt", "retries", "created_at", "run_at", "started_at", "finished_at", "idempotency_key", "timeout_s", "lease_ttl_s", "retry_policy", "worker_id", "errors", "events", "trace_context", "parent_id", "follow_up_ids")
     class TraceContextEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +111,8 @@ class Job(_message.Message):
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_UP_IDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: str
     priority: Priority
@@ -131,10 +133,12 @@ class Job(_message.Message):
     errors: _containers.RepeatedCompositeFieldContainer[JobError]
     events: _containers.RepeatedCompositeFieldContainer[JobEvent]
     trace_context: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., payload_json: _Optional[str] = ..., result_json: _Optional[str] = ..., attempt: _Optional[int] = ..., retries: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., worker_id: _Optional[str] = ..., errors: _Optional[_Iterable[_Union[JobError, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    parent_id: str
+    follow_up_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., payload_json: _Optional[str] = ..., result_json: _Optional[str] = ..., attempt: _Optional[int] = ..., retries: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., worker_id: _Optional[str] = ..., errors: _Optional[_Iterable[_Union[JobError, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., parent_id: _Optional[str] = ..., follow_up_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LeasedJob(_message.Message):
-    __slots__ = ("job_id", "type", "priority", "payload_json", "attempt", "retries", "lease_token", "lease_deadline_unix_ms", "lease_ttl_ms", "timeout_s", "created_unix_ms", "ready_unix_ms", "trace_context")
+    __slots__ = ("job_id", "type", "priority", "payload_json", "attempt", "retries", "lease_token", "lease_deadline_unix_ms", "lease_ttl_ms", "timeout_s", "created_unix_ms", "ready_unix_ms", "trace_context", "parent_id")
     class TraceContextEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +159,7 @@ class LeasedJob(_message.Message):
     CREATED_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     READY_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     type: str
     priority: Priority
@@ -168,4 +173,5 @@ class LeasedJob(_message.Message):
     created_unix_ms: int
     ready_unix_ms: int
     trace_context: _containers.ScalarMap[str, str]
-    def __init__(self, job_id: _Optional[str] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[Priority, str]] = ..., payload_json: _Optional[str] = ..., attempt: _Optional[int] = ..., retries: _Optional[int] = ..., lease_token: _Optional[int] = ..., lease_deadline_unix_ms: _Optional[int] = ..., lease_ttl_ms: _Optional[int] = ..., timeout_s: _Optional[float] = ..., created_unix_ms: _Optional[int] = ..., ready_unix_ms: _Optional[int] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    parent_id: str
+    def __init__(self, job_id: _Optional[str] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[Priority, str]] = ..., payload_json: _Optional[str] = ..., attempt: _Optional[int] = ..., retries: _Optional[int] = ..., lease_token: _Optional[int] = ..., lease_deadline_unix_ms: _Optional[int] = ..., lease_ttl_ms: _Optional[int] = ..., timeout_s: _Optional[float] = ..., created_unix_ms: _Optional[int] = ..., ready_unix_ms: _Optional[int] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., parent_id: _Optional[str] = ...) -> None: ...

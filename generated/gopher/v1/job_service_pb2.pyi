@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SubmitJobRequest(_message.Message):
-    __slots__ = ("type", "payload_json", "priority", "retries", "run_at", "delay_s", "idempotency_key", "timeout_s", "lease_ttl_s", "retry_policy", "trace_context")
+    __slots__ = ("type", "payload_json", "priority", "retries", "run_at", "delay_s", "idempotency_key", "timeout_s", "lease_ttl_s", "retry_policy", "trace_context", "on_success", "on_failure")
     class TraceContextEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,8 @@ class SubmitJobRequest(_message.Message):
     LEASE_TTL_S_FIELD_NUMBER: _ClassVar[int]
     RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
     TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    ON_SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
     type: str
     payload_json: str
     priority: _job_pb2.Priority
@@ -42,7 +44,9 @@ class SubmitJobRequest(_message.Message):
     lease_ttl_s: float
     retry_policy: _job_pb2.RetryPolicy
     trace_context: _containers.ScalarMap[str, str]
-    def __init__(self, type: _Optional[str] = ..., payload_json: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., retries: _Optional[int] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delay_s: _Optional[float] = ..., idempotency_key: _Optional[str] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[_job_pb2.RetryPolicy, _Mapping]] = ..., trace_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    on_success: _containers.RepeatedCompositeFieldContainer[SubmitJobRequest]
+    on_failure: _containers.RepeatedCompositeFieldContainer[SubmitJobRequest]
+    def __init__(self, type: _Optional[str] = ..., payload_json: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., retries: _Optional[int] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delay_s: _Optional[float] = ..., idempotency_key: _Optional[str] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[_job_pb2.RetryPolicy, _Mapping]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., on_success: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ..., on_failure: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
     __slots__ = ("job_id", "status", "duplicate")

@@ -12,7 +12,7 @@
 --   KEYS[9]  types      set   every job type ever submitted
 --   KEYS[10] limits     hash  job type -> JSON {r: rate/s, b: burst, c: concurrency}
 --   KEYS[11] active     hash  job type -> number of ACTIVE jobs
---   KEYS[12] events     stream recent transitions (reserved for the events feed)
+--   KEYS[12] events     stream the global feed of recent transitions (capped)
 --   KEYS[13] holds      hash  worker id -> ms until which it gets no new jobs
 --
 -- ARGV[1..8] key prefixes completed with ids (data-named keys share the same tag):
@@ -21,18 +21,22 @@
 -- ARGV[9]  now, Unix ms (time is injected, never read here)
 -- ARGV[10] history cap: events kept per job
 -- ARGV[11] control channel name
--- Script-specific arguments start at ARGV[A] (A = 12).
+-- ARGV[12] events feed cap: approximate most entries kept (0 turns the feed off)
+-- ARGV[13] idempotency TTL, ms (for jobs created with a key, follow-ups included)
+-- Script-specific arguments start at ARGV[A] (A = 14).
 
 local P_JOB, P_HIST, P_READY, P_INFLIGHT = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local P_EV, P_TYPES, P_BUCKET, P_IDEM = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local NOW = tonumber(ARGV[9])
 local HIST_CAP = tonumber(ARGV[10])
 local CTL = ARGV[11]
-local A = 12
+local FEED_CAP = tonumber(ARGV[12])
+local IDEM_TTL = tonumber(ARGV[13])
+local A = 14
 
 local K_SCHEDULED, K_RETRY, K_LEASES, K_DEAD, K_FINISHED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_PAUSED, K_SEQ, K_CURSOR, K_TYPES = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local K_LIMITS, K_ACTIVE, K_HOLDS = KEYS[10], KEYS[11], KEYS[13]
+local K_LIMITS, K_ACTIVE, K_EVENTS, K_HOLDS = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 
 -- Types that got ready work in this call, and workers that got a free slot: each is
 -- announced once on the control channel at the end (see announce()).
@@ -43,9 +47,28 @@ local function ready_key(prio, jtype)
   return P_READY .. prio .. ':' .. jtype
 end
 
--- Append a transition to the job's capped history and tell watchers.
--- `err` is nil or a table {type=..., message=..., traceback=...}.
-local function record(id, from, to, attempt, worker, err)
+-- Append one entry to the global events feed. It is on every transition's path, so
+-- the entry stays tiny (one-letter fields, the error's kind only) and the stream is
+-- trimmed approximately (whole nodes, O(1) amortised). The entry id is Redis's own
+-- clock (always increasing); `t` is the injected time the job history also uses.
+local function feed(id, jtype, from, to, attempt, worker, etype)
+  if FEED_CAP <= 0 then return end
+  local args = {'XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP, '*', 'j', id, 'y', jtype or '',
+    'f', from, 's', to, 'a', attempt or 0, 't', NOW}
+  if worker and worker ~= '' then
+    args[#args + 1] = 'w'
+    args[#args + 1] = worker
+  end
+  if etype then
+    args[#args + 1] = 'e'
+    args[#args + 1] = etype
+  end
+  redis.call(unpack(args))
+end
+
+-- Append a transition to the job's capped history and the events feed, and tell
+-- watchers. `err` is nil or a table {type=..., message=..., traceback=...}.
+local function record(id, jtype, from, to, attempt, worker, err)
   local ev = {t = tostring(NOW), f = from, s = to, a = tonumber(attempt) or 0}
   if worker and worker ~= '' then ev.w = worker end
   if err then
@@ -56,6 +79,7 @@ local function record(id, from, to, attempt, worker, err)
   local hk = P_HIST .. id
   redis.call('RPUSH', hk, cjson.encode(ev))
   redis.call('LTRIM', hk, -HIST_CAP, -1)
+  feed(id, jtype, from, to, ev.a, worker, err and err.type)
   redis.call('PUBLISH', P_EV .. id, to)
 end
 
@@ -80,18 +104,123 @@ local function drop_lease(id, wid, jtype)
     redis.call('SREM', P_INFLIGHT .. wid, id)
     freed_workers[wid] = true
   end
-  if jtype and redis.call('HINCRBY', K_ACTIVE, jtype, -1) <= 0 then
-    redis.call('HDEL', K_ACTIVE, jtype)
+  if jtype then
+    local left = redis.call('HINCRBY', K_ACTIVE, jtype, -1)
+    if left <= 0 then redis.call('HDEL', K_ACTIVE, jtype) end
+    -- A type that was at its concurrency cap may have streams of other workers waiting
+    -- for this very slot: wake them all, not only this job's worker.
+    local raw = redis.call('HGET', K_LIMITS, jtype)
+    if raw then
+      local cap = tonumber(cjson.decode(raw).c) or 0
+      if cap > 0 and left + 1 >= cap then woken_types[jtype] = true end
+    end
   end
   redis.call('HDEL', P_JOB .. id, 'deadline', 'sid')
 end
 
--- Move a job to the DLQ. Dead jobs keep no TTL: the janitor enforces DLQ retention.
-local function to_dead(id, from, attempt, wid, err)
-  redis.call('HSET', P_JOB .. id, 'state', 'dead', 'finished', NOW,
-    'last_error', (err and (err.type .. ': ' .. err.message)) or '')
+-- Idempotency keys claimed earlier in this call (a batch may repeat one).
+local seen_idem = {}
+
+-- Create one job from table `j` (every field a string; '' means "not set"): id, type,
+-- prio, payload, retries, run_at (ms, number; <= NOW means ready now), idem,
+-- timeout_ms, lease_ms, bo_base, bo_factor, bo_max, trace, on_ok, on_fail (follow-up
+-- specs, JSON), parent (id of the job that submitted it). Returns id, state, duplicate
+-- (1 when the idempotency key matched an earlier job, which is returned instead).
+local function create_job(j)
+  local existing = nil
+  if j.idem ~= '' then
+    existing = seen_idem[j.idem] or redis.call('GET', P_IDEM .. j.idem)
+  end
+  if existing then
+    return existing, redis.call('HGET', P_JOB .. existing, 'state') or 'succeeded', 1
+  end
+  local fields = {'type', j.type, 'prio', j.prio, 'payload', j.payload, 'retries', j.retries,
+    'created', NOW}
+  local optional = {'idem', j.idem, 'timeout_ms', j.timeout_ms, 'lease_ms', j.lease_ms,
+    'bo_base', j.bo_base, 'bo_factor', j.bo_factor, 'bo_max', j.bo_max, 'trace', j.trace,
+    'on_ok', j.on_ok, 'on_fail', j.on_fail, 'parent', j.parent}
+  -- '' is "not set" for every field. '0' also means "default" for timeout and lease
+  -- only: a backoff of 0 (retry at once) or an idempotency key "0" is a real value.
+  for k = 1, #optional, 2 do
+    local name, v = optional[k], optional[k + 1]
+    if v ~= '' and not (v == '0' and (name == 'timeout_ms' or name == 'lease_ms')) then
+      fields[#fields + 1] = name
+      fields[#fields + 1] = v
+    end
+  end
+  local state = 'enqueued'
+  if j.run_at > NOW then
+    state = 'scheduled'
+    fields[#fields + 1] = 'state'
+    fields[#fields + 1] = state
+    fields[#fields + 1] = 'run_at'
+    fields[#fields + 1] = j.run_at
+  end
+  redis.call('HSET', P_JOB .. j.id, unpack(fields))
+  if state == 'scheduled' then
+    redis.call('ZADD', K_SCHEDULED, j.run_at, j.id)
+  else
+    make_ready(j.id, j.prio, j.type, false)
+  end
+  redis.call('SADD', K_TYPES, j.type)
+  if j.idem ~= '' then
+    redis.call('SET', P_IDEM .. j.idem, j.id, 'PX', IDEM_TTL)
+    seen_idem[j.idem] = j.id
+  end
+  feed(j.id, j.type, '', state, 0, nil, nil)
+  return j.id, state, 0
+end
+
+-- Put `"parent": <parent>` first in a payload that validation proved to be a JSON
+-- object without a "parent" key. Text splicing keeps the payload byte for byte (a
+-- decode/encode round trip through cjson would mangle numbers and empty arrays).
+local function with_parent(payload, parent)
+  local _, e = string.find(payload, '^%s*{%s*')
+  local rest = string.sub(payload, e + 1)
+  if string.sub(rest, 1, 1) == '}' then return '{"parent":' .. parent .. rest end
+  return '{"parent":' .. parent .. ',' .. rest
+end
+
+-- Submit the follow-ups `specs` (a job's stored on_ok or on_fail JSON, or nil) of job
+-- `id`, which just reached `state`; `key` ('result' or 'error') and `value` (JSON text
+-- of the result, or the error summary) describe the outcome to them. Follow-up ids were
+-- fixed at submit, so one that exists already (from an earlier run of the same branch,
+-- e.g. after a DLQ requeue) is not made twice. Their ids are kept on the parent.
+local function follow_up(id, jtype, specs, state, key, value)
+  if not specs or specs == '' then return end
+  if key ~= 'result' or not pcall(cjson.decode, value) then
+    value = cjson.encode(value)  -- an error, or a result that is not JSON: a JSON string
+  end
+  local parent = '{"id":' .. cjson.encode(id) .. ',"type":' .. cjson.encode(jtype) ..
+    ',"state":"' .. state .. '","' .. key .. '":' .. value .. '}'
+  local trace = nil
+  local ids = {}
+  for _, s in ipairs(cjson.decode(specs)) do
+    local fid = s.id
+    if redis.call('EXISTS', P_JOB .. fid) == 0 then
+      if trace == nil then trace = redis.call('HGET', P_JOB .. id, 'trace') or '' end
+      local delay = tonumber(s.delay_ms) or 0
+      fid = create_job({id = s.id, type = s.type, prio = s.prio,
+        payload = with_parent(s.payload, parent), retries = s.retries,
+        run_at = (delay > 0 and NOW + delay) or 0, idem = s.idem or '',
+        timeout_ms = s.timeout_ms or '', lease_ms = s.lease_ms or '',
+        bo_base = s.bo_base or '', bo_factor = s.bo_factor or '', bo_max = s.bo_max or '',
+        trace = s.trace or trace, on_ok = s.on_ok or '', on_fail = s.on_fail or '',
+        parent = id})
+    end
+    ids[#ids + 1] = fid
+  end
+  redis.call('HSET', P_JOB .. id, 'follow_ups', table.concat(ids, ','))
+end
+
+-- Move a job to the DLQ (and submit its on_failure follow-ups). Dead jobs keep no
+-- TTL: the janitor enforces DLQ retention.
+local function to_dead(id, jtype, from, attempt, wid, err)
+  local summary = (err and (err.type .. ': ' .. err.message)) or ''
+  redis.call('HSET', P_JOB .. id, 'state', 'dead', 'finished', NOW, 'last_error', summary)
   redis.call('ZADD', K_DEAD, NOW, id)
-  record(id, from, 'dead', attempt, wid, err)
+  record(id, jtype, from, 'dead', attempt, wid, err)
+  follow_up(id, jtype, redis.call('HGET', P_JOB .. id, 'on_fail'), 'dead', 'error', summary)
 end
 
 -- A lease ended without an outcome (expired, or the worker's stream closed). The
@@ -100,12 +229,12 @@ end
 local function lost(id, f_state, attempt, retries, wid, prio, jtype, err)
   drop_lease(id, wid, jtype)
   if tonumber(attempt) > tonumber(retries) then
-    to_dead(id, f_state, attempt, wid, err)
+    to_dead(id, jtype, f_state, attempt, wid, err)
     return 'dead'
   end
   redis.call('HSET', P_JOB .. id, 'last_error', err.type .. ': ' .. err.message)
   make_ready(id, prio, jtype, true)
-  record(id, f_state, 'enqueued', attempt, wid, err)
+  record(id, jtype, f_state, 'enqueued', attempt, wid, err)
   return 'enqueued'
 end
 

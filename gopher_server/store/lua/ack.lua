@@ -4,6 +4,9 @@
 -- ARGV[A+1]  n, number of acks
 -- then n triples: job id, lease token, result JSON
 --
+-- A job with on_success follow-ups submits them in the same call (see follow_up() in
+-- the prelude); a repeated ack is stale, so they are made exactly once.
+--
 -- Returns n pairs: code ('ok', 'stale' = not active or another lease's token, nothing
 -- changed; 'missing' = no such job), job type ('' when missing).
 local retention = tonumber(ARGV[A])
@@ -13,7 +16,7 @@ for i = 0, n - 1 do
   local b = A + 2 + i * 3
   local id, token, result = ARGV[b], ARGV[b + 1], ARGV[b + 2]
   local jk = P_JOB .. id
-  local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt')
+  local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'on_ok')
   if not f[1] then
     out[#out + 1] = 'missing'
     out[#out + 1] = ''
@@ -25,7 +28,8 @@ for i = 0, n - 1 do
     redis.call('HDEL', K_HOLDS, f[3])
     redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW)
     redis.call('ZADD', K_FINISHED, NOW, id)
-    record(id, 'active', 'succeeded', f[5], f[3], nil)
+    record(id, f[4], 'active', 'succeeded', f[5], f[3], nil)
+    follow_up(id, f[4], f[6], 'succeeded', 'result', result)
     redis.call('PEXPIRE', jk, retention)
     redis.call('PEXPIRE', P_HIST .. id, retention)
     out[#out + 1] = 'ok'

@@ -5,6 +5,7 @@
 --
 -- An ACTIVE job loses its lease at once (its worker's later ack is refused) and its
 -- worker is told on the control channel ("c <worker> <job>") to stop the handler.
+-- A cancelled job submits none of its follow-ups.
 -- Returns {state after the call, 1 if this call cancelled it else 0};
 -- {'missing', 0} for an unknown job.
 local id, retention = ARGV[A], tonumber(ARGV[A + 1])
@@ -25,7 +26,7 @@ elseif state == 'active' then
 end
 redis.call('HSET', jk, 'state', 'cancelled', 'finished', NOW)
 redis.call('ZADD', K_FINISHED, NOW, id)
-record(id, state, 'cancelled', f[5], f[4], nil)
+record(id, f[3], state, 'cancelled', f[5], f[4], nil)
 redis.call('PEXPIRE', jk, retention)
 redis.call('PEXPIRE', P_HIST .. id, retention)
 announce()

@@ -10,9 +10,9 @@
 -- ARGV[A+7 .. A+6+n] the job types
 --
 -- Returns {jobs, wait_ms, rate_limited, limited_types}:
---   jobs: flat array of 13 fields per job: id, type, priority, payload, attempt,
+--   jobs: flat array of 14 fields per job: id, type, priority, payload, attempt,
 --         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
---         ready ms, trace JSON
+--         ready ms, trace JSON, parent job id ('' = none)
 --   wait_ms: when > 0, a rate-limited type gets its next token in this many ms
 --   rate_limited: how many times a type with ready work was held back by its limits
 --   limited_types: those types
@@ -96,7 +96,7 @@ local function lease(id, prio, t)
   local token = redis.call('HINCRBY', jk, 'token', 1)
   local attempt = redis.call('HINCRBY', jk, 'attempt', 1)
   local f = redis.call('HMGET', jk, 'payload', 'retries', 'lease_ms', 'timeout_ms',
-    'created', 'ready', 'trace')
+    'created', 'ready', 'trace', 'parent')
   local lease_ms = tonumber(f[3]) or default_lease
   local deadline = NOW + lease_ms
   redis.call('HSET', jk, 'state', 'active', 'started', NOW, 'wid', wid, 'sid', sid,
@@ -104,9 +104,9 @@ local function lease(id, prio, t)
   redis.call('ZADD', K_LEASES, deadline, id)
   redis.call('SADD', inflight, id)
   redis.call('HINCRBY', K_ACTIVE, t, 1)
-  record(id, 'enqueued', 'active', attempt, wid, nil)
+  record(id, t, 'enqueued', 'active', attempt, wid, nil)
   local row = {id, t, prio, f[1], attempt, f[2], token, deadline, lease_ms,
-    f[4] or '0', f[5], f[6] or f[5], f[7] or ''}
+    f[4] or '0', f[5], f[6] or f[5], f[7] or '', f[8] or ''}
   for _, v in ipairs(row) do jobs[#jobs + 1] = v end
 end
 

@@ -5,6 +5,7 @@
 --
 -- Each recovered job counts the attempt it lost: it goes back to the front of its
 -- queue, or to the DLQ when it has no retries left.
+-- A job that dies submits its on_failure follow-ups in the same call.
 -- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
 local limit = tonumber(ARGV[A])
 local hold_ms = tonumber(ARGV[A + 1])

@@ -14,6 +14,8 @@
 -- failure retries after backoff min(max, base * factor^(attempt-1)) scaled into
 -- [1/2, 1] by the jitter, or goes to the DLQ when non-retryable or out of retries.
 --
+-- A job that dies submits its on_failure follow-ups in the same call.
+--
 -- Returns n pairs: code ('enqueued' | 'retrying' | 'dead' | 'stale' | 'missing'),
 -- job type ('' when missing).
 local d_base, d_factor, d_max = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])
@@ -39,14 +41,14 @@ for i = 0, n - 1 do
       redis.call('HSET', K_HOLDS, wid, NOW + hold_ms)
       attempt = redis.call('HINCRBY', jk, 'attempt', -1)
       make_ready(id, prio, jtype, true)
-      record(id, 'active', 'enqueued', attempt, wid, nil)
+      record(id, jtype, 'active', 'enqueued', attempt, wid, nil)
       out[#out + 1] = 'enqueued'
       out[#out + 1] = jtype
     else
       redis.call('HDEL', K_HOLDS, wid)
       local err = {type = ARGV[b + 2], message = ARGV[b + 3], traceback = ARGV[b + 4]}
       if ARGV[b + 5] == '1' or attempt > retries then
-        to_dead(id, 'active', attempt, wid, err)
+        to_dead(id, jtype, 'active', attempt, wid, err)
         out[#out + 1] = 'dead'
         out[#out + 1] = jtype
       else
@@ -62,7 +64,7 @@ for i = 0, n - 1 do
         redis.call('HSET', jk, 'state', 'retrying', 'run_at', due,
           'last_error', err.type .. ': ' .. err.message)
         redis.call('ZADD', K_RETRY, due, id)
-        record(id, 'active', 'retrying', attempt, wid, err)
+        record(id, jtype, 'active', 'retrying', attempt, wid, err)
         out[#out + 1] = 'retrying'
         out[#out + 1] = jtype
       end

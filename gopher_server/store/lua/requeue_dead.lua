@@ -14,7 +14,7 @@ for i = 1, n do
       redis.call('HSET', jk, 'attempt', 0)
       redis.call('HDEL', jk, 'finished')
       make_ready(id, f[1], f[2], false)
-      record(id, 'dead', 'enqueued', 0, nil, nil)
+      record(id, f[2], 'dead', 'enqueued', 0, nil, nil)
       moved = moved + 1
     end
   end
