@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketClose
 
 from gopher_client import AsyncClient, GopherError
 from gopher_server.rest._decode import decode, params_to_json, parse_json_body
@@ -132,8 +133,11 @@ class Dispatcher:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await WebSocketClose()(scope, receive, send)  # no websocket routes here
+            return
         if scope["type"] != "http":
-            return  # lifespan and websockets belong to the enclosing app
+            return  # lifespan belongs to the enclosing app
         request = Request(scope, receive)
         try:
             response = await self.handle(request, _raw_route_path(scope))

@@ -130,21 +130,22 @@ function operation(method, path, op) {
       area.value = JSON.stringify(skeleton(schema, 0), null, 2);
     };
     form.append(el("h4", {}, "Body (JSON) \\u2014 ", fill),
-      el("pre", {}, outline(schema, 0, [])), area);
+      el("pre", {}, outline(schema, 0, [schema.$ref])), area);
   }
   const ok = Object.entries(op.responses).find(([code]) => code.startsWith("2"));
   if (ok) {
     const schema = ok[1].content["application/json"].schema;
     form.append(el("h4", {}, "Answer " + ok[0]),
-      el("pre", {}, outline(schema, 0, []) || typeOf(schema)));
+      el("pre", {}, outline(schema, 0, [schema.$ref]) || typeOf(schema)));
   }
   const out = el("pre", {class: "muted"}, "");
   const button = el("button", {type: "submit"}, "Try it");
   form.append(button, out);
   form.onsubmit = e => { e.preventDefault(); send(M, path, op, form, out); };
   body.append(form);
-  return el("details", {}, el("summary", {}, el("span", {class: "m " + M}, M), el("code", {}, path),
-    " ", el("span", {class: "muted"}, op.summary || "")), body);
+  const link = el("a", {href: "#" + op.operationId, class: "muted"}, "#");
+  return el("details", {id: op.operationId}, el("summary", {}, el("span", {class: "m " + M}, M),
+    el("code", {}, path), " ", el("span", {class: "muted"}, op.summary || ""), " ", link), body);
 }
 fetch("openapi.json").then(r => r.json()).then(doc => {
   spec = doc;
@@ -156,6 +157,8 @@ fetch("openapi.json").then(r => r.json()).then(doc => {
       (groups[(op.tags || ["other"])[0]] ||= []).push(operation(method, path, op));
   const root = document.getElementById("ops");
   for (const [tag, nodes] of Object.entries(groups)) root.append(el("h2", {}, tag), ...nodes);
+  const linked = location.hash && document.getElementById(location.hash.slice(1));
+  if (linked) { linked.open = true; linked.scrollIntoView(); }  // deep link to one operation
 }).catch(e => {
   document.getElementById("intro").textContent = "Could not load openapi.json: " + e;
 });

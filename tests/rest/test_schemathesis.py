@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -19,6 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gopher_server.rest._openapi import build_openapi
 from gopher_server.rest._routes import discover_bindings
+from tests.conftest import RedisHandle, broker_config
 from tests.rest._served import ShimServer
 from tests.support import BrokerThread
 
@@ -26,15 +28,26 @@ from tests.support import BrokerThread
 MAX_EXAMPLES = 15
 
 
-@pytest.fixture
-def shim(broker: BrokerThread) -> Iterator[ShimServer]:
-    """The shim under uvicorn on a free loopback port, over the test broker."""
-    server = ShimServer(broker.address).start()
+@pytest.fixture(scope="module")
+def shared_broker(redis_handle: RedisHandle) -> Iterator[BrokerThread]:
+    """One broker for the whole property run, on a flushed Redis: the generated requests
+    pile up state (jobs, pauses, schedules, limits) the way real traffic does."""
+    with redis.Redis.from_url(redis_handle.url) as client:
+        client.flushdb()
+    broker = BrokerThread(broker_config(redis_handle.url)).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def shim(shared_broker: BrokerThread) -> Iterator[ShimServer]:
+    """The shim under uvicorn on a free loopback port, over the shared broker."""
+    server = ShimServer(shared_broker.address).start()
     yield server
     server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def api_schema(shim: ShimServer) -> Any:
     """The shim's own OpenAPI document, loaded from the running server."""
     return schemathesis.openapi.from_url(f"{shim.base_url}/api/openapi.json")
