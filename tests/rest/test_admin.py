@@ -120,3 +120,14 @@ async def test_rate_limits(rest: httpx.AsyncClient) -> None:
     assert (in_body.status_code, in_body.json()["error"]["field"]) == (400, "type")
     assert (await rest.delete("/api/rate-limits/email")).json() == {}
     assert (await rest.get("/api/rate-limits")).json() == {"rate_limits": []}
+
+
+async def test_events_feed(rest: httpx.AsyncClient) -> None:
+    job_id = (await rest.post("/api/jobs", json={"type": "email"})).json()["job_id"]
+    await rest.delete(f"/api/jobs/{job_id}")
+    feed = (await rest.get("/api/events", params={"limit": 10})).json()
+    mine = [event for event in feed["events"] if event["job_id"] == job_id]
+    assert [event["to_state"] for event in mine][-1] == "cancelled"
+    assert all(event["type"] == "email" and event["time"].endswith("Z") for event in mine)
+    later = (await rest.get("/api/events", params={"after_id": feed["last_id"]})).json()
+    assert later["events"] == [] and later["truncated"] is False

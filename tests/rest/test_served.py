@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,17 +49,17 @@ def test_the_brokers_http_port_serves_the_shim(broker: BrokerThread) -> None:
 
 
 @pytest.fixture
-def standalone(broker: BrokerThread) -> Iterator[str]:
+def standalone(broker: BrokerThread, tmp_path: Path) -> Iterator[str]:
     """`serve()` in its own process, pointed at the test broker; yields its base URL."""
     port = _free_port()
     code = f"from gopher_server.rest import serve; serve({broker.address!r}, port={port})"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log_path = tmp_path / "serve.log"  # a file, not a pipe: uvicorn's log cannot block it
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=log)
     base_url = f"http://127.0.0.1:{port}"
 
     def answering() -> bool:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert process.poll() is None, log_path.read_text()
         try:
             return httpx.get(f"{base_url}/api/openapi.json", timeout=1).status_code == 200
         except httpx.TransportError:
@@ -67,10 +69,10 @@ def standalone(broker: BrokerThread) -> Iterator[str]:
         wait_until(answering, timeout_s=20, what="the standalone shim to answer")
         yield base_url
     finally:
-        process.terminate()
-        process.wait(10)
-        if process.stderr:
-            process.stderr.close()
+        process.send_signal(signal.SIGINT)  # Ctrl+C
+        assert process.wait(10) == 0, log_path.read_text()
+    output = log_path.read_text()
+    assert "Application shutdown complete" in output and "Traceback" not in output
 
 
 def test_standalone_serve(standalone: str) -> None:
