@@ -32,13 +32,18 @@ def _id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-async def _max_trimmed_id(store: Store) -> str:
-    """The newest id the cap has trimmed away ('0-0' when none, or no feed yet)."""
+async def _oldest_if_trimmed(store: Store) -> str | None:
+    """The oldest id still in the feed if the cap has trimmed anything, else None."""
     try:
         info = await store.redis.xinfo_stream(store.keys.events())
-    except redis.exceptions.ResponseError:  # no such key: nothing was ever trimmed
-        return "0-0"
-    return text(info.get("max-deleted-entry-id", "0-0"))
+    except redis.exceptions.ResponseError:  # no feed yet
+        return None
+    first, length = info.get("first-entry"), int(info.get("length", 0))
+    # Redis 7 counts every entry ever added; older servers do not, but trimming only
+    # ever happens once the feed holds its cap, and leaves it at least that long.
+    added = info.get("entries-added")
+    trimmed = int(added) > length if added is not None else length >= store.settings.events_max_len
+    return text(first[0]) if first and trimmed else None
 
 
 async def read_events(store: Store, after_id: str = "", limit: int = 100) -> FeedPage:
@@ -52,7 +57,8 @@ async def read_events(store: Store, after_id: str = "", limit: int = 100) -> Fee
         return FeedPage(entries, entries[-1].id if entries else "0-0", False)
     page: list[Any] = await store.redis.xrange(key, "(" + after_id, "+", count=limit) or []
     entries = [_entry(i, f) for i, f in page]
-    # Trimming drops the oldest entries first, so entries after `after_id` were lost
-    # exactly when the newest trimmed id is after it.
-    truncated = _id_key(await _max_trimmed_id(store)) > _id_key(after_id)
+    # Trimming drops the oldest entries first: once it has, an `after_id` older than
+    # the oldest entry kept may have had successors that are gone.
+    oldest = await _oldest_if_trimmed(store)
+    truncated = oldest is not None and _id_key(oldest) > _id_key(after_id)
     return FeedPage(entries, entries[-1].id if entries else after_id, truncated)
