@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import probe
+from benchmarks import cpu, probe
 from benchmarks.config import Sizes
 from benchmarks.gopher_app import JOB_TYPE
 from benchmarks.gopher_stack import GopherStack, StackSettings
 from benchmarks.procs import RedisServer
-from benchmarks.stats import latency_summary, payload_of_size
+from benchmarks.stats import latency_summary, payload_of_size, percentile
 from gopher_client import AsyncClient, Client, submit_request
 
 Metrics = dict[str, Any]
@@ -60,14 +60,29 @@ async def submit_single(address: str, n: int, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+def _meter(stack: GopherStack, redis: RedisServer, client: bool = False) -> cpu.CpuMeter:
+    """CPU meter over the stack's processes, Redis, and optionally this process."""
+    roles: dict[str, list[int]] = {
+        "broker": [stack.pids["broker"]],
+        "workers": [p for r, p in stack.pids.items() if r != "broker"],
+    }
+    roles["redis"] = [redis.proc.pid] if redis.proc else []
+    if client:
+        roles.update(cpu.CpuMeter.client_roles())
+    return cpu.CpuMeter(roles)
+
+
 def enqueue(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
     """Single submits (async, concurrent; and a plain sync loop) and batched submits."""
     out: Metrics = {}
     redis.flush()
     with GopherStack(redis.url, settings, "enqueue") as stack:
         n = sizes.enqueue_single_jobs
+        meter = _meter(stack, redis, client=True)
+        before = meter.snapshot()
         elapsed = asyncio.run(submit_single(stack.address, n, sizes.enqueue_concurrency))
         out["enqueue_single_per_s"] = round(n / elapsed)
+        out["enqueue_single_cpu"] = cpu.summary(before, meter.snapshot(), n)
         out["enqueue_single_concurrency"] = sizes.enqueue_concurrency
         n_sync = max(1_000, n // 5)
         with Client(stack.address) as client:
@@ -78,8 +93,11 @@ def enqueue(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metric
     redis.flush()
     with GopherStack(redis.url, settings, "enqueue-bulk") as stack:
         n = sizes.enqueue_bulk_jobs
+        meter = _meter(stack, redis, client=True)
+        before = meter.snapshot()
         elapsed = asyncio.run(submit_bulk(stack.address, n, {}, sizes))
         out["enqueue_bulk_per_s"] = round(n / elapsed)
+        out["enqueue_bulk_cpu"] = cpu.summary(before, meter.snapshot(), n)
         out["enqueue_bulk_batch"] = sizes.bulk_batch_size
     return out
 
@@ -115,6 +133,28 @@ def memory(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics
     }
 
 
+def command_stats(rc: Any, jobs: int, top: int = 16) -> dict[str, Any]:
+    """Redis commands per job since the last CONFIG RESETSTAT, busiest first: calls and
+    microseconds per job. Commands run inside Lua scripts are counted on their own and
+    again inside `evalsha`'s time, so `script_usec_per_job` is the Redis time of the
+    scripts. The probe's own flushes are a handful per 100 ms, not per job."""
+    stats = rc.info("commandstats")
+    rows = sorted(
+        ((k.removeprefix("cmdstat_"), int(v["calls"]), int(v["usec"])) for k, v in stats.items()),
+        key=lambda row: -row[2],
+    )
+    n = max(1, jobs)
+    scripts = [r for r in rows if r[0] in ("evalsha", "eval", "fcall")]
+    return {
+        "script_calls_per_job": round(sum(r[1] for r in scripts) / n, 3),
+        "script_usec_per_job": round(sum(r[2] for r in scripts) / n, 1),
+        "commands_per_job": round(sum(r[1] for r in rows if r not in scripts) / n, 1),
+        "top": [
+            [name, round(calls / n, 2), round(usec / n, 2)] for name, calls, usec in rows[:top]
+        ],
+    }
+
+
 def drain_rate(
     redis: RedisServer,
     sizes: Sizes,
@@ -128,13 +168,24 @@ def drain_rate(
     redis.flush()
     with GopherStack(redis.url, settings, tag) as stack:
         fill_s = asyncio.run(submit_bulk(stack.address, n, {}, sizes))
+        with redis.client() as c:
+            c.config_resetstat()  # commandstats from here on count the drain only
         spawned = time.perf_counter()
         stack.start_workers(wait=False)
         with redis.client() as rc:
             if measure is not None:
                 return {"fill_s": round(fill_s, 2), **measure(rc)}
-            progress = probe.wait_for_count(rc, n, sizes.e2e_cap_s)
+            meter = _meter(stack, redis)
+            snaps = [meter.snapshot()]
+            deadline = time.monotonic() + sizes.e2e_cap_s
+            while snaps[-1].jobs < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+                snaps.append(meter.snapshot(probe.read_progress(rc).count))
+                stack.check_alive()
+            time.sleep(probe.FLUSH_INTERVAL_S * 2)
+            progress = probe.read_progress(rc)
             hist = probe.read_histogram(rc)
+            commands = command_stats(rc, progress.count)
         with Client(stack.address) as client:
             deadline = time.monotonic() + 10
             while client.queue_stats().finished < progress.count and time.monotonic() < deadline:
@@ -147,6 +198,8 @@ def drain_rate(
         "e2e_jobs": progress.count,
         "e2e_steady_per_s": round(steady),  # jobs 10%..90%
         "e2e_wall_s_incl_worker_start": round(wall, 2),
+        "e2e_cpu": cpu.window(snaps, n // 10, n - n // 10),  # jobs 10%..90%
+        "e2e_redis_commands": commands,
     }
 
 
@@ -161,12 +214,19 @@ def latency(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metric
     redis.flush()
     with GopherStack(redis.url, settings, "latency") as stack, redis.client() as rc:
         stack.start_workers()
+        rpc_s: list[float] = []
+
+        def submit(payload: dict[str, float]) -> None:
+            client.submit_job(JOB_TYPE, payload)
+            rpc_s.append(time.time() - payload["t"])
+
         with Client(stack.address) as client:
             samples = probe.sample_latency(
-                rc,
-                lambda payload: client.submit_job(JOB_TYPE, payload),
-                sizes.latency_samples,
-                sizes.latency_cap_s,
-                sizes.latency_gap_s,
+                rc, submit, sizes.latency_samples, sizes.latency_cap_s, sizes.latency_gap_s
             )
-    return latency_summary(samples)
+    # How much of the latency is the SubmitJob round trip itself (same samples).
+    return {
+        **latency_summary(samples),
+        "submit_rpc_p50_ms": round(percentile(rpc_s[-len(samples) :], 50) * 1000, 3),
+        "submit_rpc_p99_ms": round(percentile(rpc_s[-len(samples) :], 99) * 1000, 3),
+    }

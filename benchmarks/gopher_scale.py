@@ -29,20 +29,29 @@ def backlog(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metric
 
     def window(rc: Any) -> Metrics:
         progress = probe.wait_for_count(rc, hi, 120)
+        if progress.count < hi:
+            raise RuntimeError(f"only {progress.count} of {hi} jobs started within 120 s")
         return {
             "rate": probe.count_window_rate(probe.read_histogram(rc), lo, hi),
             "started": progress.count,
         }
 
-    small = drain_rate(redis, sizes, settings, sizes.backlog_small, "backlog-small", window)
-    large = drain_rate(redis, sizes, settings, sizes.backlog_large, "backlog-large", window)
+    # Interleaved and best of `backlog_rounds`: other load on a shared machine only
+    # ever slows a round down, so the best round is the least disturbed one.
+    small: Metrics = {"rate": 0.0}
+    large: Metrics = {"rate": 0.0}
+    for i in range(sizes.backlog_rounds):
+        s = drain_rate(redis, sizes, settings, sizes.backlog_small, f"backlog-small{i}", window)
+        big = drain_rate(redis, sizes, settings, sizes.backlog_large, f"backlog-large{i}", window)
+        small = max(small, s, key=lambda m: float(m["rate"]))
+        large = max(large, big, key=lambda m: float(m["rate"]))
     slowdown = (1 - large["rate"] / small["rate"]) * 100 if small["rate"] else float("nan")
     return {
         "backlog_small_jobs": sizes.backlog_small,
         "backlog_small_per_s": round(small["rate"]),
         "backlog_large_jobs": sizes.backlog_large,
         "backlog_large_per_s": round(large["rate"]),
-        "backlog_large_fill_s": large["fill_s"],
+        "backlog_large_fill_s": large.get("fill_s"),
         "backlog_slowdown_pct": round(slowdown, 1),
     }
 

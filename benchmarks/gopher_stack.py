@@ -125,6 +125,20 @@ class GopherStack:
                     raise TimeoutError(f"workers {sorted(want - seen)} did not connect")
                 time.sleep(0.05)
 
+    def check_alive(self) -> None:
+        """Raise, quoting its log, if the broker or a worker has exited."""
+        roles = [("broker", self.broker)] if self.broker else []
+        roles += [(f"worker{i}", p) for i, p in enumerate(self.workers)]
+        for role, proc in roles:
+            if proc is not None and proc.poll() is not None:
+                log = LOG_DIR / f"{self.tag}-{role}.log"
+                tail = (
+                    log.read_text(errors="replace").strip().splitlines()[-1:]
+                    if log.exists()
+                    else []
+                )
+                raise RuntimeError(f"{role} exited with {proc.returncode}: {' '.join(tail)}"[:300])
+
     def stop_workers(self) -> None:
         """Stop the workers (SIGTERM: they drain and hand back unrun jobs)."""
         for proc in self.workers:

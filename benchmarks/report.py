@@ -163,6 +163,36 @@ def scale_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def cpu_lines(results: dict[str, Any]) -> list[str]:
+    """CPU microseconds per job by process, for Gopher's throughput scenarios."""
+    m: dict[str, Any] = next(
+        (s["metrics"] for s in results["systems"] if s["system"] == "gopher"), {}
+    )
+    lines = []
+    for key, label in (
+        ("e2e_cpu", "e2e"),
+        ("enqueue_single_cpu", "enqueue 1-by-1"),
+        ("enqueue_bulk_cpu", "enqueue batch"),
+    ):
+        if cpu := m.get(key):
+            per_job = ", ".join(f"{r} {fmt(v)}" for r, v in cpu["cpu_us_per_job"].items())
+            cores = ", ".join(f"{r} {fmt(v)}" for r, v in cpu["cpu_cores"].items())
+            lines.append(f"CPU per job, {label}: {per_job} µs (cores busy: {cores})")
+    return lines
+
+
+def profile_lines(results: dict[str, Any], top: int = 8) -> list[str]:
+    """The hottest functions (self time) of each profiled process."""
+    lines = []
+    for phase, roles in results.get("gopher_scale", {}).get("profile", {}).items():
+        for role, prof in roles.items():
+            if "self_pct" not in prof:
+                continue
+            hot = "; ".join(f"{f} {p}%" for f, p in prof["self_pct"][:top])
+            lines.append(f"py-spy {phase}/{role} ({prof['samples']} samples), self: {hot}")
+    return lines
+
+
 def console(results: dict[str, Any]) -> str:
     """Everything for the terminal."""
     parts = [text_table(_headers(), rows(results)), ""]
@@ -172,7 +202,7 @@ def console(results: dict[str, Any]) -> str:
             text_table(["target", "goal", "measured", "verdict"], _target_rows(results)),
             "",
         ]
-    parts += scale_lines(results)
+    parts += scale_lines(results) + cpu_lines(results) + profile_lines(results)
     return "\n".join(parts)
 
 
@@ -195,7 +225,7 @@ def markdown(results: dict[str, Any]) -> str:
             md_table(["target", "goal", "measured", "verdict"], _target_rows(results)),
             "",
         ]
-    out += [f"- {line}" for line in scale_lines(results)]
+    out += [f"- {line}" for line in scale_lines(results) + cpu_lines(results)]
     if Path(results.get("chart", "")).name:
         out += ["", f"![throughput and latency by system]({Path(results['chart']).name})"]
     return "\n".join(out)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import gopher_core, gopher_scale, machine, procs, report
+from benchmarks import gopher_core, gopher_scale, machine, procs, profile, report
 from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.gopher_stack import LOG_DIR, StackSettings
 from benchmarks.peers import runner
@@ -52,6 +52,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--peer-timeout", type=float, default=600, help="seconds per peer")
     p.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
     p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also sample the broker and a worker with py-spy (e2e and 1-by-1 submits)",
+    )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to this long for other CPU load to drop below 15%%",
+    )
+    p.add_argument(
         "--update-docs",
         action="store_true",
         help="write docs/benchmarks.png and the results section of docs/benchmarks.md",
@@ -60,7 +72,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run_gopher(
-    redis: procs.RedisServer, sizes: Sizes, settings: StackSettings, only: list[str]
+    redis: procs.RedisServer,
+    sizes: Sizes,
+    settings: StackSettings,
+    only: list[str],
+    with_profile: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Gopher's core and scale scenarios; a failed scenario is recorded, not fatal."""
     core: dict[str, Any] = {
@@ -72,11 +88,14 @@ def run_gopher(
     }
     scale: dict[str, Any] = {"errors": {}}
     m = core["metrics"]
+    loads: dict[str, list[float]] = {}
+    scale["load_average_at_scenario_start"] = loads
 
     def step(name: str, target: dict[str, Any], fn: Callable[[], dict[str, Any]]) -> None:
-        if only and name not in only:
+        if only and name not in only and name != "profile":
             return
         print(f"  gopher {name} ...", flush=True)
+        loads[name] = machine.load_now()
         started = time.monotonic()
         try:
             result = fn()
@@ -97,6 +116,8 @@ def run_gopher(
     step("promotion", scale, lambda: gopher_scale.promotion(redis, sizes, settings, bulk))
     peak = float(m.get("e2e_per_s") or 2_000)
     step("soak", scale, lambda: gopher_scale.soak(redis, sizes, settings, peak))
+    if with_profile:
+        step("profile", scale, lambda: profile.profile(redis, sizes, settings))
     return core, scale
 
 
@@ -126,13 +147,16 @@ def main(argv: list[str] | None = None) -> None:
     procs.install_cleanup()
     shutil.rmtree(LOG_DIR, ignore_errors=True)
     LOG_DIR.mkdir(parents=True)
+    if args.wait_quiet:
+        print(f"waiting up to {args.wait_quiet:.0f}s for the machine to be quiet ...", flush=True)
+    busy = machine.wait_quiet(args.wait_quiet)
     started = time.monotonic()
     results: dict[str, Any] = {
         "command": shlex.join(
             ["python", "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]
         ),
         "mode": sizes.name,
-        "machine": machine.facts(),
+        "machine": {**machine.facts(), "cpu_busy_before_start": busy},
         "settings": {
             "workers": settings.workers,
             "concurrency": settings.concurrency,
@@ -150,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         if not args.no_gopher:
-            core, scale = run_gopher(redis, sizes, settings, only)
+            core, scale = run_gopher(redis, sizes, settings, only, args.profile)
             results["systems"].append(core)
             results["gopher_scale"] = scale
             results["targets"] = report.verdicts({**core["metrics"], **scale})
