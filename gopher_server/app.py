@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from gopher_server import __version__
+from gopher_server.auth import auth_interceptor
 from gopher_server.clock import Clock, SystemClock
 from gopher_server.components.base import PeriodicComponent
 from gopher_server.components.cron import CronScheduler
@@ -36,8 +37,17 @@ from gopher_server.observability.refresher import StatsRefresher
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
+from gopher_server.store.connection import connection_class_for
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
+from gopher_server.tls import (
+    PrivateSocket,
+    TlsFiles,
+    bind_grpc,
+    grpc_tls,
+    http_tls,
+    uvicorn_options,
+)
 
 log = logging.getLogger(__name__)
 Interceptor: TypeAlias = "grpc.aio.ServerInterceptor[Any, Any]"
@@ -51,7 +61,7 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
     ("grpc.http2.max_ping_strikes", 0),
-    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    # Receiving is bounded by config.max_message_bytes (added in Broker.start).
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.so_reuseport", 0),
 ]
@@ -74,8 +84,10 @@ def store_settings(config: ServerConfig) -> StoreSettings:
 async def connect_redis(url: str, attempts: int) -> aioredis.Redis:
     """A client whose server answered PING, trying `attempts` times with backoff.
     Raises ConnectionError with a clear message when Redis stays unreachable."""
+    fast = connection_class_for(url)
     client = aioredis.Redis.from_url(
         url,
+        **({"connection_class": fast} if fast else {}),
         decode_responses=True,
         health_check_interval=10,
         socket_connect_timeout=2,
@@ -116,6 +128,8 @@ class Broker:
         self._http: Any = None
         self._http_task: asyncio.Task[None] | None = None
         self._stopped = False
+        self._private: PrivateSocket | None = None
+        self._http_tls: TlsFiles | None = None
         self.metrics = BrokerMetrics(version=__version__)
 
     @property
@@ -123,16 +137,27 @@ class Broker:
         """host:port of the gRPC server."""
         return f"{self.config.host}:{self.port}"
 
+    @property
+    def internal_address(self) -> str:
+        """Where in-process clients (the REST shim) reach gRPC: a private Unix socket
+        when gRPC is on TLS (see gopher_server.tls), else `address`."""
+        return self._private.address if self._private is not None else self.address
+
     async def start(self) -> None:
         """Connect to Redis, serve gRPC, and start the background components."""
         cfg = self.config
+        # Security settings first: a bad or unsafe one refuses to start before any work.
+        auth = auth_interceptor(cfg, self.metrics.registry)
+        grpc_files, self._http_tls = grpc_tls(cfg), http_tls(cfg)
         self.redis = await connect_redis(cfg.redis_url, cfg.redis_connect_attempts)
         self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg))
         self._hub = Hub(self.redis, self.store.keys)
         await self._hub.start()
         self._workers = WorkerService(self.store, self._hub, cfg, self.metrics)
-        interceptors: list[Interceptor] = [MetricsInterceptor(self.metrics)]
-        server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=interceptors)
+        # Metrics first, so calls the auth interceptor refuses are counted too.
+        interceptors: list[Interceptor] = [MetricsInterceptor(self.metrics), auth]
+        options = [*SERVER_OPTIONS, ("grpc.max_receive_message_length", cfg.max_message_bytes)]
+        server = grpc.aio.server(options=options, interceptors=interceptors)
         job_service_pb2_grpc.add_JobServiceServicer_to_server(
             JobService(self.store, self._hub, cfg, self.metrics), server
         )
@@ -145,9 +170,12 @@ class Broker:
         reflection.enable_server_reflection(
             (*[s for s in SERVICES if s], "grpc.health.v1.Health", reflection.SERVICE_NAME), server
         )
-        self.port = server.add_insecure_port(f"{cfg.host}:{cfg.port}")
+        self.port = bind_grpc(server, f"{cfg.host}:{cfg.port}", grpc_files)
         if self.port == 0:
             raise OSError(f"cannot bind gRPC to {cfg.host}:{cfg.port}")
+        if grpc_files is not None:
+            self._private = PrivateSocket()
+            server.add_insecure_port(self._private.address)
         await server.start()
         self.server = server
         monitor = HealthMonitor(self.redis, self.health)
@@ -183,6 +211,7 @@ class Broker:
             port=self.config.http_port or 0,
             log_level="warning",
             lifespan="on",
+            **uvicorn_options(self._http_tls),
         )
         self._http = uvicorn.Server(config)
         self._http_task = asyncio.create_task(self._http.serve(), name="gopher-http")
@@ -193,7 +222,8 @@ class Broker:
             await asyncio.sleep(0.01)
         self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
         log.info(
-            "gopher HTTP (REST, metrics, health) on http://%s:%d",
+            "gopher HTTP (REST, metrics, health) on %s://%s:%d",
+            "https" if self._http_tls else "http",
             self.config.http_host,
             self.http_port,
         )
@@ -211,6 +241,8 @@ class Broker:
             await self._workers.shutdown()
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace_s)
+        if self._private is not None:
+            self._private.close()
         for component in self.components:
             await component.stop()
         if self._hub is not None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class ConfigError(ValueError):
+    """A setting is invalid or unsafe, so the broker refuses to start."""
+
+
 def weighted_pattern(weights: dict[str, int]) -> tuple[str, ...]:
     """The smooth weighted round-robin order for priority weights, e.g. {high: 3,
     normal: 2, low: 1} -> (high, normal, high, low, normal, high): each window of
@@ -56,3 +60,26 @@ class ServerConfig:
     worker_alive_s: float = 30.0
     redis_connect_attempts: int = 10
     shutdown_grace_s: float = 5.0
+    # -- security (docs/security.md) ---------------------------------------------
+    # Token table lines "NAME ROLE[,ROLE] sha256:HEX", from a file and/or inline
+    # (";"-separated); no lines at all means auth is off.
+    auth_tokens_file: str = ""
+    auth_tokens: str = ""
+    # Serve a non-loopback address without any authentication (refused otherwise).
+    insecure_allow_unauthenticated: bool = False
+    # gRPC TLS: PEM files; a client CA makes client certificates mandatory (mTLS).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""
+    # HTTP TLS, set apart from gRPC's: browsers may need a public CA, workers need not.
+    http_tls_cert_file: str = ""
+    http_tls_key_file: str = ""
+    http_tls_client_ca_file: str = ""
+    # Largest gRPC message the broker accepts; bigger ones fail with RESOURCE_EXHAUSTED.
+    max_message_bytes: int = 16 * 1024 * 1024
+    # Open StreamJobs calls one worker id may hold on one broker.
+    max_streams_per_worker: int = 8
+    # Submit calls (SubmitJob, SubmitJobs) per second per token; 0 means no limit.
+    submit_rate_per_s: float = 0.0
+    # Calls allowed in a burst above the rate; 0 means max(1, submit_rate_per_s).
+    submit_burst: int = 0

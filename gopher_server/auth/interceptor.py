@@ -1,0 +1,232 @@
+"""The broker's one guard at the door: a gRPC server interceptor that authenticates
+the bearer token, checks its role, rate-limits submits per token, and turns requests
+that do not decode into INVALID_ARGUMENT (instead of grpc's UNKNOWN)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from prometheus_client import CollectorRegistry, Counter
+
+from gopher_server.auth.rate import SubmitRateLimiter
+from gopher_server.auth.tokens import OPEN_SERVICES, TokenTable, bearer_token
+
+log = logging.getLogger(__name__)
+
+# Generic only in the type stubs, so these stay strings (or plain classes) at runtime.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+if TYPE_CHECKING:
+    _Base = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _Base = grpc.aio.ServerInterceptor
+
+SUBMIT_METHODS = frozenset({"/gopher.v1.JobService/SubmitJob", "/gopher.v1.JobService/SubmitJobs"})
+# Auth failures are logged at most once per reason in this window (with a count of the
+# rest), so a flood of bad calls cannot flood the log too.
+LOG_EVERY_S = 10.0
+_REFUSALS = {
+    "missing": "a bearer token is required (authorization: Bearer <token>)",
+    "malformed": "the authorization header must be one 'Bearer <token>'",
+    "invalid": "the bearer token is not valid",
+}
+
+
+class _Undecodable:
+    """Stands in for a request whose bytes did not parse, so the call can be refused."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
+    packed = []
+    for detail in details:
+        item = any_pb2.Any()
+        item.Pack(detail)
+        packed.append(item)
+    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
+    return rpc_status.to_status(proto)
+
+
+def retry_status(wait_s: float, who: str) -> grpc.Status:
+    """RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail saying when to come back."""
+    delay = duration_pb2.Duration()
+    delay.FromNanoseconds(max(1, int(wait_s * 1e9)))
+    return _status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"submit rate limit of {who} exceeded; retry in {wait_s:.3f}s",
+        error_details_pb2.RetryInfo(retry_delay=delay),
+    )
+
+
+def _handler_like(handler: Handler, behavior: Any, deserializer: Any) -> Handler:
+    """A handler of the same kind as `handler` with another behavior and deserializer."""
+    kinds = (
+        ("unary_unary", grpc.unary_unary_rpc_method_handler),
+        ("unary_stream", grpc.unary_stream_rpc_method_handler),
+        ("stream_unary", grpc.stream_unary_rpc_method_handler),
+        ("stream_stream", grpc.stream_stream_rpc_method_handler),
+    )
+    for kind, make in kinds:
+        if getattr(handler, kind) is not None:
+            return make(
+                behavior,
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
+            )
+    raise ValueError("a handler of no known kind")
+
+
+def _refusal(
+    handler: Handler, status: grpc.Status, on_refuse: Callable[[Context], None]
+) -> Handler:
+    """A handler that ends the call with `status` without reading the request."""
+    streams = handler.response_streaming
+
+    async def refuse(request: Any, context: Context) -> Any:
+        on_refuse(context)
+        await context.abort_with_status(status)  # type: ignore[attr-defined]  # missing from grpc-stubs
+
+    async def refuse_stream(request: Any, context: Context) -> AsyncIterator[Any]:
+        await refuse(request, context)
+        yield  # unreachable: makes this an async generator, as grpc expects for streams
+
+    return _handler_like(handler, refuse_stream if streams else refuse, lambda raw: None)
+
+
+def _decode_guarded(handler: Handler) -> Handler:
+    """The handler, refusing undecodable requests with INVALID_ARGUMENT. Handlers that
+    take a request stream (reflection) are returned as they are."""
+    # The stubs type behaviors for the sync server; on grpc.aio they are coroutines.
+    behavior: Any = handler.unary_unary or handler.unary_stream
+    parse = handler.request_deserializer
+    if behavior is None or parse is None:
+        return handler
+
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return parse(raw)
+        except Exception as exc:  # any parse failure is the caller's fault
+            return _Undecodable(exc)
+
+    async def check(request: Any, context: Context) -> None:
+        if isinstance(request, _Undecodable):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"the request does not decode: {request.error}"
+            )
+
+    async def unary(request: Any, context: Context) -> Any:
+        await check(request, context)
+        return await behavior(request, context)
+
+    async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+        await check(request, context)
+        async for response in behavior(request, context):
+            yield response
+
+    # grpc runs a streaming behavior as an async generator only if it is one.
+    wrapped = stream if inspect.isasyncgenfunction(behavior) else unary
+    return _handler_like(handler, wrapped, deserialize)
+
+
+class AuthInterceptor(_Base):
+    """Authenticates, authorizes and rate-limits every call; see the module docstring.
+
+    `tokens` None means auth is off (every caller is "anonymous"); `limiter` None means
+    no submit rate limit. `gopher_auth_failures_total{reason}` counts refusals, with
+    reason one of missing, malformed, invalid (token) and forbidden (role).
+    """
+
+    def __init__(
+        self,
+        tokens: TokenTable | None,
+        limiter: SubmitRateLimiter | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.tokens = tokens
+        self.limiter = limiter
+        self.failures = Counter(
+            "gopher_auth_failures",
+            "Calls refused for a missing, malformed or invalid token, or a role",
+            ["reason"],
+            registry=registry,
+        )
+        self._guarded: dict[str, tuple[Handler, Handler]] = {}
+        self._logged: dict[str, tuple[float, int]] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler:
+        handler = await continuation(details)
+        if handler is None:  # unknown method: grpc answers UNIMPLEMENTED
+            return handler
+        method = details.method
+        guarded = self._guard(method, handler)
+        service = method.lstrip("/").split("/", 1)[0]
+        if service in OPEN_SERVICES:
+            return guarded
+        identity = "anonymous"
+        if self.tokens is not None:
+            token, reason = bearer_token(details.invocation_metadata)
+            entry = self.tokens.lookup(token) if token is not None else None
+            if entry is None:
+                reason = reason or "invalid"
+                status = _status(grpc.StatusCode.UNAUTHENTICATED, _REFUSALS[reason])
+                return self._deny(handler, status, reason, method, "")
+            if not entry.allows(service):
+                roles = ",".join(sorted(entry.roles))
+                message = f"token {entry.name!r} (role {roles}) may not call {service}"
+                status = _status(grpc.StatusCode.PERMISSION_DENIED, message)
+                return self._deny(handler, status, "forbidden", method, entry.name)
+            identity = entry.name
+        if self.limiter is not None and method in SUBMIT_METHODS:
+            wait_s = self.limiter.take(identity)
+            if wait_s > 0:
+                return _refusal(handler, retry_status(wait_s, identity), lambda _: None)
+        return guarded
+
+    def _guard(self, method: str, handler: Handler) -> Handler:
+        cached = self._guarded.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        guarded = _decode_guarded(handler)
+        self._guarded[method] = (handler, guarded)
+        return guarded
+
+    def _deny(
+        self, handler: Handler, status: grpc.Status, reason: str, method: str, name: str
+    ) -> Handler:
+        self.failures.labels(reason).inc()
+
+        def log_refusal(context: Context) -> None:
+            # The peer is known only inside the call; the token itself is never logged.
+            self._log(reason, method, name, context.peer())
+
+        return _refusal(handler, status, log_refusal)
+
+    def _log(self, reason: str, method: str, name: str, peer: str) -> None:
+        now = time.monotonic()
+        last_s, suppressed = self._logged.get(reason, (float("-inf"), 0))
+        if now - last_s < LOG_EVERY_S:
+            self._logged[reason] = (last_s, suppressed + 1)
+            return
+        self._logged[reason] = (now, 0)
+        log.warning(
+            "auth refused (%s): %s from %s%s%s",
+            reason,
+            method,
+            peer,
+            f" with token {name!r}" if name else "",
+            f"; {suppressed} more refusal(s) of this kind not logged" if suppressed else "",
+        )
