@@ -37,7 +37,6 @@ from gopher_server.observability.refresher import StatsRefresher
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
-from gopher_server.store.connection import connection_class_for
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 from gopher_server.tls import (
@@ -84,10 +83,8 @@ def store_settings(config: ServerConfig) -> StoreSettings:
 async def connect_redis(url: str, attempts: int) -> aioredis.Redis:
     """A client whose server answered PING, trying `attempts` times with backoff.
     Raises ConnectionError with a clear message when Redis stays unreachable."""
-    fast = connection_class_for(url)
     client = aioredis.Redis.from_url(
         url,
-        **({"connection_class": fast} if fast else {}),
         decode_responses=True,
         health_check_interval=10,
         socket_connect_timeout=2,
