@@ -41,6 +41,8 @@ local limits = {}    -- type -> decoded limits, or false
 local wait_ms, rate_limited = 0, 0
 local limited_types = {}
 
+local EPS = 1e-9
+
 -- Token bucket and concurrency check; consumes a token when it says yes.
 local function admit(t)
   local lim = limits[t]
@@ -59,13 +61,14 @@ local function admit(t)
     local tokens = tonumber(st[1]) or lim.b
     local ts = tonumber(st[2]) or NOW
     tokens = math.min(lim.b, tokens + math.max(0, NOW - ts) * lim.r / 1000)
-    if tokens < 1 then
-      local need = math.ceil((1 - tokens) * 1000 / lim.r)
+    -- EPS absorbs float rounding in the refill sum, so 0.5 + 0.5 tokens is one token.
+    if tokens < 1 - EPS then
+      local need = math.max(1, math.ceil((1 - tokens) * 1000 / lim.r - EPS))
       if wait_ms == 0 or need < wait_ms then wait_ms = need end
       redis.call('HSET', bk, 'tokens', tostring(tokens), 'ts', NOW)
       return false
     end
-    redis.call('HSET', bk, 'tokens', tostring(tokens - 1), 'ts', NOW)
+    redis.call('HSET', bk, 'tokens', tostring(math.max(0, tokens - 1)), 'ts', NOW)
   end
   return true
 end
