@@ -96,6 +96,7 @@ async def test_limits_over_grpc_and_shared_by_brokers_and_workers(
         for worker in workers:
             await worker.start()
         try:
+
             async def succeeded() -> int:
                 page = await client.list_jobs(state="succeeded", page_size=1000)
                 return len(page.jobs)
