@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn
@@ -145,13 +146,39 @@ def report(error: GopherError, server: str, not_found: str = "") -> NoReturn:
     fail(str(error))
 
 
+# TLS material for every command, from the environment (paths to PEM files): the CA
+# that signed the broker's certificate, and a client certificate and key for mTLS.
+TLS_ENV = {
+    "root_cert": "GOPHER_TLS_CA",
+    "cert": "GOPHER_TLS_CLIENT_CERT",
+    "key": "GOPHER_TLS_CLIENT_KEY",
+}
+
+
+def tls_settings() -> dict[str, bytes]:
+    """PEM bytes for the client's TLS settings from $GOPHER_TLS_CA, $GOPHER_TLS_CLIENT_CERT
+    and $GOPHER_TLS_CLIENT_KEY (empty: plaintext). Exits with EXIT_USAGE on a bad path."""
+    settings = {}
+    for name, variable in TLS_ENV.items():
+        path = os.environ.get(variable)
+        if path:
+            try:
+                with open(path, "rb") as pem:
+                    settings[name] = pem.read()
+            except OSError as error:
+                usage_error(f"${variable}: cannot read {path}: {error.strerror}")
+    if ("cert" in settings) != ("key" in settings):
+        usage_error("$GOPHER_TLS_CLIENT_CERT and $GOPHER_TLS_CLIENT_KEY go together")
+    return settings
+
+
 @contextmanager
 def connect(server: str, token: str | None, *, not_found: str = "") -> Iterator[Client]:
     """Open a client for one command; SDK errors inside the block become exit codes.
 
     `not_found` names what the command looks up, for the NotFound message.
     """
-    client = Client(server, token=token)
+    client = Client(server, token=token, **tls_settings())
     try:
         yield client
     except GopherError as error:

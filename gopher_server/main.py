@@ -12,11 +12,88 @@ import sys
 from gopher_client._logging import setup_logging
 from gopher_client._tracing import configure_tracing
 from gopher_server.app import Broker
-from gopher_server.config import ServerConfig
+from gopher_server.config import ConfigError, ServerConfig
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"GOPHER_{name}", default)
+
+
+def _add_security_flags(p: argparse.ArgumentParser, d: ServerConfig) -> None:
+    """Auth, TLS and limits flags (docs/security.md)."""
+    g = p.add_argument_group("security")
+    g.add_argument(
+        "--auth-tokens-file",
+        default=_env("AUTH_TOKENS_FILE", ""),
+        help="token table, lines 'NAME ROLE sha256:HEX'; none means auth off "
+        "[GOPHER_AUTH_TOKENS_FILE; GOPHER_AUTH_TOKENS holds inline ';'-separated lines]",
+    )
+    g.add_argument(
+        "--insecure-allow-unauthenticated",
+        action="store_true",
+        default=_env("INSECURE_ALLOW_UNAUTHENTICATED", "") == "1",
+        help="serve a non-loopback address without auth (refused otherwise)",
+    )
+    for prefix, port in (("", "gRPC"), ("http-", "HTTP")):
+        env = prefix.upper().replace("-", "_")
+        g.add_argument(
+            f"--{prefix}tls-cert",
+            default=_env(f"{env}TLS_CERT", ""),
+            help=f"{port} TLS certificate chain, PEM [GOPHER_{env}TLS_CERT]",
+        )
+        g.add_argument(
+            f"--{prefix}tls-key",
+            default=_env(f"{env}TLS_KEY", ""),
+            help=f"{port} TLS private key, PEM [GOPHER_{env}TLS_KEY]",
+        )
+        g.add_argument(
+            f"--{prefix}tls-client-ca",
+            default=_env(f"{env}TLS_CLIENT_CA", ""),
+            help=f"CA of required {port} client certificates (mTLS), PEM "
+            f"[GOPHER_{env}TLS_CLIENT_CA]",
+        )
+    g.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=int(_env("MAX_MESSAGE_BYTES", str(d.max_message_bytes))),
+        help="largest gRPC message accepted",
+    )
+    g.add_argument(
+        "--max-streams-per-worker",
+        type=int,
+        default=int(_env("MAX_STREAMS_PER_WORKER", str(d.max_streams_per_worker))),
+        help="open job streams one worker id may hold on this broker",
+    )
+    g.add_argument(
+        "--submit-rate",
+        type=float,
+        default=float(_env("SUBMIT_RATE_PER_S", str(d.submit_rate_per_s))),
+        help="submit calls per second per token; 0 means no limit",
+    )
+    g.add_argument(
+        "--submit-burst",
+        type=int,
+        default=int(_env("SUBMIT_BURST", str(d.submit_burst))),
+        help="submit calls allowed in a burst; 0 means max(1, rate)",
+    )
+
+
+def _security_settings(a: argparse.Namespace) -> dict[str, object]:
+    return {
+        "auth_tokens_file": a.auth_tokens_file,
+        "auth_tokens": _env("AUTH_TOKENS", ""),
+        "insecure_allow_unauthenticated": a.insecure_allow_unauthenticated,
+        "tls_cert_file": a.tls_cert,
+        "tls_key_file": a.tls_key,
+        "tls_client_ca_file": a.tls_client_ca,
+        "http_tls_cert_file": a.http_tls_cert,
+        "http_tls_key_file": a.http_tls_key,
+        "http_tls_client_ca_file": a.http_tls_client_ca,
+        "max_message_bytes": a.max_message_bytes,
+        "max_streams_per_worker": a.max_streams_per_worker,
+        "submit_rate_per_s": a.submit_rate,
+        "submit_burst": a.submit_burst,
+    }
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
@@ -75,6 +152,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     p.add_argument(
         "--backoff-max", type=float, default=d.backoff_max_s, help="largest retry delay, seconds"
     )
+    _add_security_flags(p, d)
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"))
     p.add_argument("--log-format", choices=["text", "json"], default=_env("LOG_FORMAT", "text"))
     a = p.parse_args(argv)
@@ -98,6 +176,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         finished_retention_s=a.retention,
         backoff_base_s=a.backoff_base,
         backoff_max_s=a.backoff_max,
+        **_security_settings(a),  # type: ignore[arg-type]
     )
 
 
@@ -131,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     except ConnectionError as exc:
         print(f"gopher-server: {exc}", file=sys.stderr)
         sys.exit(1)
+    except ConfigError as exc:  # unsafe or invalid settings: refused before serving
+        print(f"gopher-server: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

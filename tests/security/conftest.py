@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from gopher_cli.app import app
 from gopher_server.auth import hash_token
+from tests.cli.conftest import Run
 from tests.security.certs import CertificateAuthority, Pem
 from tests.support import BrokerThread
 
@@ -67,3 +70,14 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         client=ca.issue("worker-1", server=False),
         stranger=other.issue("stranger", server=False),
     )
+
+
+@pytest.fixture
+def gopherctl() -> Run:
+    """Run the real gopherctl app in-process; returns the result (exit code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return run

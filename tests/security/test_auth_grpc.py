@@ -28,7 +28,7 @@ def _code(call: object) -> grpc.StatusCode:
     try:
         call()  # type: ignore[operator]
     except grpc.RpcError as error:
-        return error.code()  # type: ignore[no-any-return]
+        return error.code()
     return OK
 
 
