@@ -89,7 +89,11 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 check_name(job_type, f"job_types[{i}]")
             if not 1 <= request.capacity <= MAX_CAPACITY:
                 raise InvalidArgument(f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
-        except InvalidArgument as error:
+            # Counted and added with no await between, so racing opens cannot both pass.
+            limit = self.config.max_streams_per_worker
+            if sum(s.worker_id == request.worker_id for s in self.hub.sessions()) >= limit:
+                raise TooLarge(f"worker {request.worker_id} already has {limit} open streams")
+        except (InvalidArgument, TooLarge) as error:
             await abort(context, error)
         session = StreamSession(request.worker_id, sorted(set(request.job_types)), request.capacity)
         # A cancelled call (the worker closed the stream) is only noticed by grpc on the

@@ -7,11 +7,36 @@
 --   backoff factor, backoff max ms ('' = broker default for each), trace JSON ('' = none),
 --   on_success follow-ups, on_failure follow-ups (JSON arrays of follow-up specs as
 --   written by store/chains.py; '' = none)
+-- ARGV[A+1+15n] optional: most job types the known-types set (KEYS[9]) may hold;
+--   absent, '' or 0 = no cap
 --
 -- Returns a flat array of n triples: job id, state (enqueued|scheduled|<state of the
 -- earlier job>), duplicate flag (1 when the idempotency key matched an earlier job).
+-- Error "TYPE_LIMIT <message>" when the batch would take the known types over the cap;
+-- nothing is written then.
 local n = tonumber(ARGV[A])
 local out = {}
+
+-- The type cap is checked for the whole batch before any write: an error raised
+-- halfway would keep the jobs already created.
+local max_types = tonumber(ARGV[A + 1 + n * 15] or '') or 0
+if max_types > 0 then
+  local new_types, count = {}, 0
+  for i = 0, n - 1 do
+    local b = A + 1 + i * 15
+    local jtype, idem = ARGV[b + 1], ARGV[b + 6]
+    local duplicate = idem ~= '' and redis.call('EXISTS', P_IDEM .. idem) == 1
+    if not duplicate and not new_types[jtype] and redis.call('SISMEMBER', K_TYPES, jtype) == 0 then
+      new_types[jtype] = true
+      count = count + 1
+    end
+  end
+  if count > 0 and redis.call('SCARD', K_TYPES) + count > max_types then
+    return redis.error_reply('TYPE_LIMIT the broker knows ' .. redis.call('SCARD', K_TYPES)
+      .. ' job types and allows at most ' .. max_types .. '; this would add ' .. count)
+  end
+end
+
 for i = 0, n - 1 do
   local b = A + 1 + i * 15
   local id, state, dup = create_job({id = ARGV[b], type = ARGV[b + 1], prio = ARGV[b + 2],
