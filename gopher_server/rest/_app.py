@@ -49,7 +49,7 @@ def _check_content_type(value: str | None) -> None:
     if media in ("", "application/json") or (
         media.startswith("application/") and media.endswith("+json")
     ):
-        return  # a missing Content-Type is taken as JSON, as curl --json users expect
+        return  # no Content-Type at all is taken as JSON: hand-written scripts often omit it
     raise RestError(
         415, "unsupported_media_type", f"Content-Type {value!r} is not JSON; send application/json"
     )
