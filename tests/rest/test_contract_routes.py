@@ -6,10 +6,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import schemathesis
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
-from schemathesis.core.result import Ok
 
 from gopher_server.rest._errors import RestError
 from gopher_server.rest._openapi import build_openapi
@@ -166,8 +164,3 @@ def test_openapi_document_describes_the_contract() -> None:
     rate = doc["paths"]["/api/rate-limits/{type}"]["put"]["requestBody"]
     assert "type" not in rate["content"]["application/json"]["schema"]["properties"]
     assert "201" in doc["paths"]["/api/jobs"]["post"]["responses"]
-    # The document loads as a valid OpenAPI schema, operation by operation.
-    loaded = schemathesis.openapi.from_dict(doc)
-    results = list(loaded.get_all_operations())
-    assert all(isinstance(result, Ok) for result in results)
-    assert len(results) == len(discover_bindings())

@@ -16,6 +16,7 @@ import redis
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gopher_server.rest._openapi import build_openapi
@@ -26,6 +27,13 @@ from tests.support import BrokerThread
 
 # Examples generated per operation (per generation mode); raise locally to dig deeper.
 MAX_EXAMPLES = 15
+
+
+def test_the_document_loads_operation_by_operation() -> None:
+    loaded = schemathesis.openapi.from_dict(build_openapi(discover_bindings()))
+    results = list(loaded.get_all_operations())
+    assert all(isinstance(result, Ok) for result in results)
+    assert len(results) == len(discover_bindings())
 
 
 @pytest.fixture(scope="module")
