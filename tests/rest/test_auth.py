@@ -1,12 +1,14 @@
 """The caller's Authorization header reaches the broker as gRPC call metadata.
 
-The broker does not check tokens yet, so these tests put a real gRPC server that records
-each call's metadata behind the shim: what is asserted is what crossed the wire.
+The first tests put a real gRPC server that records each call's metadata behind the
+shim, to assert exactly what crossed the wire; the last runs against a broker that
+requires tokens and lets it judge them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hashlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
@@ -17,6 +19,7 @@ from gopher.v1 import admin_service_pb2_grpc
 
 from gopher_client import AsyncClient
 from gopher_server.rest import create_app
+from tests.support import BrokerThread
 
 
 class MetadataRecorder(admin_service_pb2_grpc.AdminServiceServicer):
@@ -81,3 +84,38 @@ async def test_a_header_grpc_cannot_carry_is_401_and_not_sent(
     )
     assert status == 401
     assert servicer.calls == []
+
+
+def _digest(token: str) -> str:
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+@pytest.fixture
+async def guarded(
+    broker_factory: Callable[..., BrokerThread], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The shim, holding no token of its own, over a broker that requires tokens."""
+    monkeypatch.delenv("GOPHER_TOKEN", raising=False)
+    tokens = f"app submit {_digest('app-secret')}; ops admin {_digest('ops-secret')}"
+    broker = broker_factory(auth_tokens=tokens)
+    client = AsyncClient(broker.address)
+    transport = httpx.ASGITransport(app=create_app(client))
+    async with httpx.AsyncClient(transport=transport, base_url="http://rest.test") as http:
+        yield http
+    await client.close()
+
+
+async def test_the_broker_judges_the_forwarded_token(guarded: httpx.AsyncClient) -> None:
+    submit = {"type": "email", "payload": {"to": "a@b.c"}}
+    anonymous = await guarded.post("/api/jobs", json=submit)
+    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "unauthenticated")
+    wrong = await guarded.post("/api/jobs", json=submit, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    app = {"Authorization": "Bearer app-secret"}
+    assert (await guarded.post("/api/jobs", json=submit, headers=app)).status_code == 201
+    forbidden = await guarded.get("/api/queues", headers=app)
+    assert (forbidden.status_code, forbidden.json()["error"]["code"]) == (403, "permission_denied")
+    ops = {"Authorization": "Bearer ops-secret"}
+    stats = await guarded.get("/api/queues", headers=ops)
+    assert stats.status_code == 200
+    assert sum(queue["depth"] for queue in stats.json()["queues"]) == 1
