@@ -37,6 +37,7 @@ from gopher_server.observability.refresher import StatsRefresher
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
+from gopher_server.store.connection import connection_class_for
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 from gopher_server.tls import (
@@ -77,14 +78,18 @@ def store_settings(config: ServerConfig) -> StoreSettings:
         backoff_max_ms=int(config.backoff_max_s * 1000),
         priority_pattern=weighted_pattern(config.priority_weights),
         strict_priority=config.strict_priority,
+        events_max_len=config.events_max_len,
     )
 
 
 async def connect_redis(url: str, attempts: int) -> aioredis.Redis:
     """A client whose server answered PING, trying `attempts` times with backoff.
     Raises ConnectionError with a clear message when Redis stays unreachable."""
+    fast = connection_class_for(url)
+    extra: dict[str, Any] = {"connection_class": fast} if fast else {}
     client = aioredis.Redis.from_url(
         url,
+        **extra,
         decode_responses=True,
         health_check_interval=10,
         socket_connect_timeout=2,

@@ -57,6 +57,7 @@ class ServerConfig:
     janitor_interval_s: float = 30.0
     heartbeat_interval_s: float = 5.0
     stats_interval_s: float = 2.0
+    events_max_len: int = 10_000  # entries kept in the global events feed; 0 turns it off
     worker_alive_s: float = 30.0
     redis_connect_attempts: int = 10
     shutdown_grace_s: float = 5.0

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from gopher_client import AsyncClient
 
@@ -21,7 +21,7 @@ def create_http_app(broker: Broker) -> Starlette:
     over loopback gRPC, like any other client (same validation, same auth)."""
     from gopher_server.rest import create_app
 
-    client = AsyncClient(broker.address)
+    client = AsyncClient(broker.internal_address)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -42,6 +42,9 @@ def create_http_app(broker: Broker) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
-        Mount("/", app=create_app(client)),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    # Everything else goes to the shim, which answers every path itself (a Mount would
+    # miss paths Starlette cannot match, such as ones with encoded newlines).
+    app.router.default = create_app(client)
+    return app

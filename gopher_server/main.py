@@ -153,6 +153,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "--backoff-max", type=float, default=d.backoff_max_s, help="largest retry delay, seconds"
     )
     _add_security_flags(p, d)
+    p.add_argument(
+        "--events-max-len",
+        type=int,
+        default=int(_env("EVENTS_MAX_LEN", str(d.events_max_len))),
+        help="entries kept in the global events feed; 0 turns it off",
+    )
     p.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"))
     p.add_argument("--log-format", choices=["text", "json"], default=_env("LOG_FORMAT", "text"))
     a = p.parse_args(argv)
@@ -176,6 +182,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         finished_retention_s=a.retention,
         backoff_base_s=a.backoff_base,
         backoff_max_s=a.backoff_max,
+        events_max_len=a.events_max_len,
         **_security_settings(a),  # type: ignore[arg-type]
     )
 

@@ -32,6 +32,7 @@ class Job:
     created_unix_ms: int
     trace_context: dict[str, str] = field(default_factory=dict)
     lease_token: int = 0
+    parent_id: str = ""  # the job whose follow-up this is, if any
 
     @property
     def is_last_attempt(self) -> bool:
@@ -51,4 +52,5 @@ class Job:
             created_unix_ms=lease.created_unix_ms,
             trace_context=dict(lease.trace_context),
             lease_token=lease.lease_token,
+            parent_id=lease.parent_id,
         )

@@ -14,6 +14,7 @@ from gopher_client import AsyncClient, GopherError
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
+BATCH_YIELDS = 2
 
 
 class OutcomeBatcher:
@@ -68,6 +69,10 @@ class OutcomeBatcher:
         delay = 0.05
         while True:
             await self._ready.wait()
+            # Let handlers that are already runnable finish first, so one call carries
+            # every outcome of this event-loop pass instead of just the first one.
+            for _ in range(BATCH_YIELDS):
+                await asyncio.sleep(0)
             self._ready.clear()
             acks, self._acks = self._acks[:MAX_BATCH], self._acks[MAX_BATCH:]
             nacks, self._nacks = self._nacks[:MAX_BATCH], self._nacks[MAX_BATCH:]

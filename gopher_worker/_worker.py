@@ -19,12 +19,15 @@ import grpc
 from gopher.v1 import job_pb2
 from gopher.v1 import worker_service_pb2 as pb
 
-from gopher_client import AsyncClient, GopherError
+from gopher_client import AsyncClient
 from gopher_client._tracing import tracing_enabled
+from gopher_worker._breaker import BreakerPolicy, CircuitBreaker
+from gopher_worker._circuit_reporter import CircuitReporter
 from gopher_worker._execution import Outcome, failure, run_handler
 from gopher_worker._hooks import CANCELLED, FAILED, HANDED_BACK, SUCCEEDED, Hooks, JobHook
 from gopher_worker._http import StatusServer
 from gopher_worker._job import Job
+from gopher_worker._leases import keep_leases
 from gopher_worker._metrics import WorkerMetrics
 from gopher_worker._outcomes import OutcomeBatcher
 from gopher_worker._registry import Registry
@@ -81,6 +84,7 @@ class Worker:
         metrics_port: int | None = None,
         hooks: Sequence[JobHook] = (),
         tracer_provider: Any = None,
+        breaker: BreakerPolicy | None = BreakerPolicy(),  # noqa: B008 - frozen, shared safely
     ) -> None:
         if not registry.job_types:
             raise ValueError("the registry has no handlers")
@@ -106,6 +110,11 @@ class Worker:
             self._client_config["token"] = token
         self.metrics = WorkerMetrics(lambda: len(self.running), concurrency, self.connected.is_set)
         policies: list[JobHook] = [self.metrics]
+        self._circuits: CircuitReporter | None = None
+        self.breaker = CircuitBreaker(breaker, self._on_circuit) if breaker is not None else None
+        if self.breaker is not None:
+            policies.append(self.breaker)
+            self.metrics.registry.register(self.breaker)
         if tracer_provider is not None or tracing_enabled():
             policies.append(TracingHook(tracer_provider))
         self.hooks = Hooks([*policies, *hooks])
@@ -114,6 +123,11 @@ class Worker:
             if metrics_port is not None
             else None
         )
+
+    @property
+    def client(self) -> AsyncClient | None:
+        """The broker client while the worker runs, else None."""
+        return self._client
 
     # -- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
@@ -126,9 +140,11 @@ class Worker:
             await self._status.start()
         self._outcomes = OutcomeBatcher(self._client)
         self._outcomes.start()
+        self._circuits = CircuitReporter(self._client, self.worker_id)
+        self._circuits.start()
         self._tasks = [
             asyncio.create_task(self._stream_loop(), name="gopher-stream"),
-            asyncio.create_task(self._lease_loop(), name="gopher-leases"),
+            asyncio.create_task(keep_leases(self), name="gopher-leases"),
         ]
         log.info(
             "worker %s started: types %s, concurrency %d",
@@ -164,7 +180,7 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await run.task
         for run in list(self.running.values()):
-            self._handback(run)
+            self._handback(run, draining=True)
         assert self._outcomes is not None
         await self._outcomes.flush(timeout_s=10)
         # A job the broker sent just before it saw a handback may still be on the wire;
@@ -187,6 +203,8 @@ class Worker:
                 run.task.cancel()
         if self._outcomes is not None:
             await self._outcomes.stop()
+        if self._circuits is not None:
+            await self._circuits.stop()
         if self._client is not None:
             await self._client.close()
             self._client = None
@@ -227,18 +245,25 @@ class Worker:
             delay = min(delay * 2, RECONNECT_MAX_S)
 
     def _on_response(self, response: pb.StreamJobsResponse) -> None:
+        # Deliveries first: a cancellation may concern a job in this same message.
+        self._start_jobs(response)
         for job_id in response.cancelled_job_ids:
             run = self.running.get(job_id)
             if run is not None and run.task is not None:
                 run.cancelled = True
                 run.task.cancel()
                 log.info("job %s cancelled by the broker", job_id)
+
+    def _start_jobs(self, response: pb.StreamJobsResponse) -> None:
         for lease in response.jobs:
             run = _Running(lease, lease.lease_deadline_unix_ms)
             self.running[lease.job_id] = run
             if self._draining:
                 # Give it back unrun at once; the broker then holds further jobs.
-                self._handback(run)
+                self._handback(run, draining=True)
+            elif self.breaker is not None and not self.breaker.admit(lease.type):
+                # Raced with an open circuit: give it back unrun, no attempt consumed.
+                self._handback(run, draining=False)
             else:
                 run.task = asyncio.create_task(
                     self._execute(run), name=f"gopher-job-{lease.job_id}"
@@ -266,6 +291,8 @@ class Worker:
             # Cancelled: the broker already settled it. Drain: handed back by drain().
             ended = CANCELLED if run.cancelled else HANDED_BACK
             self.hooks.finish(job, ended, time.perf_counter() - started)
+            if run.cancelled:
+                self.running.pop(lease.job_id, None)  # its slot is free on the broker
             return
         except Exception as exc:
             outcome = failure(job, exc, non_retryable=True)
@@ -296,50 +323,19 @@ class Worker:
             )
             self._outcomes.nack(outcome.nack, run.deadline_ms)
 
-    def _handback(self, run: _Running) -> None:
+    def _on_circuit(self, job_type: str, state: str, hold_until_ms: int) -> None:
+        if self._circuits is not None:
+            self._circuits.report(job_type, state, hold_until_ms)
+
+    def _handback(self, run: _Running, draining: bool) -> None:
         self.running.pop(run.lease.job_id, None)
         if run.cancelled:
             return
         assert self._outcomes is not None
         nack = pb.NackJobRequest(
-            job_id=run.lease.job_id, lease_token=run.lease.lease_token, handback=True
+            job_id=run.lease.job_id,
+            lease_token=run.lease.lease_token,
+            handback=True,
+            draining=draining,
         )
         self._outcomes.nack(nack, run.deadline_ms)
-
-    # -- leases -----------------------------------------------------------------------
-    async def _lease_loop(self) -> None:
-        """Extend each lease once half of its TTL has passed, all due leases in one call."""
-        while True:
-            await asyncio.sleep(0.5)
-            now_ms = int(time.time() * 1000)
-            due = [
-                r
-                for r in self.running.values()
-                if r.deadline_ms - now_ms < r.lease.lease_ttl_ms // 2
-            ]
-            if not due or self._client is None:
-                continue
-            requests = [
-                pb.ExtendLeaseRequest(job_id=r.lease.job_id, lease_token=r.lease.lease_token)
-                for r in due
-            ]
-            try:
-                outcomes = await self._client.extend_leases(requests)
-            except GopherError as exc:
-                log.warning("could not extend %d lease(s): %s", len(requests), exc)
-                continue
-            for run, outcome in zip(due, outcomes, strict=True):
-                if outcome.code == pb.OUTCOME_CODE_OK:
-                    run.deadline_ms = outcome.lease_deadline_unix_ms
-                elif run.task is not None and not run.task.done():
-                    # Someone else may hold the job now: stop rather than run it twice.
-                    log.warning(
-                        "lease of job %s lost (%s); stopping its handler",
-                        run.lease.job_id,
-                        outcome.message,
-                    )
-                    run.cancelled = True
-                    run.task.cancel()
-                    self.running.pop(run.lease.job_id, None)
-                else:
-                    self.running.pop(run.lease.job_id, None)

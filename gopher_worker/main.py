@@ -48,6 +48,32 @@ async def run(worker: Worker) -> None:
     await worker.drain()
 
 
+# TLS flags: (flag, environment variable, ChannelConfig field), files holding PEM.
+TLS_OPTIONS = (
+    ("--tls-ca", "GOPHER_TLS_CA", "root_cert", "CA that signed the broker's certificate"),
+    ("--tls-client-cert", "GOPHER_TLS_CLIENT_CERT", "cert", "client certificate (mTLS)"),
+    ("--tls-client-key", "GOPHER_TLS_CLIENT_KEY", "key", "client private key (mTLS)"),
+)
+
+
+def tls_config(args: argparse.Namespace) -> dict[str, bytes]:
+    """PEM bytes for the client's TLS settings from the --tls-* files (empty: plaintext).
+    Exits with a message when a file cannot be read or half a key pair is given."""
+    config = {}
+    for flag, _, name, _ in TLS_OPTIONS:
+        path = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if path:
+            try:
+                with open(path, "rb") as pem:
+                    config[name] = pem.read()
+            except OSError as exc:
+                message = f"gopher-worker: {flag}: cannot read {path}: {exc.strerror}"
+                raise SystemExit(message) from None
+    if ("cert" in config) != ("key" in config):
+        raise SystemExit("gopher-worker: --tls-client-cert and --tls-client-key go together")
+    return config
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of `gopher-worker`."""
     p = argparse.ArgumentParser(prog="gopher-worker", description="Run Gopher job handlers.")
@@ -69,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--token", default=os.environ.get("GOPHER_TOKEN"), help="auth token [GOPHER_TOKEN]"
     )
+    for flag, env, _, meaning in TLS_OPTIONS:
+        p.add_argument(flag, default=os.environ.get(env), help=f"{meaning}, PEM file [{env}]")
     p.add_argument(
         "--metrics-port",
         type=int,
@@ -91,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         worker_id=args.worker_id,
         grace_s=args.grace,
         token=args.token,
+        client_config=tls_config(args),
         metrics_port=args.metrics_port,
     )
     loop_factory = None

@@ -22,6 +22,7 @@ class PeriodicComponent:
     def __init__(self, interval_s: float) -> None:
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         """Start the loop task."""
@@ -31,19 +32,24 @@ class PeriodicComponent:
     async def stop(self) -> None:
         """Cancel the loop and wait for it to end."""
         task, self._task = self._task, None
+        self._stopping = True
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             again = False
             try:
                 again = await self._tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
+                # redis-py may turn a cancellation into a ConnectionError; the flag
+                # makes sure stop() still ends the loop.
+                if self._stopping:
+                    return
                 log.exception("%s tick failed; retrying in %.1fs", self.name, self.interval_s)
             await asyncio.sleep(0 if again else self.interval_s)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from gopher_server.components.base import PeriodicComponent
-from gopher_server.store import admin
+from gopher_server.store import admin, circuits
 from gopher_server.store import workers as registry
 from gopher_server.store._text import texts
 from gopher_server.store.store import Store
@@ -43,4 +43,5 @@ class Janitor(PeriodicComponent):
             purged = await admin.purge_dead(self.store, expired)
             log.info("janitor removed %d dead job(s) past DLQ retention", purged)
         await registry.prune_workers(self.store, WORKER_FORGET_MS)
+        await circuits.prune(self.store)
         return False

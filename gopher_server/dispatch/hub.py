@@ -38,6 +38,7 @@ class Hub:
         self._watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
         self._pubsub: aioredis.client.PubSub | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.connected = asyncio.Event()
 
     # -- sessions -------------------------------------------------------------------
@@ -100,6 +101,7 @@ class Hub:
 
     async def stop(self) -> None:
         """Stop routing and close the connection. Safe before start and twice."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,7 +110,7 @@ class Hub:
 
     async def _run(self) -> None:
         delay = 0.05
-        while True:
+        while not self._stopping:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._ctl, *self._watchers.keys())
@@ -116,7 +118,7 @@ class Hub:
                 self.connected.set()
                 self.wake_all()
                 delay = 0.05
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._route(message["channel"], message["data"])
@@ -127,6 +129,8 @@ class Hub:
                 redis.exceptions.TimeoutError,
                 OSError,
             ) as exc:
+                if self._stopping:
+                    return
                 log.warning("pub/sub connection lost (%s); reconnecting in %.2fs", exc, delay)
                 self.connected.clear()
             finally:

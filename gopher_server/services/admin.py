@@ -7,7 +7,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from gopher.v1 import admin_service_pb2 as pb
-from gopher.v1 import admin_service_pb2_grpc, job_pb2
+from gopher.v1 import admin_service_pb2_grpc, job_pb2, worker_service_pb2
 
 from gopher_server.config import ServerConfig
 from gopher_server.convert import PRIORITIES, job_message
@@ -16,12 +16,16 @@ from gopher_server.services import schedule_codec
 from gopher_server.services.events import list_events
 from gopher_server.services.jobs import page_size
 from gopher_server.status import unary
-from gopher_server.store import admin, listing, schedules
+from gopher_server.store import admin, circuits, listing, schedules
 from gopher_server.store import workers as registry
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word
 
 Context = grpc.aio.ServicerContext[Any, Any]
+_CIRCUITS = {
+    "open": worker_service_pb2.CIRCUIT_STATE_OPEN,
+    "half_open": worker_service_pb2.CIRCUIT_STATE_HALF_OPEN,
+}
 
 
 def _ts(ms: int) -> Timestamp:
@@ -135,6 +139,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         self, request: pb.ListWorkersRequest, context: Context
     ) -> pb.ListWorkersResponse:
         found = await registry.list_workers(self.store, int(self.config.worker_alive_s * 1000))
+        open_circuits = await circuits.by_worker(self.store)
         return pb.ListWorkersResponse(
             workers=[
                 pb.WorkerInfo(
@@ -147,6 +152,9 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
                     last_heartbeat=_ts(w.last_heartbeat_ms),
                     connected_at=_ts(w.connected_ms),
                     streams=w.streams,
+                    circuits={
+                        t: _CIRCUITS[s] for t, s in open_circuits.get(w.worker_id, {}).items()
+                    },
                 )
                 for w in found
             ]

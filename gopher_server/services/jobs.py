@@ -29,6 +29,13 @@ Context = grpc.aio.ServicerContext[Any, Any]
 WATCH_RESYNC_S = 5.0
 
 
+def _response(result: SubmitResult) -> job_service_pb2.SubmitJobResponse:
+    response = job_service_pb2.SubmitJobResponse(job_id=result.job_id, status=STATES[result.state])
+    if result.duplicate:  # absent otherwise: the documented answer has two keys
+        response.duplicate = True
+    return response
+
+
 def page_size(value: int) -> int:
     """Validated page size: 0 means 50; at most 1000."""
     if value == 0:
@@ -71,11 +78,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         job = submit_to_job(request, self.config, self.store.clock.now_ms())
         (result,) = await self.store.submit([job])
         self._count_submits([job], [result])
-        return job_service_pb2.SubmitJobResponse(
-            job_id=result.job_id,
-            status=STATES[result.state],
-            duplicate=result.duplicate,
-        )
+        return _response(result)
 
     @unary
     async def SubmitJobs(
@@ -95,16 +98,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         ]
         results = await self.store.submit(jobs)
         self._count_submits(jobs, results)
-        return job_service_pb2.SubmitJobsResponse(
-            results=[
-                job_service_pb2.SubmitJobResponse(
-                    job_id=r.job_id,
-                    status=STATES[r.state],
-                    duplicate=r.duplicate,
-                )
-                for r in results
-            ]
-        )
+        return job_service_pb2.SubmitJobsResponse(results=[_response(r) for r in results])
 
     async def _record(self, job_id: str, with_history: bool = True) -> job_pb2.Job:
         if not job_id:

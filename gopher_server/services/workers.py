@@ -19,6 +19,7 @@ from gopher_server.dispatch.session import StreamSession
 from gopher_server.errors import InvalidArgument, NotFound, StaleLease, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import abort, unary
+from gopher_server.store import circuits
 from gopher_server.store import workers as registry
 from gopher_server.store.records import DispatchResult, NackItem
 from gopher_server.store.store import Store
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
 MAX_TRACEBACK_BYTES = 8192
 MAX_CAPACITY = 10_000
+_CIRCUIT_STATES = {
+    worker_service_pb2.CIRCUIT_STATE_CLOSED: "closed",
+    worker_service_pb2.CIRCUIT_STATE_OPEN: "open",
+    worker_service_pb2.CIRCUIT_STATE_HALF_OPEN: "half_open",
+}
 _OUTCOMES = {
     "ok": worker_service_pb2.OUTCOME_CODE_OK,
     "stale": worker_service_pb2.OUTCOME_CODE_STALE_LEASE,
@@ -233,6 +239,23 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         if self._releases:
             await asyncio.wait(self._releases, timeout=self.config.shutdown_grace_s)
 
+    @unary
+    async def ReportCircuit(
+        self, request: worker_service_pb2.ReportCircuitRequest, context: Context
+    ) -> worker_service_pb2.ReportCircuitResponse:
+        check_name(request.worker_id, "worker_id", "worker id")
+        check_name(request.job_type, "job_type")
+        state = _CIRCUIT_STATES.get(request.state)
+        if state is None:
+            raise InvalidArgument("state must be closed, open or half_open", "state")
+        await circuits.report(
+            self.store, request.worker_id, request.job_type, state, request.hold_until_unix_ms
+        )
+        log.info("worker %s reports circuit %s %s", request.worker_id, request.job_type, state)
+        # A closed circuit may let waiting work through: wake this worker's streams.
+        self.hub.wake_worker(request.worker_id)
+        return worker_service_pb2.ReportCircuitResponse()
+
     # -- outcomes ------------------------------------------------------------------
     def _ack_items(
         self, acks: Sequence[worker_service_pb2.AckJobRequest]
@@ -288,6 +311,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
             non_retryable=nack.non_retryable,
             retry_after_ms=retry_after_ms,
             handback=nack.handback,
+            draining=nack.draining,
         )
 
     @unary

@@ -130,6 +130,11 @@ class Keys:
         the worker answers or opens a new stream."""
         return f"{self.tag}:holds"
 
+    def circuits(self) -> str:
+        """Hash "<worker id>\t<job type>" -> "<state>:<hold until ms>": circuit
+        breakers that hold a type back from a worker."""
+        return f"{self.tag}:circuits"
+
     def events(self) -> str:
         """Stream of recent transitions (capped) for dashboards."""
         return f"{self.tag}:events"
@@ -175,4 +180,5 @@ class Keys:
             self.type_active(),
             self.events(),
             self.worker_holds(),
+            self.circuits(),
         ]

@@ -81,6 +81,7 @@ class NackItem:
     non_retryable: bool = False
     retry_after_ms: int | None = None
     handback: bool = False
+    draining: bool = False  # with handback: hold further jobs from this worker
 
 
 @dataclass(slots=True)

@@ -193,6 +193,7 @@ class Store:
                 -1 if it.retry_after_ms is None else it.retry_after_ms,
                 "1" if it.handback else "0",
                 random.random(),
+                "1" if it.draining else "0",
             ]
         raw = await self._run("nack", args)
         return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]

@@ -85,7 +85,7 @@ def test_int64_fields_are_numbers_and_maps_convert() -> None:
 
 def test_result_that_is_not_json_is_kept_as_text() -> None:
     response = job_service_pb2.SubmitJobResponse(job_id="x", status=job_pb2.JOB_STATE_SCHEDULED)
-    assert to_json(response) == {"job_id": "x", "status": "scheduled", "duplicate": False}
+    assert to_json(response) == {"job_id": "x", "status": "scheduled"}
     assert to_json(job_pb2.Job(result_json="not json"))["result"] == "not json"
 
 

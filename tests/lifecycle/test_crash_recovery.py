@@ -73,8 +73,10 @@ def test_hung_worker_loses_job_after_lease_expiry(redis_url: str, procs: list[Pr
 
 
 def test_sigkilled_broker_workers_reconnect_no_job_lost(redis_url: str, procs: list[Proc]) -> None:
-    b1, a1 = start_broker(redis_url)
-    b2, a2 = start_broker(redis_url)
+    # Jobs b1 had written to the stream but the worker never read are recovered by
+    # lease expiry; a short lease keeps that wait short.
+    b1, a1 = start_broker(redis_url, None, "--lease-ttl", "2")
+    b2, a2 = start_broker(redis_url, None, "--lease-ttl", "2")
     procs += [b1, b2]
     worker = start_worker(f"{a1},{a2}", redis_url, concurrency=8)
     procs.append(worker)

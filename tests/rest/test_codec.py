@@ -143,7 +143,7 @@ def test_empty_or_non_json_text_renders_safely() -> None:
 
 def test_submit_response_status_is_a_word() -> None:
     response = jobs_pb.SubmitJobResponse(job_id="x", status=job_pb2.JOB_STATE_SCHEDULED)
-    assert encode(response) == {"job_id": "x", "status": "scheduled", "duplicate": False}
+    assert encode(response) == {"job_id": "x", "status": "scheduled"}
 
 
 def test_build_request_merges_path_query_and_body() -> None:

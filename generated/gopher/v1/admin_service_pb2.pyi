@@ -3,6 +3,7 @@ import datetime
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gopher.v1 import job_pb2 as _job_pb2
+from gopher.v1 import worker_service_pb2 as _worker_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -143,7 +144,14 @@ class PurgeDeadJobsResponse(_message.Message):
     def __init__(self, purged: _Optional[int] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("worker_id", "hostname", "pid", "job_types", "capacity", "in_flight", "last_heartbeat", "connected_at", "streams")
+    __slots__ = ("worker_id", "hostname", "pid", "job_types", "capacity", "in_flight", "last_heartbeat", "connected_at", "streams", "circuits")
+    class CircuitsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _worker_service_pb2.CircuitState
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_worker_service_pb2.CircuitState, str]] = ...) -> None: ...
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +161,7 @@ class WorkerInfo(_message.Message):
     LAST_HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
     STREAMS_FIELD_NUMBER: _ClassVar[int]
+    CIRCUITS_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     hostname: str
     pid: int
@@ -162,7 +171,8 @@ class WorkerInfo(_message.Message):
     last_heartbeat: _timestamp_pb2.Timestamp
     connected_at: _timestamp_pb2.Timestamp
     streams: int
-    def __init__(self, worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., job_types: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., streams: _Optional[int] = ...) -> None: ...
+    circuits: _containers.ScalarMap[str, _worker_service_pb2.CircuitState]
+    def __init__(self, worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., job_types: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., streams: _Optional[int] = ..., circuits: _Optional[_Mapping[str, _worker_service_pb2.CircuitState]] = ...) -> None: ...
 
 class ListWorkersRequest(_message.Message):
     __slots__ = ()

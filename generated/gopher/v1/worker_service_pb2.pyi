@@ -8,6 +8,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CircuitState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CIRCUIT_STATE_UNSPECIFIED: _ClassVar[CircuitState]
+    CIRCUIT_STATE_CLOSED: _ClassVar[CircuitState]
+    CIRCUIT_STATE_OPEN: _ClassVar[CircuitState]
+    CIRCUIT_STATE_HALF_OPEN: _ClassVar[CircuitState]
+
 class OutcomeCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     OUTCOME_CODE_UNSPECIFIED: _ClassVar[OutcomeCode]
@@ -15,11 +22,31 @@ class OutcomeCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OUTCOME_CODE_STALE_LEASE: _ClassVar[OutcomeCode]
     OUTCOME_CODE_NOT_FOUND: _ClassVar[OutcomeCode]
     OUTCOME_CODE_INVALID: _ClassVar[OutcomeCode]
+CIRCUIT_STATE_UNSPECIFIED: CircuitState
+CIRCUIT_STATE_CLOSED: CircuitState
+CIRCUIT_STATE_OPEN: CircuitState
+CIRCUIT_STATE_HALF_OPEN: CircuitState
 OUTCOME_CODE_UNSPECIFIED: OutcomeCode
 OUTCOME_CODE_OK: OutcomeCode
 OUTCOME_CODE_STALE_LEASE: OutcomeCode
 OUTCOME_CODE_NOT_FOUND: OutcomeCode
 OUTCOME_CODE_INVALID: OutcomeCode
+
+class ReportCircuitRequest(_message.Message):
+    __slots__ = ("worker_id", "job_type", "state", "hold_until_unix_ms")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    HOLD_UNTIL_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    job_type: str
+    state: CircuitState
+    hold_until_unix_ms: int
+    def __init__(self, worker_id: _Optional[str] = ..., job_type: _Optional[str] = ..., state: _Optional[_Union[CircuitState, str]] = ..., hold_until_unix_ms: _Optional[int] = ...) -> None: ...
+
+class ReportCircuitResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class StreamJobsRequest(_message.Message):
     __slots__ = ("worker_id", "job_types", "capacity", "hostname", "pid")
@@ -84,7 +111,7 @@ class AckJobsResponse(_message.Message):
     def __init__(self, outcomes: _Optional[_Iterable[_Union[Outcome, _Mapping]]] = ...) -> None: ...
 
 class NackJobRequest(_message.Message):
-    __slots__ = ("job_id", "lease_token", "error_type", "error_message", "traceback", "non_retryable", "retry_after_s", "handback")
+    __slots__ = ("job_id", "lease_token", "error_type", "error_message", "traceback", "non_retryable", "retry_after_s", "handback", "draining")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     ERROR_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +120,7 @@ class NackJobRequest(_message.Message):
     NON_RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     RETRY_AFTER_S_FIELD_NUMBER: _ClassVar[int]
     HANDBACK_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     lease_token: int
     error_type: str
@@ -101,7 +129,8 @@ class NackJobRequest(_message.Message):
     non_retryable: bool
     retry_after_s: float
     handback: bool
-    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[int] = ..., error_type: _Optional[str] = ..., error_message: _Optional[str] = ..., traceback: _Optional[str] = ..., non_retryable: _Optional[bool] = ..., retry_after_s: _Optional[float] = ..., handback: _Optional[bool] = ...) -> None: ...
+    draining: bool
+    def __init__(self, job_id: _Optional[str] = ..., lease_token: _Optional[int] = ..., error_type: _Optional[str] = ..., error_message: _Optional[str] = ..., traceback: _Optional[str] = ..., non_retryable: _Optional[bool] = ..., retry_after_s: _Optional[float] = ..., handback: _Optional[bool] = ..., draining: _Optional[bool] = ...) -> None: ...
 
 class NackJobResponse(_message.Message):
     __slots__ = ("state",)

@@ -72,6 +72,11 @@ class WorkerServiceStub:
                 request_serializer=gopher_dot_v1_dot_worker__service__pb2.ExtendLeasesRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_worker__service__pb2.ExtendLeasesResponse.FromString,
                 _registered_method=True)
+        self.ReportCircuit = channel.unary_unary(
+                '/gopher.v1.WorkerService/ReportCircuit',
+                request_serializer=gopher_dot_v1_dot_worker__service__pb2.ReportCircuitRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_worker__service__pb2.ReportCircuitResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer:
@@ -130,6 +135,14 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportCircuit(self, request, context):
+        """ReportCircuit tells the brokers a worker's circuit breaker for one job type changed
+        state: while it is open or half-open the worker receives no jobs of that type.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -167,6 +180,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.ExtendLeases,
                     request_deserializer=gopher_dot_v1_dot_worker__service__pb2.ExtendLeasesRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_worker__service__pb2.ExtendLeasesResponse.SerializeToString,
+            ),
+            'ReportCircuit': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportCircuit,
+                    request_deserializer=gopher_dot_v1_dot_worker__service__pb2.ReportCircuitRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_worker__service__pb2.ReportCircuitResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +379,33 @@ class WorkerService:
             '/gopher.v1.WorkerService/ExtendLeases',
             gopher_dot_v1_dot_worker__service__pb2.ExtendLeasesRequest.SerializeToString,
             gopher_dot_v1_dot_worker__service__pb2.ExtendLeasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportCircuit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.WorkerService/ReportCircuit',
+            gopher_dot_v1_dot_worker__service__pb2.ReportCircuitRequest.SerializeToString,
+            gopher_dot_v1_dot_worker__service__pb2.ReportCircuitResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,6 +14,8 @@
 --   KEYS[11] active     hash  job type -> number of ACTIVE jobs
 --   KEYS[12] events     stream the global feed of recent transitions (capped)
 --   KEYS[13] holds      hash  worker id -> ms until which it gets no new jobs
+--   KEYS[14] circuits   hash  "<worker>\t<type>" -> "<state>:<until ms>", breakers
+--                             holding a type back from a worker
 --
 -- ARGV[1..8] key prefixes completed with ids (data-named keys share the same tag):
 --   job hash, history list, ready list, inflight set, job channel, ready-types set,
@@ -37,6 +39,7 @@ local A = 14
 local K_SCHEDULED, K_RETRY, K_LEASES, K_DEAD, K_FINISHED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_PAUSED, K_SEQ, K_CURSOR, K_TYPES = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_LIMITS, K_ACTIVE, K_EVENTS, K_HOLDS = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local K_CIRCUITS = KEYS[14]
 
 -- Types that got ready work in this call, and workers that got a free slot: each is
 -- announced once on the control channel at the end (see announce()).

@@ -13,7 +13,8 @@
 --   jobs: flat array of 14 fields per job: id, type, priority, payload, attempt,
 --         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
 --         ready ms, trace JSON, parent job id ('' = none)
---   wait_ms: when > 0, a rate-limited type gets its next token in this many ms
+--   wait_ms: when > 0, a held-back type (rate limit, circuit breaker) may go again
+--            in this many ms
 --   rate_limited: how many times a type with ready work was held back by its limits
 --   limited_types: those types
 local wid, sid = ARGV[A], ARGV[A + 1]
@@ -75,6 +76,19 @@ end
 
 -- Pop the next job id of priority p, rotating the first type tried so one flooding
 -- type cannot starve another of the same priority.
+-- Types whose circuit breaker on this worker is open or probing are skipped; the
+-- stream is told when the earliest hold ends so it asks again then.
+for _, t in ipairs(types) do
+  local c = redis.call('HGET', K_CIRCUITS, wid .. '\t' .. t)
+  if c then
+    local until_ms = tonumber(string.match(c, ':(%d+)$') or '0')
+    if until_ms > NOW then
+      blocked[t] = true
+      if wait_ms == 0 or until_ms - NOW < wait_ms then wait_ms = until_ms - NOW end
+    end
+  end
+end
+
 local function pop_from(p)
   local start = redis.call('HINCRBY', K_CURSOR, p, 1)
   for k = 0, ntypes - 1 do

@@ -3,12 +3,12 @@
 -- ARGV[A]    default backoff base, ms
 -- ARGV[A+1]  default backoff factor
 -- ARGV[A+2]  default backoff max, ms
--- ARGV[A+3]  hold, ms: after a handback the worker gets no new jobs this long (it is
---            draining), unless it opens a new stream
+-- ARGV[A+3]  hold, ms: after a draining handback the worker gets no new jobs this
+--            long, unless it opens a new stream
 -- ARGV[A+4]  n, number of nacks
--- then n groups of 9 fields: job id, lease token, error type, error message,
+-- then n groups of 10 fields: job id, lease token, error type, error message,
 --   traceback, non-retryable ('1'/'0'), retry-after ms ('-1' = use backoff),
---   handback ('1'/'0'), jitter in [0, 1) drawn by the caller
+--   handback ('1'/'0'), jitter in [0, 1) drawn by the caller, draining ('1'/'0')
 --
 -- A handback puts the job at the front of its queue and uncounts the attempt. A
 -- failure retries after backoff min(max, base * factor^(attempt-1)) scaled into
@@ -23,7 +23,7 @@ local hold_ms = tonumber(ARGV[A + 3])
 local n = tonumber(ARGV[A + 4])
 local out = {}
 for i = 0, n - 1 do
-  local b = A + 5 + i * 9
+  local b = A + 5 + i * 10
   local id, token = ARGV[b], ARGV[b + 1]
   local jk = P_JOB .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'retries',
@@ -38,7 +38,9 @@ for i = 0, n - 1 do
     local wid, jtype, attempt, retries, prio = f[3], f[4], tonumber(f[5]), tonumber(f[6]), f[7]
     drop_lease(id, wid, jtype)
     if ARGV[b + 7] == '1' then
-      redis.call('HSET', K_HOLDS, wid, NOW + hold_ms)
+      -- A draining worker must not be fed again; a breaker handback needs no hold
+      -- (the breaker already keeps the type away from this worker).
+      if ARGV[b + 9] == '1' then redis.call('HSET', K_HOLDS, wid, NOW + hold_ms) end
       attempt = redis.call('HINCRBY', jk, 'attempt', -1)
       make_ready(id, prio, jtype, true)
       record(id, jtype, 'active', 'enqueued', attempt, wid, nil)
