@@ -7,12 +7,14 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from gopher.v1 import job_pb2
 
-from gopher_client import Client, ConnectionFailed
+from gopher_client import Client, ConnectionFailed, is_final
 from tests.cli.conftest import Run
+from tests.processes import start_worker
 from tests.security.certs import Pem
 from tests.security.conftest import Pki
-from tests.support import BrokerThread
+from tests.support import BrokerThread, wait_until
 
 Factory = Callable[..., BrokerThread]
 
@@ -110,11 +112,6 @@ def test_https_with_client_ca_requires_client_certificates(
         http.get(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gopher_server/http.py builds the shim's client on broker.address, which is "
-    "TLS-only here; it must use broker.internal_address (the private Unix socket)",
-)
 def test_rest_shim_reaches_a_tls_only_grpc_port(broker_factory: Factory, pki: Pki) -> None:
     broker = broker_factory(http_port=0, **_tls(pki, mutual=True))
     with httpx.Client(timeout=10) as http:
@@ -131,3 +128,33 @@ def test_bad_tls_settings_refuse_to_start(broker_factory: Factory, pki: Pki) -> 
         broker_factory(http_tls_client_ca_file=str(pki.ca.cert_file))
     with pytest.raises(ConfigError, match="cannot read the gRPC TLS private key"):
         broker_factory(tls_cert_file=str(pki.server.cert_file), tls_key_file="/nonexistent")
+
+
+def _final(client: Client, job_id: str) -> job_pb2.Job | None:
+    job = client.get_job(job_id)
+    return job if is_final(job) else None
+
+
+def test_a_worker_process_runs_jobs_over_mtls(
+    broker_factory: Factory, pki: Pki, redis_url: str
+) -> None:
+    broker = broker_factory(**_tls(pki, mutual=True))
+    worker = start_worker(
+        broker.address,
+        redis_url,
+        "--tls-ca",
+        str(pki.ca.cert_file),
+        "--tls-client-cert",
+        str(pki.client.cert_file),
+        "--tls-client-key",
+        str(pki.client.key_file),
+    )
+    try:
+        with Client(
+            broker.address, root_cert=pki.ca.cert, cert=pki.client.cert, key=pki.client.key
+        ) as client:
+            job_id = client.submit_job("record", {})
+            job = wait_until(lambda: _final(client, job_id), 20, "the job final")
+            assert job.state == job_pb2.JOB_STATE_SUCCEEDED
+    finally:
+        worker.stop()
