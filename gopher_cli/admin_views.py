@@ -58,7 +58,8 @@ def utilisation(worker: Any) -> float:
 
 
 def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
-    """One row per worker: host, types, capacity, in-flight, utilisation, last heartbeat."""
+    """One row per worker: host, types, capacity, in-flight, utilisation, last heartbeat,
+    open circuit breakers."""
     table = Table()
     columns = (
         "id",
@@ -70,6 +71,7 @@ def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
         "util",
         "heartbeat",
         "streams",
+        "circuits",
     )
     for column in columns:
         table.add_column(column, no_wrap=column == "id")
@@ -86,8 +88,15 @@ def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
             Text(f"{share:.0%}", style=style),
             format_age(worker.last_heartbeat, now),
             str(worker.streams),
+            Text(circuits(worker), style="red") if worker.circuits else "-",
         )
     return table
+
+
+def circuits(worker: Any) -> str:
+    """Job types whose breaker on this worker is not closed, e.g. "charge=open"."""
+    words = {2: "open", 3: "half-open"}
+    return ", ".join(f"{t}={words.get(s, s)}" for t, s in sorted(worker.circuits.items()))
 
 
 def schedule_table(schedules: Sequence[Any], now: dt.datetime) -> Table:
