@@ -26,7 +26,7 @@ SETTINGS = StoreSettings(
     backoff_base_ms=100,
     backoff_factor=2.0,
     backoff_max_ms=1000,
-    hold_ms=1500,
+    hold_ms=300,
 )
 LIVE = ("scheduled", "enqueued", "active", "retrying")
 FINISHED = ("succeeded", "cancelled")
