@@ -85,7 +85,12 @@ def test_sigkilled_broker_workers_reconnect_no_job_lost(redis_url: str, procs: l
     wait_until(lambda: sum(1 for j in ids[:20] if runs(redis_url, j)) >= 5, what="work started")
     b1.kill()
     ids += [client.submit_job("record", {}) for _ in range(50)]
-    wait_until(lambda: all(is_final(client.get_job(j)) for j in ids), 30, "all jobs final")
+    try:
+        wait_until(lambda: all(is_final(client.get_job(j)) for j in ids), 30, "all jobs final")
+    except AssertionError:
+        stuck = [client.get_job(j) for j in ids if not is_final(client.get_job(j))]
+        raise AssertionError(f"not final: {[(j.id, j.state, j.attempt, j.worker_id) for j in stuck]}\n"
+                             f"worker output:\n{worker.output()}") from None
     states = {client.get_job(j).state for j in ids}
     assert states == {5}, states
 
