@@ -82,8 +82,7 @@ class LifecycleDriver:
         for sent, result in zip(jobs, results, strict=True):
             if sent.idempotency_key in self.model.idem:
                 first_id = self.model.idem[sent.idempotency_key]
-                first = self.model.jobs.get(first_id)
-                state = first.state if first else "succeeded"  # purged: reported as done
+                state = self.model.jobs[first_id].state
                 assert (result.job_id, result.state, result.duplicate) == (first_id, state, True)
                 continue
             assert (result.job_id, result.duplicate) == (sent.id, False)
@@ -278,6 +277,8 @@ class LifecycleDriver:
         assert self.run(self.store.purge_dead([job_id])) == 1
         del self.model.jobs[job_id]
         self.model.purged += 1
+        # Its idempotency key goes with it: a repeat creates a new job.
+        self.model.idem = {k: v for k, v in self.model.idem.items() if v != job_id}
 
     def pause(self, prio: str, paused: bool) -> None:
         self.run(admin.set_paused(self.store, prio, paused))

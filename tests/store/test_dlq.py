@@ -133,3 +133,14 @@ async def test_janitor_trims_finished_index_and_dlq_by_age_and_count(
     await janitor._tick()
     assert await store.redis.zrange(store.keys.finished(), 0, -1) == ["ok2", "ok3"]
     assert await store.redis.zcard(store.keys.dead()) == 0
+
+
+async def test_purge_releases_the_idempotency_key(store: Store, clock: FakeClock) -> None:
+    # The key must not keep answering for a job that no longer exists (as "succeeded").
+    await store.submit([new_job("first", retries=0, idempotency_key="order-7")])
+    lease = await lease_one(store)
+    assert await store.nack([NackItem("first", lease.token, "E", "m")]) == ["dead"]
+    assert await store.purge_dead(["first"]) == 1
+    assert await store.redis.exists(store.keys.idempotency("order-7")) == 0
+    (again,) = await store.submit([new_job("second", idempotency_key="order-7")])
+    assert (again.job_id, again.state, again.duplicate) == ("second", "enqueued", False)
