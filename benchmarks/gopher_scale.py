@@ -142,7 +142,7 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
                     {
                         "t": time.monotonic() - started,
                         "rss": sum(rss.values()),
-                        "broker_rss": rss.get("broker", 0),
+                        **{f"rss_{role}": v for role, v in rss.items()},
                         "redis": redis.used_memory(),
                         "done": probe.read_progress(rc).count,
                     }
@@ -166,6 +166,11 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
         last = statistics.median(r[key] for r in steady[-3:])
         return round((last - first) / first * 100, 1) if first else float("nan")
 
+    def per_100k(key: str) -> float:
+        jobs = steady[-1]["done"] - steady[0]["done"]
+        grown = steady[-1][key] - steady[0][key]
+        return round(grown / 2**20 / jobs * 100_000, 2) if jobs else float("nan")
+
     return {
         "soak_s": sizes.soak_s,
         "soak_target_per_s": round(rate),
@@ -173,7 +178,15 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
         "soak_sent": sent,
         "soak_completed": done,
         "soak_rss_growth_pct": growth("rss"),
-        "soak_broker_rss_mib": round(steady[-1]["broker_rss"] / 2**20, 1),
+        # Per process: growth in % and MiB per 100k jobs, to tell a leak from warm-up.
+        "soak_rss_by_process": {
+            role: {
+                "growth_pct": growth(f"rss_{role}"),
+                "mib_end": round(steady[-1][f"rss_{role}"] / 2**20, 1),
+                "mib_per_100k_jobs": per_100k(f"rss_{role}"),
+            }
+            for role in pids
+        },
         "soak_redis_growth_pct": growth("redis"),
         "soak_redis_mib_end": round(steady[-1]["redis"] / 2**20, 1),
         "soak_finished_retained": retained,
@@ -181,6 +194,11 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
             {
                 "t": round(r["t"], 1),
                 "rss_mib": round(r["rss"] / 2**20, 1),
+                **{
+                    k[4:] + "_mib": round(v / 2**20, 1)
+                    for k, v in r.items()
+                    if k.startswith("rss_")
+                },
                 "redis_mib": round(r["redis"] / 2**20, 1),
                 "done": int(r["done"]),
             }

@@ -2,9 +2,11 @@
 
 Two phases, each with a fresh broker: the broker and one worker while the workers drain
 a queue of no-op jobs (e2e), and the broker while one client submits jobs one by one.
-py-spy samples the processes from outside (`record --nonblocking --format raw`); the
-summary lists the functions with the most samples, on their own (self) and with what
-they call (inclusive). Raw stacks are kept in benchmarks/results/logs/ for flame graphs.
+py-spy samples the processes from outside (`record --gil --format raw`: only while a
+thread holds the GIL, so the shares are of the process's Python CPU time, not of time
+spent waiting in epoll); the summary lists the functions with the most samples, on
+their own (self) and with what they call (inclusive). Raw stacks are kept in
+benchmarks/results/logs/ for flame graphs.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def _record(exe: str, pid: int, seconds: float, out: Path) -> subprocess.Popen[b
         str(max(1, round(seconds))),
         "--rate",
         str(RATE_HZ),
-        "--nonblocking",
+        "--gil",
         "--format",
         "raw",
         "--output",

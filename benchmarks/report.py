@@ -159,6 +159,16 @@ def scale_lines(results: dict[str, Any]) -> list[str]:
             f" Redis used_memory {v('soak_redis_growth_pct')}% (to {v('soak_redis_mib_end')} MiB,"
             f" {v('soak_finished_retained')} finished jobs retained)"
         )
+        by_process = s.get("soak_rss_by_process", {})
+    if "soak_rss_growth_pct" in s and by_process:
+        lines.append(
+            "soak RSS by process: "
+            + "; ".join(
+                f"{role} {fmt(p['mib_end'])} MiB ({fmt(p['growth_pct'])}%,"
+                f" {fmt(p['mib_per_100k_jobs'])} MiB per 100k jobs)"
+                for role, p in by_process.items()
+            )
+        )
     lines += [f"{name} failed: {err}" for name, err in s.get("errors", {}).items()]
     return lines
 
@@ -210,10 +220,16 @@ def markdown(results: dict[str, Any]) -> str:
     """The results section of docs/benchmarks.md."""
     m, r = results["machine"], results["redis"]
     out = [
-        f"Measured {m['date']} with `{results['command']}` ({results['mode']} sizes), commit"
+        f"Measured {m['date']} with `{results['command']}` ({results['mode']} sizes), Gopher"
         f" {m['gopher']}. Machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gib']} GiB,"
         f" {m['os']}, Python {m['python']}, {r['name']} {r['version']} ({r['binary']}), load"
-        f" average {m['load_average_at_start']} at start. Took {fmt(results['duration_s'])} s.",
+        f" average {m['load_average_at_start']} and {fmt(100 * m.get('cpu_busy_before_start', 0))}%"
+        f" of the CPU busy with other work at start. Took {fmt(results['duration_s'])} s."
+        + (
+            f" Peer rows carried over from the run of {results['peers_measured']}."
+            if results.get("peers_measured")
+            else ""
+        ),
         "",
         md_table(_headers(), rows(results)),
         "",

@@ -12,6 +12,7 @@ end, on failure and on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
@@ -51,6 +52,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=16, help="concurrency per worker")
     p.add_argument("--peer-timeout", type=float, default=600, help="seconds per peer")
     p.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
+    p.add_argument("--soak-s", type=float, help="soak duration override, seconds")
+    p.add_argument(
+        "--keep-peers",
+        action="store_true",
+        help="without --peers: carry the peers' rows over from the previous --out JSON",
+    )
     p.add_argument(
         "--profile",
         action="store_true",
@@ -142,6 +149,8 @@ def draw_chart(results_path: Path, png: Path) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     sizes = FULL if args.full else QUICK
+    if args.soak_s:
+        sizes = dataclasses.replace(sizes, soak_s=args.soak_s)
     only = [s for s in args.only.split(",") if s]
     settings = StackSettings(workers=args.workers, concurrency=args.concurrency)
     procs.install_cleanup()
@@ -188,6 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         procs.kill_all()
         redis.stop()
+    if args.keep_peers and not (args.peers or args.full) and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        results["systems"] += [x for x in previous["systems"] if x["system"] != "gopher"]
+        results["peers_measured"] = previous.get("peers_measured") or previous["machine"]["date"]
     results["duration_s"] = round(time.monotonic() - started)
     results["load_average_at_end"] = machine.load_now()
     args.out.parent.mkdir(parents=True, exist_ok=True)
