@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -46,7 +46,7 @@ class _Running:
     deadline_ms: int
     task: asyncio.Task[None] | None = None
     cancelled: bool = False  # by the broker or a lost lease: report nothing
-    started: float = field(default_factory=time.monotonic)
+    running: bool = False  # holds an execution slot (prefetched jobs wait for one)
 
 
 def _placeholder(lease: job_pb2.LeasedJob) -> Job:
@@ -77,6 +77,7 @@ class Worker:
         server: str | None = None,
         *,
         concurrency: int = 16,
+        prefetch: int = 1,
         worker_id: str | None = None,
         grace_s: float = 30.0,
         token: str | None = None,
@@ -90,9 +91,19 @@ class Worker:
             raise ValueError("the registry has no handlers")
         if not 1 <= concurrency <= 10_000:
             raise ValueError("concurrency must be between 1 and 10000")
+        if not 1 <= prefetch <= 100 or concurrency * prefetch > 10_000:
+            raise ValueError(
+                "prefetch must be between 1 and 100 (and concurrency x prefetch <= 10000)"
+            )
         self.registry = registry
         self.server = server
         self.concurrency = concurrency
+        # The broker may lease up to concurrency x prefetch jobs; only `concurrency` run
+        # at once. A prefetched job hides the ack -> dispatch round trip at the cost of
+        # waiting here instead of on another worker; 1 (the default) means no buffer.
+        self.prefetch = prefetch
+        self._slots = asyncio.Semaphore(concurrency)
+        self.busy = 0
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.grace_s = grace_s
         self.token = token
@@ -108,7 +119,7 @@ class Worker:
         self._client_config = dict(client_config or {})
         if token:
             self._client_config["token"] = token
-        self.metrics = WorkerMetrics(lambda: len(self.running), concurrency, self.connected.is_set)
+        self.metrics = WorkerMetrics(lambda: self.busy, concurrency, self.connected.is_set)
         policies: list[JobHook] = [self.metrics]
         self._circuits: CircuitReporter | None = None
         self.breaker = CircuitBreaker(breaker, self._on_circuit) if breaker is not None else None
@@ -168,6 +179,11 @@ class Worker:
         log.info(
             "worker %s draining (%d running, grace %.0fs)", self.worker_id, len(self.running), grace
         )
+        for run in list(self.running.values()):
+            if not run.running:  # prefetched, not started: give it back now
+                if run.task is not None:
+                    run.task.cancel()
+                self._handback(run, draining=True)
         pending = [r.task for r in self.running.values() if r.task is not None]
         if pending:
             await asyncio.wait(pending, timeout=grace)
@@ -219,7 +235,7 @@ class Worker:
         request = pb.StreamJobsRequest(
             worker_id=self.worker_id,
             job_types=self.registry.job_types,
-            capacity=self.concurrency,
+            capacity=self.concurrency * self.prefetch,
             hostname=socket.gethostname(),
             pid=os.getpid(),
         )
@@ -272,12 +288,30 @@ class Worker:
     # -- running --------------------------------------------------------------------
     async def _execute(self, run: _Running) -> None:
         lease = run.lease
-        handler = self.registry.get(lease.type)
         try:
             job = Job.from_lease(lease)
         except Exception as exc:  # a payload that is not a JSON object cannot run, ever
             self._report(run, failure(_placeholder(lease), exc, non_retryable=True))
             return
+        try:
+            async with self._slots:
+                if self._draining:
+                    return  # prefetched but never started: drain() hands it back
+                run.running = True
+                self.busy += 1
+                try:
+                    await self._run(run, job)
+                finally:
+                    self.busy -= 1
+        except asyncio.CancelledError:
+            if run.cancelled:
+                self.running.pop(lease.job_id, None)  # its slot is free on the broker
+            elif not self._draining:
+                raise
+
+    async def _run(self, run: _Running, job: Job) -> None:
+        lease = run.lease
+        handler = self.registry.get(lease.type)
         self.hooks.start(job)
         started = time.perf_counter()
         try:
@@ -291,9 +325,7 @@ class Worker:
             # Cancelled: the broker already settled it. Drain: handed back by drain().
             ended = CANCELLED if run.cancelled else HANDED_BACK
             self.hooks.finish(job, ended, time.perf_counter() - started)
-            if run.cancelled:
-                self.running.pop(lease.job_id, None)  # its slot is free on the broker
-            return
+            raise
         except Exception as exc:
             outcome = failure(job, exc, non_retryable=True)
         ended = SUCCEEDED if outcome.ack is not None else FAILED

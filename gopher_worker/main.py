@@ -88,6 +88,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--concurrency", type=int, default=int(os.environ.get("GOPHER_CONCURRENCY", "16"))
     )
+    p.add_argument(
+        "--prefetch",
+        type=int,
+        default=int(os.environ.get("GOPHER_PREFETCH", "1")),
+        help="lease up to concurrency x prefetch jobs, so the next ones are already here "
+        "when a slot frees (default 1: no buffer)",
+    )
     p.add_argument("--worker-id", default=os.environ.get("GOPHER_WORKER_ID"))
     p.add_argument(
         "--grace", type=float, default=30.0, help="seconds to let running jobs finish on SIGTERM"
@@ -116,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         load_registry(args.registry),
         args.server,
         concurrency=args.concurrency,
+        prefetch=args.prefetch,
         worker_id=args.worker_id,
         grace_s=args.grace,
         token=args.token,
