@@ -42,6 +42,7 @@ class LifecycleDriver:
         return self.loop.run_until_complete(coro)
 
     def close(self) -> None:
+        """Close the client and the loop."""
         self.run(self.redis.aclose())
         self.loop.close()
 
@@ -54,6 +55,7 @@ class LifecycleDriver:
         return self.issued[pick % len(self.issued)]
 
     def expected_outcome(self, job_id: str, token: int) -> tuple[str, ModelJob | None]:
+        """The code an ack/extend with this token must get, and the job if 'ok'."""
         job = self.model.jobs.get(job_id)
         if job is None:
             return "missing", None
@@ -104,6 +106,7 @@ class LifecycleDriver:
             assert result.state == job.state
 
     def dispatch(self, worker: str, session: str) -> None:
+        """Lease to `worker` up to its capacity; each job must head its ready list."""
         types, capacity = WORKERS[worker]
         free = capacity - self.model.in_flight(worker)
         result = self.run(self.store.dispatch(worker, session, capacity, list(types)))
@@ -128,6 +131,7 @@ class LifecycleDriver:
             assert self.model.eligible(worker) == 0
 
     def ack(self, pick: int, live: bool) -> None:
+        """Ack a live or stale lease."""
         job_id, token = self.pick_lease(pick, live)
         expected, job = self.expected_outcome(job_id, token)
         assert self.run(self.store.ack([(job_id, token, '{"r": 1}')])) == [expected]
@@ -136,6 +140,7 @@ class LifecycleDriver:
             self.model.holds.pop(self.model.finish_lease(job), None)
 
     def nack(self, pick: int, live: bool, kind: str) -> None:
+        """Fail a lease: "backoff", "after" (retry-after), "fatal" or "handback"."""
         job_id, token = self.pick_lease(pick, live)
         expected, job = self.expected_outcome(job_id, token)
         item = NackItem(
@@ -184,6 +189,7 @@ class LifecycleDriver:
         assert code == job.state
 
     def extend(self, pick: int, live: bool, ttl_ms: int) -> None:
+        """Extend a lease by `ttl_ms` (0: the job's or the default lease)."""
         job_id, token = self.pick_lease(pick, live)
         expected, job = self.expected_outcome(job_id, token)
         ((code, deadline),) = self.run(self.store.extend([(job_id, token, ttl_ms)]))
@@ -195,6 +201,7 @@ class LifecycleDriver:
             assert deadline == job.deadline_ms
 
     def expire(self, advance_ms: int) -> None:
+        """Move the clock, then recover every lease past its deadline."""
         self.clock.advance(advance_ms)
         now = self.clock.now_ms()
         due = sorted(
@@ -208,6 +215,7 @@ class LifecycleDriver:
         assert self.run(self.store.expire_leases()) == expected
 
     def release(self, worker: str, session: str) -> None:
+        """Close one stream: its leases are recovered, other streams' are kept."""
         mine = {
             j.id: j
             for j in self.model.in_state("active")
@@ -219,6 +227,7 @@ class LifecycleDriver:
             assert self.model.lose(mine[job_id]) == state
 
     def reconnect(self, worker: str, session: str) -> None:
+        """Register a stream, which lifts any hold on the worker."""
         types, capacity = WORKERS[worker]
         self.run(
             registry.register_stream(
@@ -234,6 +243,7 @@ class LifecycleDriver:
         self.model.holds.pop(worker, None)
 
     def promote(self, advance_ms: int) -> None:
+        """Move the clock, then promote due scheduled and retrying jobs."""
         self.clock.advance(advance_ms)
         now = self.clock.now_ms()
         moved = 0
@@ -245,6 +255,7 @@ class LifecycleDriver:
         assert self.run(self.store.promote_due()) == moved
 
     def cancel(self, pick: int) -> None:
+        """Cancel any job ever submitted (live, final, purged or never created)."""
         job_id = f"j{pick % self.next_id}"
         job = self.model.jobs.get(job_id)
         result = self.run(self.store.cancel(job_id))
@@ -260,6 +271,7 @@ class LifecycleDriver:
             self.model.finish_lease(job)
 
     def requeue_dead(self, one: bool, pick: int) -> None:
+        """Requeue one dead job, or the whole DLQ."""
         dead = sorted(self.run(admin.dead_ids(self.store)))
         assert dead == sorted(j.id for j in self.model.in_state("dead"))
         chosen = [dead[pick % len(dead)]] if one and dead else dead
@@ -270,6 +282,7 @@ class LifecycleDriver:
             self.model.make_ready(job, front=False)
 
     def purge_one_dead(self, pick: int) -> None:
+        """Delete one dead job for good (nothing when the DLQ is empty)."""
         dead = sorted(j.id for j in self.model.in_state("dead"))
         if not dead:
             return
@@ -281,6 +294,7 @@ class LifecycleDriver:
         self.model.idem = {k: v for k, v in self.model.idem.items() if v != job_id}
 
     def pause(self, prio: str, paused: bool) -> None:
+        """Pause or resume one priority."""
         self.run(admin.set_paused(self.store, prio, paused))
         (self.model.paused.add if paused else self.model.paused.discard)(prio)
 
