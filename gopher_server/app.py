@@ -79,6 +79,7 @@ def store_settings(config: ServerConfig) -> StoreSettings:
         priority_pattern=weighted_pattern(config.priority_weights),
         strict_priority=config.strict_priority,
         events_max_len=config.events_max_len,
+        max_job_types=config.max_job_types,
     )
 
 

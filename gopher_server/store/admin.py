@@ -37,8 +37,8 @@ async def queue_stats(store: Store) -> Stats:
         if heads:
             async with redis.pipeline(transaction=False) as pipe:
                 for head in heads:
-                    pipe.hget(keys.job(head), "ready")
-                readies = [int(r) for r in await pipe.execute() if r]
+                    pipe.hmget(keys.job(head), "ready", "created")  # no 'ready': ready at creation
+                readies = [int(r or c) for r, c in await pipe.execute() if r or c]
             oldest_age = max(0, now - min(readies)) if readies else 0
         queues.append(
             QueueDepth(priority, sum(by_type.values()), by_type, priority in paused, oldest_age)

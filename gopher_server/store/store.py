@@ -13,9 +13,11 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from gopher_server.clock import Clock
 from gopher_server.store.chains import encode_follow_ups
+from gopher_server.errors import TooLarge
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
     DispatchResult,
@@ -38,6 +40,9 @@ class StoreSettings:
     finished_retention_ms: int = 7 * 24 * 3600 * 1000
     idempotency_ttl_ms: int = 24 * 3600 * 1000
     history_cap: int = 100
+    # Most distinct job types the namespace may know (0: no cap); bounds every per-type
+    # key and label set.
+    max_job_types: int = 10_000
     # Approximate most entries kept in the global events feed (0: no feed).
     events_max_len: int = 10_000
     # A worker that let a lease expire (presumed hung) or handed a job back (draining)
@@ -111,7 +116,14 @@ class Store:
                 encode_follow_ups(job.on_success),
                 encode_follow_ups(job.on_failure),
             ]
-        raw = await self._run("submit", args)
+        args.append(self.settings.max_job_types)
+        try:
+            raw = await self._run("submit", args)
+        except ResponseError as exc:
+            message = str(exc)
+            if "TYPE_LIMIT" in message:
+                raise TooLarge(message.split("TYPE_LIMIT", 1)[1].strip(), "type") from None
+            raise
         return [
             SubmitResult(raw[i], raw[i + 1], bool(int(raw[i + 2]))) for i in range(0, len(raw), 3)
         ]

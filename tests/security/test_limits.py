@@ -15,7 +15,6 @@ from gopher.v1 import job_service_pb2 as jobs_pb
 from gopher.v1 import worker_service_pb2 as workers_pb
 from gopher.v1 import worker_service_pb2_grpc
 from grpc_status import rpc_status
-from redis.exceptions import ResponseError
 
 from gopher_client import Client, LimitExceeded
 from gopher_server.auth import SubmitRateLimiter
@@ -156,16 +155,14 @@ def test_submit_rate_per_token(broker_factory: Factory, tokens_file: Any, redis_
 
 
 async def test_type_cap_refuses_a_batch_atomically(store: Any, aredis: Any) -> None:
-    """The script's cap, driven through Store.submit with the cap appended to its
-    arguments as the store will once it passes StoreSettings.max_job_types."""
+    """The store's cap (StoreSettings.max_job_types) checked by submit.lua for the whole
+    batch before any write."""
+    from dataclasses import replace
+
+    from gopher_server.errors import TooLarge
     from gopher_server.store.records import NewJob
 
-    run = store._run
-
-    async def run_with_cap(name: str, args: list[Any], now_ms: int | None = None) -> Any:
-        return await run(name, [*args, 3] if name == "submit" else args, now_ms)
-
-    store._run = run_with_cap
+    store.settings = replace(store.settings, max_job_types=3)
 
     def job(n: int, job_type: str, idem: str = "") -> NewJob:
         return NewJob(
@@ -186,21 +183,17 @@ async def test_type_cap_refuses_a_batch_atomically(store: Any, aredis: Any) -> N
 
     await store.submit([job(1, "a"), job(2, "b", idem="k")])
     before = set(await aredis.keys("*"))
-    with pytest.raises(ResponseError, match=r"TYPE_LIMIT .* at most 3; this would add 2"):
+    with pytest.raises(TooLarge, match=r"at most 3; this would add 2") as refused:
         await store.submit([job(3, "a"), job(4, "c"), job(5, "d")])
+    assert refused.value.field == "type"
     assert set(await aredis.keys("*")) == before  # not even job-3 of a known type
     await store.submit([job(6, "a"), job(7, "c"), job(8, "b", idem="k")])  # 3 types: fits
-    with pytest.raises(ResponseError, match="TYPE_LIMIT"):
+    with pytest.raises(TooLarge):
         await store.submit([job(9, "d")])
     await store.submit([job(10, "a"), job(11, "b")])  # known types stay open
     assert await aredis.scard(store.keys.known_types()) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.py does not pass StoreSettings.max_job_types to submit.lua nor map its "
-    "TYPE_LIMIT error to TooLarge(field='type'); app.store_settings must pass the config",
-)
 def test_type_cap_over_grpc(broker_factory: Factory, redis_url: str) -> None:
     broker = broker_factory(max_job_types=2)
     with Client(broker.address) as client:

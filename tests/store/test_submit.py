@@ -25,8 +25,7 @@ async def test_batch_writes_hashes_ready_lists_and_type_sets(
         "payload": "{}",
         "retries": "3",
         "created": str(clock.now_ms()),
-        "state": "enqueued",
-        "ready": str(clock.now_ms()),
+        "state": "enqueued",  # no "ready": ready at creation reads as "created"
     }
     assert await ready_ids(store, "high", "email") == ["a", "b"]
     assert await ready_ids(store, "low", "sms") == ["c"]

@@ -88,7 +88,7 @@ end
 
 -- Put a job on its ready list (front = true for jobs handed back or recovered, which
 -- already waited their turn once).
-local function make_ready(id, prio, jtype, front)
+local function push_ready(id, prio, jtype, front)
   local rk = ready_key(prio, jtype)
   if front then
     redis.call('LPUSH', rk, id)
@@ -96,8 +96,12 @@ local function make_ready(id, prio, jtype, front)
     redis.call('RPUSH', rk, id)
   end
   redis.call('SADD', P_TYPES .. prio, jtype)
-  redis.call('HSET', P_JOB .. id, 'state', 'enqueued', 'ready', NOW)
   woken_types[jtype] = true
+end
+
+local function make_ready(id, prio, jtype, front)
+  push_ready(id, prio, jtype, front)
+  redis.call('HSET', P_JOB .. id, 'state', 'enqueued', 'ready', NOW)
 end
 
 -- Forget an ACTIVE job's lease: leases zset, worker slot, per-type active count.
@@ -152,18 +156,22 @@ local function create_job(j)
     end
   end
   local state = 'enqueued'
+  fields[#fields + 1] = 'state'
   if j.run_at > NOW then
     state = 'scheduled'
-    fields[#fields + 1] = 'state'
     fields[#fields + 1] = state
     fields[#fields + 1] = 'run_at'
     fields[#fields + 1] = j.run_at
+  else
+    -- Ready at creation: 'ready' is left out and reads as 'created' (saves memory
+    -- per queued job).
+    fields[#fields + 1] = state
   end
   redis.call('HSET', P_JOB .. j.id, unpack(fields))
   if state == 'scheduled' then
     redis.call('ZADD', K_SCHEDULED, j.run_at, j.id)
   else
-    make_ready(j.id, j.prio, j.type, false)
+    push_ready(j.id, j.prio, j.type, false)
   end
   redis.call('SADD', K_TYPES, j.type)
   if j.idem ~= '' then

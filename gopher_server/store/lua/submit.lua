@@ -21,14 +21,14 @@ local out = {}
 -- halfway would keep the jobs already created.
 local max_types = tonumber(ARGV[A + 1 + n * 15] or '') or 0
 if max_types > 0 then
-  local new_types, count = {}, 0
+  -- One SISMEMBER per distinct type in the batch. (A repeat of an idempotent submit
+  -- never brings a new type: its first submit already added it.)
+  local seen, count = {}, 0
   for i = 0, n - 1 do
-    local b = A + 1 + i * 15
-    local jtype, idem = ARGV[b + 1], ARGV[b + 6]
-    local duplicate = idem ~= '' and redis.call('EXISTS', P_IDEM .. idem) == 1
-    if not duplicate and not new_types[jtype] and redis.call('SISMEMBER', K_TYPES, jtype) == 0 then
-      new_types[jtype] = true
-      count = count + 1
+    local jtype = ARGV[A + 1 + i * 15 + 1]
+    if not seen[jtype] then
+      seen[jtype] = true
+      if redis.call('SISMEMBER', K_TYPES, jtype) == 0 then count = count + 1 end
     end
   end
   if count > 0 and redis.call('SCARD', K_TYPES) + count > max_types then
