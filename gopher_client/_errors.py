@@ -32,11 +32,18 @@ class RequestError(GopherError):
     `code` is the gRPC status code, `field` the request field at fault (empty if none).
     """
 
-    def __init__(self, code: grpc.StatusCode, message: str, field: str = "") -> None:
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        field: str = "",
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.retry_after_s = retry_after_s  # from a RetryInfo detail: when to try again
 
 
 class InvalidArgument(RequestError):
@@ -75,21 +82,29 @@ _BY_CODE: dict[grpc.StatusCode, type[RequestError]] = {
 _CONNECTION_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
-def field_of(error: grpc.RpcError) -> str:
-    """Return the first field named in a BadRequest detail of `error`, or ''."""
+def details_of(error: grpc.RpcError) -> tuple[str, float | None]:
+    """The first field named in a BadRequest detail of `error` ('' if none), and the
+    delay of a RetryInfo detail in seconds (None if none)."""
     try:
         status = rpc_status.from_call(error)  # type: ignore[arg-type]
     except Exception:  # a status without parseable details is still a status
-        return ""
-    if status is None:
-        return ""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+        return "", None
+    field, retry_after = "", None
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR) and not field:
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
-            for violation in bad.field_violations:
-                return str(violation.field)
-    return ""
+            field = next((str(v.field) for v in bad.field_violations), "")
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            retry_after = info.retry_delay.ToTimedelta().total_seconds()
+    return field, retry_after
+
+
+def field_of(error: grpc.RpcError) -> str:
+    """Return the first field named in a BadRequest detail of `error`, or ''."""
+    return details_of(error)[0]
 
 
 def from_rpc_error(error: grpc.RpcError) -> GopherError:
@@ -99,4 +114,5 @@ def from_rpc_error(error: grpc.RpcError) -> GopherError:
     if code in _CONNECTION_CODES:
         return ConnectionFailed(f"{code.name}: {message}")
     cls = _BY_CODE.get(code, RequestError)
-    return cls(code, message, field_of(error))
+    field, retry_after = details_of(error)
+    return cls(code, message, field, retry_after)

@@ -11,6 +11,7 @@ as "method_not_allowed"); `field` is the REST name of the field at fault, or nul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
@@ -30,7 +31,7 @@ HTTP_STATUS_BY_GRPC_CODE: dict[str, int] = {
     "DEADLINE_EXCEEDED": 504,
 }
 # A RESOURCE_EXHAUSTED naming one of these fields is a body that is too big, not a rate.
-PAYLOAD_TOO_LARGE_FIELDS = frozenset({"payload"})
+PAYLOAD_TOO_LARGE_FIELDS = frozenset({"payload", "result", "trace_context", "jobs"})
 
 
 class RestError(Exception):
@@ -70,7 +71,10 @@ def from_gopher_error(error: GopherError) -> RestError:
         status = HTTP_STATUS_BY_GRPC_CODE.get(name, 500)
         if name == "RESOURCE_EXHAUSTED" and field.rsplit(".", 1)[-1] in PAYLOAD_TOO_LARGE_FIELDS:
             status = 413
-        return RestError(status, name.lower(), error.message, field)
+        headers = {}
+        if error.retry_after_s is not None:  # a rate limit said when to come back
+            headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
+        return RestError(status, name.lower(), error.message, field, headers=headers or None)
     if isinstance(error, ConnectionFailed):
         # The SDK folds both codes into ConnectionFailed("CODE: detail"); the prefix tells
         # a broker that is down (503) from one that did not answer in time (504).

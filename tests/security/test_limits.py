@@ -152,6 +152,7 @@ def test_submit_rate_per_token(broker_factory: Factory, tokens_file: Any, redis_
     headers = {"authorization": f"Bearer {token('submitter')}"}
     response = httpx.post(f"{broker.http_url}/api/jobs", json={"type": "t"}, headers=headers)
     assert response.status_code == 429, response.text
+    assert 1 <= int(response.headers["retry-after"]) <= 100  # from the RetryInfo detail
 
 
 async def test_type_cap_refuses_a_batch_atomically(store: Any, aredis: Any) -> None:
