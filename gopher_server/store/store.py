@@ -16,8 +16,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from gopher_server.clock import Clock
-from gopher_server.store.chains import encode_follow_ups
 from gopher_server.errors import TooLarge
+from gopher_server.store.chains import encode_follow_ups
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
     DispatchResult,
