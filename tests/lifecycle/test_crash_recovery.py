@@ -89,8 +89,10 @@ def test_sigkilled_broker_workers_reconnect_no_job_lost(redis_url: str, procs: l
         wait_until(lambda: all(is_final(client.get_job(j)) for j in ids), 30, "all jobs final")
     except AssertionError:
         stuck = [client.get_job(j) for j in ids if not is_final(client.get_job(j))]
-        raise AssertionError(f"not final: {[(j.id, j.state, j.attempt, j.worker_id) for j in stuck]}\n"
-                             f"worker output:\n{worker.output()}") from None
+        raise AssertionError(
+            f"not final: {[(j.id, j.state, j.attempt, j.worker_id) for j in stuck]}\n"
+            f"worker output:\n{worker.output()}"
+        ) from None
     states = {client.get_job(j).state for j in ids}
     assert states == {5}, states
 
