@@ -193,6 +193,7 @@ class Broker:
                 cfg.janitor_interval_s,
                 int(cfg.dead_retention_s * 1000),
                 cfg.dead_max_jobs,
+                cfg.finished_max_jobs,
             ),
             CronScheduler(self.store),
         ]

@@ -48,6 +48,8 @@ class ServerConfig:
     finished_retention_s: float = 7 * 24 * 3600
     dead_retention_s: float = 30 * 24 * 3600
     dead_max_jobs: int = 100_000
+    # Finished jobs kept at most, whatever their age: bounds memory at any throughput.
+    finished_max_jobs: int = 1_000_000
     idempotency_ttl_s: float = 24 * 3600
     backoff_base_s: float = 1.0
     backoff_factor: float = 2.0

@@ -154,6 +154,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     )
     _add_security_flags(p, d)
     p.add_argument(
+        "--max-finished",
+        type=int,
+        default=int(_env("MAX_FINISHED", str(d.finished_max_jobs))),
+        help="most finished jobs kept (oldest go first), on top of --retention",
+    )
+    p.add_argument(
         "--events-max-len",
         type=int,
         default=int(_env("EVENTS_MAX_LEN", str(d.events_max_len))),
@@ -183,6 +189,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         backoff_base_s=a.backoff_base,
         backoff_max_s=a.backoff_max,
         events_max_len=a.events_max_len,
+        finished_max_jobs=a.max_finished,
         **_security_settings(a),  # type: ignore[arg-type]
     )
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 log = logging.getLogger(__name__)
+
+# How long stop() waits for the loop between cancellations. redis-py can swallow a
+# cancellation (redis/redis-py#2028), so stop() cancels again until the task ends.
+STOP_RETRY_S = 0.5
 
 
 class PeriodicComponent:
     """Runs `_tick()` every `interval_s` until stopped.
 
     `_tick()` returns True to run again at once (a backlog remains). A failed tick is
-    logged with the component's name and the loop goes on; only cancellation ends
-    it. `stop()` is safe before `start()` and safe twice.
+    logged with the component's name and the loop goes on; only stop() ends it.
+    `stop()` is safe before `start()` and safe twice.
     """
 
     name = "component"
@@ -30,13 +33,14 @@ class PeriodicComponent:
             self._task = asyncio.create_task(self._run(), name=f"gopher-{self.name}")
 
     async def stop(self) -> None:
-        """Cancel the loop and wait for it to end."""
+        """End the loop and wait for it, cancelling again if a cancellation is lost."""
         task, self._task = self._task, None
         self._stopping = True
-        if task is not None:
+        while task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=STOP_RETRY_S)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("%s ended with an error", self.name, exc_info=task.exception())
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -46,11 +50,11 @@ class PeriodicComponent:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # redis-py may turn a cancellation into a ConnectionError; the flag
-                # makes sure stop() still ends the loop.
-                if self._stopping:
+                if self._stopping:  # a cancellation that surfaced as another error
                     return
                 log.exception("%s tick failed; retrying in %.1fs", self.name, self.interval_s)
+            if self._stopping:
+                return
             await asyncio.sleep(0 if again else self.interval_s)
 
     async def _tick(self) -> bool:

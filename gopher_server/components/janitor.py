@@ -22,18 +22,27 @@ class Janitor(PeriodicComponent):
     name = "janitor"
 
     def __init__(
-        self, store: Store, interval_s: float, dead_retention_ms: int, dead_max_jobs: int
+        self,
+        store: Store,
+        interval_s: float,
+        dead_retention_ms: int,
+        dead_max_jobs: int,
+        finished_max_jobs: int = 1_000_000,
     ) -> None:
         super().__init__(interval_s)
         self.store = store
         self.dead_retention_ms = dead_retention_ms
         self.dead_max_jobs = dead_max_jobs
+        self.finished_max_jobs = finished_max_jobs
 
     async def _tick(self) -> bool:
         keys, redis = self.store.keys, self.store.redis
         now = self.store.clock.now_ms()
         cutoff = now - self.store.settings.finished_retention_ms
         await redis.zremrangebyscore(keys.finished(), "-inf", cutoff)
+        trimmed = await self.store.trim_finished(self.finished_max_jobs)
+        if trimmed:
+            log.info("janitor removed %d finished job(s) past the count limit", trimmed)
         expired = await admin.dead_ids(self.store, older_than_ms=self.dead_retention_ms)
         excess = await redis.zcard(keys.dead()) - len(expired) - self.dead_max_jobs
         if excess > 0:

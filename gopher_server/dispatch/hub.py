@@ -67,6 +67,12 @@ class Hub:
         for session in self.sessions():
             session.wake.set()
 
+    def wake_type(self, job_type: str) -> None:
+        """Wake the local sessions that handle a job type (new ready work). The same
+        wake-up also arrives over pub/sub; waking here first saves that round trip."""
+        for session in self._by_type.get(job_type, ()):
+            session.wake.set()
+
     def wake_worker(self, worker_id: str) -> None:
         """Wake the local sessions of one worker (a slot freed)."""
         for session in self._by_worker.get(worker_id, ()):
@@ -102,11 +108,11 @@ class Hub:
     async def stop(self) -> None:
         """Stop routing and close the connection. Safe before start and twice."""
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        # Cancel until it ends: redis-py can swallow a cancellation (see components/base).
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
 
     async def _run(self) -> None:
         delay = 0.05

@@ -19,6 +19,7 @@ SCRIPT_NAMES = (
     "cancel",
     "requeue_dead",
     "purge_dead",
+    "trim_finished",
 )
 
 

@@ -243,6 +243,11 @@ class Store:
         """Requeue dead jobs with attempts reset; return how many moved."""
         return int(await self._run("requeue_dead", [len(job_ids), *job_ids]))
 
+    async def trim_finished(self, keep: int, batch: int = 1000) -> int:
+        """Delete the oldest finished jobs beyond `keep`, at most `batch` per call;
+        return how many were deleted."""
+        return int(await self._run("trim_finished", [keep, batch]))
+
     async def purge_dead(self, job_ids: Sequence[str]) -> int:
         """Delete dead jobs; return how many were deleted."""
         return int(await self._run("purge_dead", [len(job_ids), *job_ids]))

@@ -144,3 +144,17 @@ async def test_purge_releases_the_idempotency_key(store: Store, clock: FakeClock
     assert await store.redis.exists(store.keys.idempotency("order-7")) == 0
     (again,) = await store.submit([new_job("second", idempotency_key="order-7")])
     assert (again.job_id, again.state, again.duplicate) == ("second", "enqueued", False)
+
+
+async def test_janitor_trims_finished_jobs_by_count(store: Store, clock: FakeClock) -> None:
+    await store.submit([new_job(f"f{i}") for i in range(5)])
+    for _ in range(5):
+        lease = await lease_one(store)
+        await store.ack([(lease.job_id, lease.token, "{}")])
+        clock.advance(1)
+    janitor = Janitor(store, 1.0, 10**12, 10**6, finished_max_jobs=2)
+    await janitor._tick()
+    keys = store.keys
+    assert await store.redis.zrange(keys.finished(), 0, -1) == ["f3", "f4"]
+    assert not await store.redis.exists(keys.job("f0"), keys.history("f0"))
+    assert await store.redis.exists(keys.job("f4"))
