@@ -92,6 +92,10 @@ class EmbeddedRedis:
             "yes" if self.appendonly else "no",
             "--appendfsync",
             "everysec",
+            # The production setting docs/durability.md recommends: job hashes with a
+            # small payload stay in the compact encoding (less than half the memory).
+            "--hash-max-ziplist-value",
+            "256",
             "--protected-mode",
             "yes",
             "--loglevel",
