@@ -22,6 +22,9 @@ class StreamSession:
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled_jobs: list[str] = field(default_factory=list)
+    # (job id, lease token) of the message being written: if the stream turns out to be
+    # gone, these never reached the worker and go back without costing an attempt.
+    undelivered: list[tuple[str, int]] = field(default_factory=list)
 
     def take_cancellations(self) -> list[str]:
         """Job ids to tell the worker to stop, cleared once taken."""

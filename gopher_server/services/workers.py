@@ -158,10 +158,14 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 self._count_dispatch(result)
                 cancels = session.take_cancellations()
                 if result.leases or cancels:
+                    session.undelivered = [(x.job_id, x.token) for x in result.leases]
                     yield worker_service_pb2.StreamJobsResponse(
                         jobs=[leased_job(lease) for lease in result.leases],
                         cancelled_job_ids=cancels,
                     )
+                    if context.done():
+                        return  # the worker was already gone: keep `undelivered`
+                    session.undelivered = []
                     if result.leases:
                         continue  # there may be more work and free slots
                 if result.wait_ms:
@@ -216,6 +220,10 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
     async def _release(self, session: StreamSession) -> None:
         for attempt in range(20):
             try:
+                if session.undelivered:
+                    back = [NackItem(j, t, handback=True) for j, t in session.undelivered]
+                    await self.store.nack(back)
+                    session.undelivered = []
                 released = await self.store.release(session.worker_id, session.session_id)
                 self.metrics.leases_released.inc(len(released))
                 await registry.unregister_stream(self.store, session.worker_id, session.session_id)
