@@ -33,7 +33,7 @@ class Sizes:
     backlog_small: int = 10_000
     backlog_large: int = 200_000
     backlog_window: tuple[int, int] = (1_000, 9_000)
-    backlog_rounds: int = 2
+    backlog_rounds: int = 3
     # Promotion: this many scheduled jobs fall due together while ready jobs are probed.
     promote_jobs: int = 100_000
     promote_probe_gap_s: float = 0.01
