@@ -154,6 +154,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     )
     _add_security_flags(p, d)
     p.add_argument(
+        "--redis-attempts",
+        type=int,
+        default=int(_env("REDIS_ATTEMPTS", str(d.redis_connect_attempts))),
+        help="tries to reach Redis at start (with backoff) before giving up",
+    )
+    p.add_argument(
         "--max-finished",
         type=int,
         default=int(_env("MAX_FINISHED", str(d.finished_max_jobs))),
@@ -190,6 +196,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         backoff_max_s=a.backoff_max,
         events_max_len=a.events_max_len,
         finished_max_jobs=a.max_finished,
+        redis_connect_attempts=a.redis_attempts,
         **_security_settings(a),  # type: ignore[arg-type]
     )
 
