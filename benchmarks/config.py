@@ -34,6 +34,8 @@ class Sizes:
     backlog_large: int = 200_000
     backlog_window: tuple[int, int] = (1_000, 9_000)
     backlog_rounds: int = 3
+    # Sweep: e2e again with this many slots per worker (total = x workers).
+    sweep_concurrency: tuple[int, ...] = (16, 64, 256)
     # Promotion: this many scheduled jobs fall due together while ready jobs are probed.
     promote_jobs: int = 100_000
     promote_probe_gap_s: float = 0.01

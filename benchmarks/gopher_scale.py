@@ -4,6 +4,7 @@ promotion of many due scheduled jobs, and a soak at half of the measured peak.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import statistics
 import threading
@@ -54,6 +55,20 @@ def backlog(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metric
         "backlog_large_fill_s": large.get("fill_s"),
         "backlog_slowdown_pct": round(slowdown, 1),
     }
+
+
+def sweep(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
+    """e2e rate and CPU per job with more in-flight slots per worker: the no-op pipeline
+    is bound by the dispatch -> run -> ack -> refill round trip, so slots matter."""
+    out: dict[str, Any] = {}
+    for per_worker in sizes.sweep_concurrency:
+        wider = dataclasses.replace(settings, concurrency=per_worker)
+        m = drain_rate(redis, sizes, wider, sizes.e2e_jobs, f"sweep{per_worker}")
+        out[str(per_worker * settings.workers)] = {
+            "e2e_per_s": m["e2e_per_s"],
+            "cpu_us_per_job": m["e2e_cpu"].get("cpu_us_per_job", {}),
+        }
+    return {"e2e_by_total_concurrency": out}
 
 
 def promotion(

@@ -140,6 +140,15 @@ def scale_lines(results: dict[str, Any]) -> list[str]:
         return fmt(s.get(key))
 
     lines = []
+    if sweep := s.get("e2e_by_total_concurrency"):
+        lines.append(
+            "e2e by total worker concurrency: "
+            + ", ".join(
+                f"{total}: {fmt(r['e2e_per_s'])}/s"
+                f" ({fmt(sum(r['cpu_us_per_job'].values()))} µs CPU/job)"
+                for total, r in sweep.items()
+            )
+        )
     if "backlog_small_per_s" in s:
         lines.append(
             f"backlog: {v('backlog_small_per_s')}/s with {v('backlog_small_jobs')} queued,"

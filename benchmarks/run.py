@@ -32,7 +32,7 @@ from benchmarks.peers import runner
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs"
 CORE = ["enqueue", "memory", "e2e", "latency"]
-SCALE = ["backlog", "promotion", "soak"]
+SCALE = ["sweep", "backlog", "promotion", "soak"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -118,6 +118,7 @@ def run_gopher(
     step("memory", m, lambda: gopher_core.memory(redis, sizes, settings))
     step("e2e", m, lambda: gopher_core.e2e(redis, sizes, settings))
     step("latency", m, lambda: gopher_core.latency(redis, sizes, settings))
+    step("sweep", scale, lambda: gopher_scale.sweep(redis, sizes, settings))
     step("backlog", scale, lambda: gopher_scale.backlog(redis, sizes, settings))
     bulk = float(m.get("enqueue_bulk_per_s") or 10_000)
     step("promotion", scale, lambda: gopher_scale.promotion(redis, sizes, settings, bulk))

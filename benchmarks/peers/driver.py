@@ -167,8 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     procs.install_cleanup()
     raw = json.loads(args.sizes)
-    if "backlog_window" in raw:
-        raw["backlog_window"] = tuple(raw["backlog_window"])
+    raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     sizes = Sizes(**raw)
     out = Path(args.out)
     result = run(
