@@ -97,6 +97,8 @@ def dev(
     parts: list[Part] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C too, explicitly: a shell may start background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         if redis_url is None:
             directory = data_dir or tempfile.mkdtemp(prefix="gopher-dev-")

@@ -10,7 +10,7 @@ PORT=50151 HTTP=8151 RPORT=6551
 
 setsid ./run dev --port $PORT --http-port $HTTP --redis-port $RPORT >"$LOG" 2>&1 &
 DEV=$!
-cleanup() { kill -INT -- "-$DEV" 2>/dev/null || true; }
+cleanup() { kill -TERM -- "-$DEV" 2>/dev/null || true; }
 trap cleanup EXIT
 
 for _ in $(seq 1 300); do
@@ -22,16 +22,20 @@ grep -q "Press Ctrl-C to stop" "$LOG" || { cat "$LOG"; echo "dev stack not ready
 
 export GOPHER_SERVER=127.0.0.1:$PORT
 $V/gopherctl submit email --payload '{"to": "smoke@example.com"}' --priority high --wait
-curl -sf -X POST "http://127.0.0.1:$HTTP/api/jobs" -H 'content-type: application/json' \
-  -d '{"type": "email", "payload": {"to": "user@example.com", "subject": "Welcome!", "body": "Thank you for signing up."}, "priority": "high", "retries": 3}' |
-  tee /dev/stderr | grep -q '"status":"enqueued"'
-echo
+BODY=$(curl -sf -X POST "http://127.0.0.1:$HTTP/api/jobs" -H 'content-type: application/json' \
+  -d '{"type": "email", "payload": {"to": "user@example.com", "subject": "Welcome!", "body": "Thank you for signing up."}, "priority": "high", "retries": 3}')
+echo "POST /api/jobs -> $BODY"
+echo "$BODY" | grep -q '"status":"enqueued"'
 if [ -x $V/grpcurl ]; then
-  $V/grpcurl -plaintext "127.0.0.1:$PORT" list | tee /dev/stderr | grep -q gopher.v1.JobService
+  SERVICES=$($V/grpcurl -plaintext "127.0.0.1:$PORT" list)
+  echo "$SERVICES"
+  echo "$SERVICES" | grep -q gopher.v1.JobService
 fi
 curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null
 
-kill -INT -- "-$DEV"
+# SIGINT is what Ctrl-C sends; a background job of a non-interactive shell starts with
+# SIGINT ignored, and gopherctl dev re-arms it, so this is the real Ctrl-C path.
+kill -INT "$DEV"
 trap - EXIT
 for _ in $(seq 1 300); do kill -0 "$DEV" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$DEV" 2>/dev/null; then cat "$LOG"; echo "dev stack did not stop"; exit 1; fi
