@@ -74,8 +74,6 @@ local function admit(t)
   return true
 end
 
--- Pop the next job id of priority p, rotating the first type tried so one flooding
--- type cannot starve another of the same priority.
 -- Types whose circuit breaker on this worker is open or probing are skipped; the
 -- stream is told when the earliest hold ends so it asks again then.
 for _, t in ipairs(types) do
@@ -89,13 +87,39 @@ for _, t in ipairs(types) do
   end
 end
 
+-- Counters read once and written back once: the weighted pattern position and the
+-- per-priority type cursors (scripts are atomic, so this equals per-job updates).
+local seq = tonumber(redis.call('GET', K_SEQ) or '0')
+local start_seq = seq
+local cur = redis.call('HMGET', K_CURSOR, 'high', 'normal', 'low')
+local cursor = {high = tonumber(cur[1]) or 0, normal = tonumber(cur[2]) or 0,
+  low = tonumber(cur[3]) or 0}
+local cursor_moved = false
+
+local function limits_of(t)
+  local lim = limits[t]
+  if lim == nil then
+    local raw = redis.call('HGET', K_LIMITS, t)
+    lim = raw and cjson.decode(raw) or false
+    limits[t] = lim
+  end
+  return lim
+end
+
+-- Pop the next job id of priority p, rotating the first type tried so one flooding
+-- type cannot starve another of the same priority.
 local function pop_from(p)
-  local start = redis.call('HINCRBY', K_CURSOR, p, 1)
+  cursor[p] = cursor[p] + 1
+  cursor_moved = true
+  local start = cursor[p]
   for k = 0, ntypes - 1 do
     local t = types[((start + k) % ntypes) + 1]
     if not blocked[t] then
       local rk = ready_key(p, t)
-      if redis.call('LLEN', rk) > 0 then
+      if not limits_of(t) then
+        local id = redis.call('LPOP', rk)
+        if id then return id, t end
+      elseif redis.call('LLEN', rk) > 0 then
         if admit(t) then
           return redis.call('LPOP', rk), t
         end
@@ -108,23 +132,27 @@ local function pop_from(p)
   return nil, nil
 end
 
+-- Lease a popped job: one read and one write of its hash. Returns false for an id
+-- whose hash is gone or no longer enqueued (it is skipped, not leased).
 local function lease(id, prio, t)
   local jk = P_JOB .. id
-  local token = redis.call('HINCRBY', jk, 'token', 1)
-  local attempt = redis.call('HINCRBY', jk, 'attempt', 1)
-  local f = redis.call('HMGET', jk, 'payload', 'retries', 'lease_ms', 'timeout_ms',
-    'created', 'ready', 'trace', 'parent')
-  local lease_ms = tonumber(f[3]) or default_lease
+  local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'payload', 'retries',
+    'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent')
+  if f[1] ~= 'enqueued' then return false end
+  local token = (tonumber(f[2]) or 0) + 1
+  local attempt = (tonumber(f[3]) or 0) + 1
+  local lease_ms = tonumber(f[6]) or default_lease
   local deadline = NOW + lease_ms
-  redis.call('HSET', jk, 'state', 'active', 'started', NOW, 'wid', wid, 'sid', sid,
-    'deadline', deadline)
+  redis.call('HSET', jk, 'state', 'active', 'token', token, 'attempt', attempt,
+    'started', NOW, 'wid', wid, 'sid', sid, 'deadline', deadline)
   redis.call('ZADD', K_LEASES, deadline, id)
   redis.call('SADD', inflight, id)
   redis.call('HINCRBY', K_ACTIVE, t, 1)
   record(id, t, 'enqueued', 'active', attempt, wid, nil)
-  local row = {id, t, prio, f[1], attempt, f[2], token, deadline, lease_ms,
-    f[4] or '0', f[5], f[6] or f[5], f[7] or '', f[8] or ''}
+  local row = {id, t, prio, f[4], attempt, f[5], token, deadline, lease_ms,
+    f[7] or '0', f[8], f[9] or f[8], f[10] or '', f[11] or ''}
   for _, v in ipairs(row) do jobs[#jobs + 1] = v end
+  return true
 end
 
 local taken, guard = 0, 0
@@ -132,7 +160,6 @@ while taken < free and guard < free * 4 do
   guard = guard + 1
   local order = ALL
   if not strict then
-    local seq = tonumber(redis.call('GET', K_SEQ) or '0')
     local pref = pattern[(seq % #pattern) + 1]
     order = {pref}
     for _, p in ipairs(ALL) do
@@ -151,11 +178,13 @@ while taken < free and guard < free * 4 do
     end
   end
   if not id then break end
-  -- A popped id whose hash is gone or no longer enqueued is skipped, not leased.
-  if redis.call('HGET', P_JOB .. id, 'state') == 'enqueued' then
-    if not strict then redis.call('INCR', K_SEQ) end
-    lease(id, prio, t)
+  if lease(id, prio, t) then
+    if not strict then seq = seq + 1 end
     taken = taken + 1
   end
+end
+if seq ~= start_seq then redis.call('SET', K_SEQ, seq) end
+if cursor_moved then
+  redis.call('HSET', K_CURSOR, 'high', cursor.high, 'normal', cursor.normal, 'low', cursor.low)
 end
 return {jobs, wait_ms, rate_limited, limited_types}
