@@ -80,6 +80,7 @@ def store_settings(config: ServerConfig) -> StoreSettings:
         strict_priority=config.strict_priority,
         events_max_len=config.events_max_len,
         max_job_types=config.max_job_types,
+        stream_fresh_ms=int(config.heartbeat_interval_s * 3000),
     )
 
 

@@ -48,6 +48,8 @@ class StoreSettings:
     # A worker that let a lease expire (presumed hung) or handed a job back (draining)
     # gets no new jobs for this long, unless it answers or reconnects meanwhile.
     hold_ms: int = 60_000
+    # A stream heartbeat younger than this means the stream is alive (3 heartbeats).
+    stream_fresh_ms: int = 15_000
     backoff_base_ms: int = 1_000
     backoff_factor: float = 2.0
     backoff_max_ms: int = 3_600_000
@@ -226,7 +228,9 @@ class Store:
     async def expire_leases(self, limit: int = 1000) -> list[tuple[str, str]]:
         """Recover jobs whose lease deadline passed; (job id, new state) each. Their
         workers get no new jobs for `hold_ms` unless they answer meanwhile."""
-        raw = await self._run("expire", [limit, self.settings.hold_ms])
+        s = self.settings
+        args = [limit, s.hold_ms, self.keys.worker_streams(""), s.stream_fresh_ms]
+        raw = await self._run("expire", args)
         return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
 
     async def promote_due(self, limit: int = 1000) -> int:

@@ -209,8 +209,12 @@ class LifecycleDriver:
             key=lambda j: (j.deadline_ms, j.id),
         )
         expected = []
-        for job in due:  # its worker is presumed hung: hold it back
-            self.model.holds[job.worker] = now + SETTINGS.hold_ms
+        for job in due:
+            # Its worker is presumed hung, and held back, only while the lease's own
+            # stream is alive; a lease whose stream is gone says nothing of the worker.
+            beat = self.model.beats.get((job.worker, job.session), 0)
+            if now - beat <= SETTINGS.stream_fresh_ms:
+                self.model.holds[job.worker] = now + SETTINGS.hold_ms
             expected.append((job.id, self.model.lose(job)))
         assert self.run(self.store.expire_leases()) == expected
 
@@ -241,6 +245,7 @@ class LifecycleDriver:
             )
         )
         self.model.holds.pop(worker, None)
+        self.model.beats[(worker, session)] = self.clock.now_ms()
 
     def promote(self, advance_ms: int) -> None:
         """Move the clock, then promote due scheduled and retrying jobs."""

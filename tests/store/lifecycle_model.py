@@ -27,6 +27,7 @@ SETTINGS = StoreSettings(
     backoff_factor=2.0,
     backoff_max_ms=1000,
     hold_ms=300,
+    stream_fresh_ms=2000,
 )
 LIVE = ("scheduled", "enqueued", "active", "retrying")
 FINISHED = ("succeeded", "cancelled")
@@ -60,6 +61,8 @@ class Model:
         self.idem: dict[str, str] = {}
         self.paused: set[str] = set()
         self.holds: dict[str, int] = {}
+        # (worker, session) -> when the stream last registered (its heartbeat)
+        self.beats: dict[tuple[str, str], int] = {}
         self.created = 0
         self.purged = 0
 

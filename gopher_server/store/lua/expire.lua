@@ -2,6 +2,12 @@
 --
 -- ARGV[A]    most jobs to recover in this call
 -- ARGV[A+1]  how long (ms) a worker that let a lease expire gets no new jobs
+-- ARGV[A+2]  prefix of the per-worker stream heartbeat hashes (+ worker id)
+-- ARGV[A+3]  a stream heartbeat younger than this (ms) means the stream is alive
+--
+-- The hold applies only when the lease's own stream is still alive: then the worker
+-- is there but silent (hung). A lease that expired because its broker died says
+-- nothing about the worker, which has long reconnected elsewhere.
 --
 -- Each recovered job counts the attempt it lost: it goes back to the front of its
 -- queue, or to the DLQ when it has no retries left.
@@ -9,19 +15,23 @@
 -- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
 local limit = tonumber(ARGV[A])
 local hold_ms = tonumber(ARGV[A + 1])
+local streams_prefix, fresh_ms = ARGV[A + 2], tonumber(ARGV[A + 3])
 local out = {}
 local ids = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', NOW, 'LIMIT', 0, limit)
 for _, id in ipairs(ids) do
   local f = redis.call('HMGET', P_JOB .. id, 'state', 'deadline', 'attempt', 'retries',
-    'wid', 'prio', 'type')
+    'wid', 'prio', 'type', 'sid')
   if f[1] ~= 'active' then
     redis.call('ZREM', K_LEASES, id)
   elseif tonumber(f[2]) <= NOW then
     local err = {type = 'LeaseExpired', message = 'lease expired before the worker answered',
       traceback = ''}
     local state = lost(id, 'active', f[3], f[4], f[5], f[6], f[7], err)
-    if f[5] and f[5] ~= '' then
-      redis.call('HSET', K_HOLDS, f[5], NOW + hold_ms)
+    if f[5] and f[5] ~= '' and f[8] then
+      local beat = tonumber(redis.call('HGET', streams_prefix .. f[5], f[8]) or '0')
+      if NOW - beat <= fresh_ms then
+        redis.call('HSET', K_HOLDS, f[5], NOW + hold_ms)
+      end
     end
     out[#out + 1] = id
     out[#out + 1] = state
