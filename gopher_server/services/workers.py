@@ -1,34 +1,30 @@
-"""WorkerService: deliver jobs over StreamJobs and take outcomes with fencing."""
+"""WorkerService: deliver jobs over StreamJobs (see dispatch/streamer.py) and take
+outcomes with fencing."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
-import redis.exceptions
 from gopher.v1 import worker_service_pb2, worker_service_pb2_grpc
 
 from gopher_server.config import ServerConfig
-from gopher_server.convert import STATES, leased_job
+from gopher_server.convert import STATES
 from gopher_server.dispatch.hub import Hub
-from gopher_server.dispatch.session import StreamSession
+from gopher_server.dispatch.streamer import Streamer
 from gopher_server.errors import InvalidArgument, NotFound, StaleLease, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
-from gopher_server.status import abort, unary
+from gopher_server.status import unary
 from gopher_server.store import circuits
-from gopher_server.store import workers as registry
-from gopher_server.store.records import DispatchResult, NackItem
+from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
 MAX_TRACEBACK_BYTES = 8192
-MAX_CAPACITY = 10_000
 _CIRCUIT_STATES = {
     worker_service_pb2.CIRCUIT_STATE_CLOSED: "closed",
     worker_service_pb2.CIRCUIT_STATE_OPEN: "open",
@@ -74,128 +70,23 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         self.hub = hub
         self.config = config
         self.metrics = metrics
-        self.closing = False
-        self._releases: set[asyncio.Task[None]] = set()
+        self.streamer = Streamer(store, hub, config, metrics)
+
+    async def StreamJobs(
+        self, request: worker_service_pb2.StreamJobsRequest, context: Context
+    ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
+        async for response in self.streamer.serve(request, context):
+            yield response
+
+    async def shutdown(self) -> None:
+        """End every stream without releasing leases (see Streamer.shutdown)."""
+        await self.streamer.shutdown()
 
     def _check_batch(self, items: Sequence[Any], field: str) -> None:
         if len(items) > self.config.max_batch:
             raise TooLarge(
                 f"{field} holds {len(items)} items; the limit is {self.config.max_batch}", field
             )
-
-    # -- streaming -----------------------------------------------------------------
-    async def StreamJobs(
-        self, request: worker_service_pb2.StreamJobsRequest, context: Context
-    ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
-        try:
-            check_name(request.worker_id, "worker_id", "worker id")
-            if not request.job_types:
-                raise InvalidArgument("job_types must name at least one job type", "job_types")
-            for i, job_type in enumerate(request.job_types):
-                check_name(job_type, f"job_types[{i}]")
-            if not 1 <= request.capacity <= MAX_CAPACITY:
-                raise InvalidArgument(f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
-            # Counted and added with no await between, so racing opens cannot both pass.
-            limit = self.config.max_streams_per_worker
-            if sum(s.worker_id == request.worker_id for s in self.hub.sessions()) >= limit:
-                raise TooLarge(f"worker {request.worker_id} already has {limit} open streams")
-        except (InvalidArgument, TooLarge) as error:
-            await abort(context, error)
-        session = StreamSession(request.worker_id, sorted(set(request.job_types)), request.capacity)
-        # A cancelled call (the worker closed the stream) is only noticed by grpc on the
-        # next write; wake the loop at once so it ends and releases the leases.
-        context.add_done_callback(lambda _: session.wake.set())  # type: ignore[arg-type]
-        self.hub.add(session)
-        self.metrics.streams.inc()
-        log.info(
-            "worker %s stream %s opened (%s, capacity %d)",
-            session.worker_id,
-            session.session_id,
-            ",".join(session.job_types),
-            session.capacity,
-        )
-        try:
-            await registry.register_stream(
-                self.store,
-                session.worker_id,
-                session.session_id,
-                hostname=request.hostname,
-                pid=request.pid,
-                job_types=session.job_types,
-                capacity=session.capacity,
-            )
-            async for response in self._deliver(session, context):
-                yield response
-        finally:
-            self.hub.remove(session)
-            self.metrics.streams.dec()
-            if not self.closing:
-                # The worker went away: its jobs must not wait for lease expiry. Run the
-                # release as its own task so the call's cancellation cannot cut it short.
-                task = asyncio.create_task(self._release(session))
-                self._releases.add(task)
-                task.add_done_callback(self._releases.discard)
-
-    async def _deliver(
-        self, session: StreamSession, context: Context
-    ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
-        loop = asyncio.get_running_loop()
-        heartbeat_s = self.config.heartbeat_interval_s
-        next_beat = loop.time() + heartbeat_s
-        while not self.closing and not context.done():
-            session.wake.clear()
-            wait_s = heartbeat_s
-            try:
-                if loop.time() >= next_beat:
-                    # An empty message doubles as a liveness probe: grpc notices that a
-                    # worker closed its stream only when the broker writes to it.
-                    yield worker_service_pb2.StreamJobsResponse()
-                    await registry.heartbeat(self.store, [(session.worker_id, session.session_id)])
-                    next_beat = loop.time() + heartbeat_s
-                result = await self.store.dispatch(
-                    session.worker_id, session.session_id, session.capacity, session.job_types
-                )
-                self._count_dispatch(result)
-                cancels = session.take_cancellations()
-                if result.leases or cancels:
-                    session.undelivered = [(x.job_id, x.token) for x in result.leases]
-                    yield worker_service_pb2.StreamJobsResponse(
-                        jobs=[leased_job(lease) for lease in result.leases],
-                        cancelled_job_ids=cancels,
-                    )
-                    if context.done():
-                        return  # the worker was already gone: keep `undelivered`
-                    session.undelivered = []
-                    if result.leases:
-                        continue  # there may be more work and free slots
-                if result.wait_ms:
-                    wait_s = min(wait_s, result.wait_ms / 1000)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-                # Keep the stream open through a Redis outage; dispatch resumes when it is back.
-                log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)
-                wait_s = 0.5
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(session.wake.wait(), timeout=wait_s)
-
-    def _count_dispatch(self, result: DispatchResult) -> None:
-        m = self.metrics
-        if result.leases and log.isEnabledFor(logging.DEBUG):
-            for lease in result.leases:
-                log.debug(
-                    "job %s (%s) active: attempt %d",
-                    lease.job_id,
-                    lease.type,
-                    lease.attempt,
-                    extra={"job_id": lease.job_id, "type": lease.type, "attempt": lease.attempt},
-                )
-        if result.leases:
-            now = self.store.clock.now_ms()
-            for lease in result.leases:
-                label = m.type_label(lease.type)
-                m.dispatched.labels(label).inc()
-                m.wait.labels(label, lease.priority).observe(max(0, now - lease.ready_ms) / 1000)
-        for job_type in result.limited_types:
-            m.rate_limited.labels(m.type_label(job_type)).inc()
 
     def _count_nacks(self, results: list[tuple[str, str]], items: Sequence[NackItem]) -> None:
         for (code, job_type), item in zip(results, items, strict=True):
@@ -216,36 +107,6 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
                 log.debug("ack refused: %s (%s)", code, job_type)
             if code == "ok":
                 self.metrics.outcome(job_type, "succeeded")
-
-    async def _release(self, session: StreamSession) -> None:
-        for attempt in range(20):
-            try:
-                if session.undelivered:
-                    back = [NackItem(j, t, handback=True) for j, t in session.undelivered]
-                    await self.store.nack(back)
-                    session.undelivered = []
-                released = await self.store.release(session.worker_id, session.session_id)
-                self.metrics.leases_released.inc(len(released))
-                await registry.unregister_stream(self.store, session.worker_id, session.session_id)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-                # Leases still expire on their own if Redis stays away; retry a while.
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
-                continue
-            log.info(
-                "worker %s stream %s closed; released %d job(s)",
-                session.worker_id,
-                session.session_id,
-                len(released),
-            )
-            return
-
-    async def shutdown(self) -> None:
-        """End every stream without releasing leases: workers reconnect to another
-        broker and answer with the tokens they hold."""
-        self.closing = True
-        self.hub.wake_all()
-        if self._releases:
-            await asyncio.wait(self._releases, timeout=self.config.shutdown_grace_s)
 
     @unary
     async def ReportCircuit(

@@ -1,0 +1,193 @@
+"""StreamJobs: push jobs to a worker while it has free slots, and clean up after it.
+
+One `Streamer` per broker. Each open stream is a StreamSession woken by the hub when
+something may have changed for it; the loop leases jobs with one script call per batch
+and writes them as one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import redis.exceptions
+from gopher.v1 import worker_service_pb2
+
+from gopher_server.config import ServerConfig
+from gopher_server.convert import leased_job
+from gopher_server.dispatch.hub import Hub
+from gopher_server.dispatch.session import StreamSession
+from gopher_server.errors import InvalidArgument, TooLarge
+from gopher_server.observability.metrics import BrokerMetrics
+from gopher_server.status import abort
+from gopher_server.store import workers as registry
+from gopher_server.store.records import DispatchResult, NackItem
+from gopher_server.store.store import Store
+from gopher_server.validation import check_name
+
+log = logging.getLogger(__name__)
+Context = grpc.aio.ServicerContext[Any, Any]
+MAX_CAPACITY = 10_000
+
+
+class Streamer:
+    """Serves every StreamJobs call of one broker."""
+
+    def __init__(
+        self, store: Store, hub: Hub, config: ServerConfig, metrics: BrokerMetrics
+    ) -> None:
+        self.store = store
+        self.hub = hub
+        self.config = config
+        self.metrics = metrics
+        self.closing = False
+        self._releases: set[asyncio.Task[None]] = set()
+
+    async def serve(
+        self, request: worker_service_pb2.StreamJobsRequest, context: Context
+    ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
+        """The StreamJobs call: validate, register, deliver until the worker or the
+        broker ends it, then release what the worker was given (unless shutting down)."""
+        try:
+            check_name(request.worker_id, "worker_id", "worker id")
+            if not request.job_types:
+                raise InvalidArgument("job_types must name at least one job type", "job_types")
+            for i, job_type in enumerate(request.job_types):
+                check_name(job_type, f"job_types[{i}]")
+            if not 1 <= request.capacity <= MAX_CAPACITY:
+                raise InvalidArgument(f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
+            # Counted and added with no await between, so racing opens cannot both pass.
+            limit = self.config.max_streams_per_worker
+            if sum(s.worker_id == request.worker_id for s in self.hub.sessions()) >= limit:
+                raise TooLarge(f"worker {request.worker_id} already has {limit} open streams")
+        except (InvalidArgument, TooLarge) as error:
+            await abort(context, error)
+        session = StreamSession(request.worker_id, sorted(set(request.job_types)), request.capacity)
+        # A cancelled call (the worker closed the stream) is only noticed by grpc on the
+        # next write; wake the loop at once so it ends and releases the leases.
+        context.add_done_callback(lambda _: session.wake.set())  # type: ignore[arg-type]
+        self.hub.add(session)
+        self.metrics.streams.inc()
+        log.info(
+            "worker %s stream %s opened (%s, capacity %d)",
+            session.worker_id,
+            session.session_id,
+            ",".join(session.job_types),
+            session.capacity,
+        )
+        try:
+            await registry.register_stream(
+                self.store,
+                session.worker_id,
+                session.session_id,
+                hostname=request.hostname,
+                pid=request.pid,
+                job_types=session.job_types,
+                capacity=session.capacity,
+            )
+            async for response in self._deliver(session, context):
+                yield response
+        finally:
+            self.hub.remove(session)
+            self.metrics.streams.dec()
+            if not self.closing:
+                # The worker went away: its jobs must not wait for lease expiry. Run the
+                # release as its own task so the call's cancellation cannot cut it short.
+                task = asyncio.create_task(self._release(session))
+                self._releases.add(task)
+                task.add_done_callback(self._releases.discard)
+
+    async def _deliver(
+        self, session: StreamSession, context: Context
+    ) -> AsyncIterator[worker_service_pb2.StreamJobsResponse]:
+        loop = asyncio.get_running_loop()
+        heartbeat_s = self.config.heartbeat_interval_s
+        next_beat = loop.time() + heartbeat_s
+        while not self.closing and not context.done():
+            session.wake.clear()
+            wait_s = heartbeat_s
+            try:
+                if loop.time() >= next_beat:
+                    # An empty message doubles as a liveness probe: grpc notices that a
+                    # worker closed its stream only when the broker writes to it.
+                    yield worker_service_pb2.StreamJobsResponse()
+                    await registry.heartbeat(self.store, [(session.worker_id, session.session_id)])
+                    next_beat = loop.time() + heartbeat_s
+                result = await self.store.dispatch(
+                    session.worker_id, session.session_id, session.capacity, session.job_types
+                )
+                self._count_dispatch(result)
+                cancels = session.take_cancellations()
+                if result.leases or cancels:
+                    session.undelivered = [(x.job_id, x.token) for x in result.leases]
+                    yield worker_service_pb2.StreamJobsResponse(
+                        jobs=[leased_job(lease) for lease in result.leases],
+                        cancelled_job_ids=cancels,
+                    )
+                    if context.done():
+                        return  # the worker was already gone: keep `undelivered`
+                    session.undelivered = []
+                    if result.leases:
+                        continue  # there may be more work and free slots
+                if result.wait_ms:
+                    wait_s = min(wait_s, result.wait_ms / 1000)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                # Keep the stream open through a Redis outage; dispatch resumes when it is back.
+                log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)
+                wait_s = 0.5
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(session.wake.wait(), timeout=wait_s)
+
+    def _count_dispatch(self, result: DispatchResult) -> None:
+        m = self.metrics
+        if result.leases and log.isEnabledFor(logging.DEBUG):
+            for lease in result.leases:
+                log.debug(
+                    "job %s (%s) active: attempt %d",
+                    lease.job_id,
+                    lease.type,
+                    lease.attempt,
+                    extra={"job_id": lease.job_id, "type": lease.type, "attempt": lease.attempt},
+                )
+        if result.leases:
+            now = self.store.clock.now_ms()
+            for lease in result.leases:
+                label = m.type_label(lease.type)
+                m.dispatched.labels(label).inc()
+                m.wait.labels(label, lease.priority).observe(max(0, now - lease.ready_ms) / 1000)
+        for job_type in result.limited_types:
+            m.rate_limited.labels(m.type_label(job_type)).inc()
+
+    async def _release(self, session: StreamSession) -> None:
+        for attempt in range(20):
+            try:
+                if session.undelivered:
+                    back = [NackItem(j, t, handback=True) for j, t in session.undelivered]
+                    await self.store.nack(back)
+                    session.undelivered = []
+                released = await self.store.release(session.worker_id, session.session_id)
+                self.metrics.leases_released.inc(len(released))
+                await registry.unregister_stream(self.store, session.worker_id, session.session_id)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                # Leases still expire on their own if Redis stays away; retry a while.
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+                continue
+            log.info(
+                "worker %s stream %s closed; released %d job(s)",
+                session.worker_id,
+                session.session_id,
+                len(released),
+            )
+            return
+
+    async def shutdown(self) -> None:
+        """End every stream without releasing leases: workers reconnect to another
+        broker and answer with the tokens they hold."""
+        self.closing = True
+        self.hub.wake_all()
+        if self._releases:
+            await asyncio.wait(self._releases, timeout=self.config.shutdown_grace_s)
