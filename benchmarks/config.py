@@ -36,6 +36,7 @@ class Sizes:
     backlog_rounds: int = 3
     # Sweep: e2e again with this many slots per worker (total = x workers).
     sweep_concurrency: tuple[int, ...] = (16, 64, 256)
+    sweep_prefetch: int = 4  # and 16 slots per worker with this prefetch
     # Promotion: this many scheduled jobs fall due together while ready jobs are probed.
     promote_jobs: int = 100_000
     promote_probe_gap_s: float = 0.01
@@ -43,7 +44,7 @@ class Sizes:
     soak_s: float = 60.0
     soak_fraction: float = 0.5
     soak_sample_s: float = 2.0
-    soak_warmup_s: float = 10.0
+    soak_warmup_s: float = 30.0
 
 
 QUICK = Sizes(name="quick")

@@ -58,13 +58,17 @@ def backlog(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metric
 
 
 def sweep(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
-    """e2e rate and CPU per job with more in-flight slots per worker: the no-op pipeline
-    is bound by the dispatch -> run -> ack -> refill round trip, so slots matter."""
+    """e2e rate and CPU per job with more slots per worker, and with prefetch: the no-op
+    pipeline is bound by the dispatch -> run -> ack -> refill round trip."""
     out: dict[str, Any] = {}
-    for per_worker in sizes.sweep_concurrency:
-        wider = dataclasses.replace(settings, concurrency=per_worker)
-        m = drain_rate(redis, sizes, wider, sizes.e2e_jobs, f"sweep{per_worker}")
-        out[str(per_worker * settings.workers)] = {
+    variants = [(c, 1) for c in sizes.sweep_concurrency] + [(16, sizes.sweep_prefetch)]
+    for per_worker, prefetch in variants:
+        wider = dataclasses.replace(settings, concurrency=per_worker, prefetch=prefetch)
+        m = drain_rate(redis, sizes, wider, sizes.e2e_jobs, f"sweep{per_worker}x{prefetch}")
+        label = str(per_worker * settings.workers) + (
+            f" prefetch {prefetch}" if prefetch > 1 else ""
+        )
+        out[label] = {
             "e2e_per_s": m["e2e_per_s"],
             "cpu_us_per_job": m["e2e_cpu"].get("cpu_us_per_job", {}),
         }

@@ -33,6 +33,7 @@ class StackSettings:
 
     workers: int = 2
     concurrency: int = 16
+    prefetch: int = 1  # jobs leased per slot (gopher-worker --prefetch); 1 = no buffer
     server_flags: list[str] = field(default_factory=list)
 
 
@@ -100,6 +101,8 @@ class GopherStack:
             "--grace",
             "2",
         ]
+        if self.settings.prefetch != 1:
+            base += ["--prefetch", str(self.settings.prefetch)]
         env = {"BENCH_REDIS_URL": self.redis_url}
         for i in range(self.settings.workers):
             log = LOG_DIR / f"{self.tag}-worker{i}.log"

@@ -69,6 +69,7 @@ class _Tally:
 
 _state: _Tally | None = None
 _state_lock = threading.Lock()
+_latency_client: Any = None
 
 
 def _client() -> Any:
@@ -84,21 +85,28 @@ def _flush_forever(tally: _Tally) -> None:
             return
 
 
+def _forget_parent_state() -> None:
+    # A forked child (Celery prefork, RQ's fork per job) starts its own tally and client;
+    # resetting here spares a getpid() system call per job.
+    global _state, _latency_client
+    _state = None
+    _latency_client = None
+
+
+os.register_at_fork(after_in_child=_forget_parent_state)
+
+
 def _tally() -> _Tally:
-    """This process's tally; a forked child (Celery prefork) gets its own."""
+    """This process's tally, created (with its flusher thread) on first use."""
     global _state
-    pid = os.getpid()
     state = _state
-    if state is not None and state.pid == pid:
+    if state is not None:
         return state
     with _state_lock:
-        if _state is None or _state.pid != pid:
-            _state = _Tally(pid, _client())
+        if _state is None:
+            _state = _Tally(os.getpid(), _client())
             threading.Thread(target=_flush_forever, args=(_state,), daemon=True).start()
         return _state
-
-
-_latency_client: Any = None
 
 
 def on_job(payload: Any) -> None:
@@ -106,9 +114,8 @@ def on_job(payload: Any) -> None:
     now = time.time()
     if isinstance(payload, dict) and "t" in payload:
         global _latency_client
-        if _latency_client is None or getattr(_latency_client, "_bench_pid", None) != os.getpid():
+        if _latency_client is None:
             _latency_client = _client()
-            _latency_client._bench_pid = os.getpid()
         _latency_client.rpush(LATENCY_KEY, repr(now - float(payload["t"])))
         return
     tally = _tally()

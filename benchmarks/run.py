@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-gopher", action="store_true", help="skip Gopher (peers only)")
     p.add_argument("--workers", type=int, default=2, help="Gopher worker processes")
     p.add_argument("--concurrency", type=int, default=16, help="concurrency per worker")
+    p.add_argument("--prefetch", type=int, default=1, help="gopher-worker --prefetch")
     p.add_argument("--peer-timeout", type=float, default=600, help="seconds per peer")
     p.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
     p.add_argument("--soak-s", type=float, help="soak duration override, seconds")
@@ -89,7 +90,8 @@ def run_gopher(
     core: dict[str, Any] = {
         "system": "gopher",
         "version": machine.gopher_version(),
-        "notes": f"1 broker, {settings.workers} workers x {settings.concurrency}",
+        "notes": f"1 broker, {settings.workers} workers x {settings.concurrency}"
+        + (f", prefetch {settings.prefetch}" if settings.prefetch > 1 else ""),
         "metrics": {},
         "errors": {},
     }
@@ -153,7 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.soak_s:
         sizes = dataclasses.replace(sizes, soak_s=args.soak_s)
     only = [s for s in args.only.split(",") if s]
-    settings = StackSettings(workers=args.workers, concurrency=args.concurrency)
+    settings = StackSettings(
+        workers=args.workers, concurrency=args.concurrency, prefetch=args.prefetch
+    )
     procs.install_cleanup()
     shutil.rmtree(LOG_DIR, ignore_errors=True)
     LOG_DIR.mkdir(parents=True)
@@ -170,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         "settings": {
             "workers": settings.workers,
             "concurrency": settings.concurrency,
+            "prefetch": settings.prefetch,
             "sizes": {k: v for k, v in vars(sizes).items()},
         },
         "systems": [],
