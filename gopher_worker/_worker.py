@@ -12,11 +12,8 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-import grpc
-from gopher.v1 import job_pb2
 from gopher.v1 import worker_service_pb2 as pb
 
 from gopher_client import AsyncClient
@@ -30,37 +27,16 @@ from gopher_worker._job import Job
 from gopher_worker._leases import keep_leases
 from gopher_worker._metrics import WorkerMetrics
 from gopher_worker._outcomes import OutcomeBatcher
+from gopher_worker._receiver import receive_jobs
 from gopher_worker._registry import Registry
+from gopher_worker._running import Running as _Running
+from gopher_worker._running import placeholder as _placeholder
 from gopher_worker._tracing import TracingHook
 
 log = logging.getLogger(__name__)
-RECONNECT_MAX_S = 5.0
 # How long a draining worker keeps its stream open after its last handback, to catch
 # jobs already on the wire (dispatch and write are milliseconds apart on the broker).
 DRAIN_SETTLE_S = 0.3
-
-
-@dataclass
-class _Running:
-    lease: job_pb2.LeasedJob
-    deadline_ms: int
-    task: asyncio.Task[None] | None = None
-    cancelled: bool = False  # by the broker or a lost lease: report nothing
-    running: bool = False  # holds an execution slot (prefetched jobs wait for one)
-
-
-def _placeholder(lease: job_pb2.LeasedJob) -> Job:
-    """A Job for a delivery whose payload could not be decoded."""
-    return Job(
-        lease.job_id,
-        lease.type,
-        {},
-        lease.attempt,
-        lease.retries,
-        "",
-        lease.created_unix_ms,
-        lease_token=lease.lease_token,
-    )
 
 
 class Worker:
@@ -154,7 +130,7 @@ class Worker:
         self._circuits = CircuitReporter(self._client, self.worker_id)
         self._circuits.start()
         self._tasks = [
-            asyncio.create_task(self._stream_loop(), name="gopher-stream"),
+            asyncio.create_task(receive_jobs(self), name="gopher-stream"),
             asyncio.create_task(keep_leases(self), name="gopher-leases"),
         ]
         log.info(
@@ -229,38 +205,8 @@ class Worker:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- receiving ----------------------------------------------------------------
-    async def _stream_loop(self) -> None:
-        assert self._client is not None
-        delay = 0.1
-        request = pb.StreamJobsRequest(
-            worker_id=self.worker_id,
-            job_types=self.registry.job_types,
-            capacity=self.concurrency * self.prefetch,
-            hostname=socket.gethostname(),
-            pid=os.getpid(),
-        )
-        while True:
-            call = self._client.stream_jobs(request)
-            try:
-                async for response in call:
-                    self.connected.set()
-                    delay = 0.1
-                    self._on_response(response)
-                log.info("broker closed the stream; reconnecting")
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                    log.error("broker refused the worker: %s", exc.details())
-                else:
-                    log.warning(
-                        "stream to broker lost (%s); reconnecting in %.1fs", exc.code().name, delay
-                    )
-            finally:
-                self.connected.clear()
-                call.cancel()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RECONNECT_MAX_S)
-
-    def _on_response(self, response: pb.StreamJobsResponse) -> None:
+    def on_response(self, response: pb.StreamJobsResponse) -> None:
+        """Act on one stream message: start its jobs, then stop cancelled ones."""
         # Deliveries first: a cancellation may concern a job in this same message.
         self._start_jobs(response)
         for job_id in response.cancelled_job_ids:
