@@ -10,10 +10,20 @@
 Run with `gopher-worker myapp.tasks:registry --server 127.0.0.1:50051 --concurrency 16`.
 """
 
+from gopher_worker._breaker import BreakerPolicy
 from gopher_worker._errors import PermanentError, RetryAfter
 from gopher_worker._hooks import JobHook
 from gopher_worker._job import Job
 from gopher_worker._registry import Handler, Registry
 from gopher_worker._worker import Worker
 
-__all__ = ["Handler", "Job", "JobHook", "PermanentError", "Registry", "RetryAfter", "Worker"]
+__all__ = [
+    "BreakerPolicy",
+    "Handler",
+    "Job",
+    "JobHook",
+    "PermanentError",
+    "Registry",
+    "RetryAfter",
+    "Worker",
+]

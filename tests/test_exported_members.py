@@ -36,6 +36,15 @@ def test_client_sdk_exports() -> None:
 
 def test_worker_sdk_exports() -> None:
     assert sorted(gopher_worker.__all__) == sorted(
-        ["Handler", "Job", "JobHook", "PermanentError", "Registry", "RetryAfter", "Worker"]
+        [
+            "BreakerPolicy",
+            "Handler",
+            "Job",
+            "JobHook",
+            "PermanentError",
+            "Registry",
+            "RetryAfter",
+            "Worker",
+        ]
     )
     assert all(hasattr(gopher_worker, name) for name in gopher_worker.__all__)

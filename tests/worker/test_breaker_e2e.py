@@ -8,8 +8,7 @@ import asyncio
 from gopher.v1 import worker_service_pb2 as wpb
 
 from gopher_client import AsyncClient, Client
-from gopher_worker import Job, Registry, Worker
-from gopher_worker._breaker import BreakerPolicy
+from gopher_worker import BreakerPolicy, Job, Registry, Worker
 from tests.support import BrokerThread, until
 
 
