@@ -49,14 +49,14 @@ class ServerConfig:
     dead_retention_s: float = 30 * 24 * 3600
     dead_max_jobs: int = 100_000
     # Finished jobs kept at most, whatever their age: bounds memory at any throughput.
-    finished_max_jobs: int = 1_000_000
+    finished_max_jobs: int = 100_000
     idempotency_ttl_s: float = 24 * 3600
     backoff_base_s: float = 1.0
     backoff_factor: float = 2.0
     backoff_max_s: float = 3600.0
     promote_interval_s: float = 0.1
     recover_interval_s: float = 0.5
-    janitor_interval_s: float = 30.0
+    janitor_interval_s: float = 5.0
     heartbeat_interval_s: float = 5.0
     stats_interval_s: float = 2.0
     events_max_len: int = 10_000  # entries kept in the global events feed; 0 turns it off

@@ -45,12 +45,31 @@ class BreakerPolicy:
 class _TypeState:
     state: str = CLOSED
     until: float = 0.0  # wall-clock seconds: end of cool-down (OPEN) or probe deadline
-    results: deque[tuple[float, bool]] = field(default_factory=deque)  # (time, failed)
-    failures: int = 0  # failed entries in `results`, kept in step so checks are O(1)
+    # Outcomes counted per whole second: [second, calls, failures]. Memory is bounded
+    # by the window in seconds, not by the job rate.
+    buckets: deque[list[int]] = field(default_factory=deque)
+    calls: int = 0  # totals over `buckets`, kept in step so checks are O(1)
+    failures: int = 0
+
+    def add(self, now: float, failed: bool, window_s: float) -> None:
+        second = int(now)
+        if self.buckets and self.buckets[-1][0] == second:
+            bucket = self.buckets[-1]
+        else:
+            bucket = [second, 0, 0]
+            self.buckets.append(bucket)
+        bucket[1] += 1
+        bucket[2] += failed
+        self.calls += 1
+        self.failures += failed
+        while self.buckets[0][0] <= now - window_s:
+            _, calls, failures = self.buckets.popleft()
+            self.calls -= calls
+            self.failures -= failures
 
     def forget(self) -> None:
-        self.results.clear()
-        self.failures = 0
+        self.buckets.clear()
+        self.calls = self.failures = 0
 
 
 # (job type, new state, hold-until Unix ms) -> None; reports to the brokers.
@@ -104,12 +123,9 @@ class CircuitBreaker(JobHook, Collector):
             return
         if st.state != CLOSED:
             return
-        st.results.append((now, failed))
-        st.failures += failed
-        while st.results[0][0] < now - self.policy.window_s:
-            st.failures -= st.results.popleft()[1]
+        st.add(now, failed, self.policy.window_s)
         p = self.policy
-        calls, failures = len(st.results), st.failures
+        calls, failures = st.calls, st.failures
         by_count = p.failure_count is not None and failures >= p.failure_count
         by_ratio = calls >= p.min_calls and failures >= p.failure_ratio * calls
         if by_count or by_ratio:

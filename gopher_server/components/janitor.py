@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from gopher_server.components.base import PeriodicComponent
@@ -13,6 +14,8 @@ from gopher_server.store.store import Store
 log = logging.getLogger(__name__)
 # Workers silent this long (and holding no jobs) are dropped from the registry.
 WORKER_FORGET_MS = 3600 * 1000
+# Finished jobs deleted per script call when over the count cap.
+TRIM_BATCH = 1000
 
 
 class Janitor(PeriodicComponent):
@@ -27,7 +30,7 @@ class Janitor(PeriodicComponent):
         interval_s: float,
         dead_retention_ms: int,
         dead_max_jobs: int,
-        finished_max_jobs: int = 1_000_000,
+        finished_max_jobs: int = 100_000,
     ) -> None:
         super().__init__(interval_s)
         self.store = store
@@ -40,7 +43,14 @@ class Janitor(PeriodicComponent):
         now = self.store.clock.now_ms()
         cutoff = now - self.store.settings.finished_retention_ms
         await redis.zremrangebyscore(keys.finished(), "-inf", cutoff)
-        trimmed = await self.store.trim_finished(self.finished_max_jobs)
+        # Bounded script calls, repeated until under the cap, yielding in between so
+        # dispatch interleaves even when a burst of jobs finished at once.
+        trimmed = 0
+        while (step := await self.store.trim_finished(self.finished_max_jobs, TRIM_BATCH)) > 0:
+            trimmed += step
+            if step < TRIM_BATCH:
+                break
+            await asyncio.sleep(0)
         if trimmed:
             log.info("janitor removed %d finished job(s) past the count limit", trimmed)
         expired = await admin.dead_ids(self.store, older_than_ms=self.dead_retention_ms)

@@ -78,3 +78,13 @@ def test_cancellations_do_not_count() -> None:
     breaker, _, _ = make(failure_count=1)
     breaker.on_finish(job(), CANCELLED, 0.1, None)
     assert breaker.state("email") == CLOSED
+
+
+def test_memory_is_bounded_by_the_window_not_the_job_rate() -> None:
+    breaker, clock, _ = make(window_s=10, min_calls=10**9)
+    for i in range(50_000):
+        clock.t += 0.001  # 1,000 jobs per second for 50 s
+        breaker.on_finish(job(), FAILED if i % 2 else SUCCEEDED, 0.0, None)
+    state = breaker._types["email"]
+    assert len(state.buckets) <= 11
+    assert 9_000 <= state.calls <= 10_000 and state.failures == state.calls // 2
