@@ -60,7 +60,11 @@ async def run_handler(
     """
     try:
         if handler.is_async:
-            result = await asyncio.wait_for(handler.fn(job), timeout_s)
+            if timeout_s:
+                async with asyncio.timeout(timeout_s):
+                    result = await handler.fn(job)
+            else:  # no timer to arm: the common case stays cheap
+                result = await handler.fn(job)
         else:
             loop = asyncio.get_running_loop()
             call = functools.partial(contextvars.copy_context().run, handler.fn, job)

@@ -140,7 +140,8 @@ class Streamer:
                 log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)
                 wait_s = 0.5
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(session.wake.wait(), timeout=wait_s)
+                async with asyncio.timeout(wait_s):  # no extra task, unlike wait_for
+                    await session.wake.wait()
 
     def _count_dispatch(self, result: DispatchResult) -> None:
         m = self.metrics
