@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gopher_cli import dash, jobs, procs, queues, schedules, workers
+from gopher_cli import dash, events, jobs, procs, queues, schedules, workers
 from gopher_cli.common import EXIT_CODES_HELP
 from gopher_cli.dev import dev
 
@@ -33,6 +33,7 @@ app.command("workers")(workers.workers)
 app.add_typer(schedules.schedules_app)
 app.add_typer(workers.ratelimit_app)
 app.command("dash")(dash.dash)
+app.command("events")(events.events)
 app.command("server", context_settings=procs.PASSTHROUGH)(procs.server)
 app.command("worker", context_settings=procs.PASSTHROUGH)(procs.worker)
 app.command("rest")(procs.rest)

@@ -229,3 +229,12 @@ def test_dash_once_renders_live_state(
     for expected in ("Queues", "queued-only=1", "cli-test-worker", "ValueError: bad email",
                      dead_jobs[2], "dead 3"):  # fmt: skip
         assert expected in frame.stdout
+
+
+def test_events_show_the_feed(gopherctl: Run, broker: Any, dead_jobs: list[str]) -> None:
+    table = gopherctl("events", "--limit", "100", "-s", broker.address)
+    assert table.exit_code == 0, table.stderr
+    assert dead_jobs[0] in table.stdout and "active -> dead" in table.stdout
+    events = read(gopherctl, "events", "--limit", "100", "-s", broker.address)
+    assert {e["job_id"] for e in events} >= set(dead_jobs)
+    assert [e["to_state"] for e in events if e["job_id"] == dead_jobs[0]][-1] == "dead"
