@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import orjson
 from gopher.v1 import job_pb2
 
 from gopher_client import AsyncClient
@@ -140,3 +141,17 @@ async def test_get_job_shows_the_whole_record(
         (S.JOB_STATE_ENQUEUED, S.JOB_STATE_ACTIVE),
         (S.JOB_STATE_ACTIVE, S.JOB_STATE_SUCCEEDED),
     ]
+
+
+async def test_history_is_capped_keeping_the_newest_events(store: Store) -> None:
+    from dataclasses import replace
+
+    store.settings = replace(store.settings, history_cap=3)
+    await store.submit([new_job("h", retries=10, backoff_base_ms=0)])
+    for _ in range(3):  # each round: enqueued->active, active->retrying, retrying->enqueued
+        lease = await lease_one(store)
+        await store.nack([NackItem("h", lease.token, "E", "again")])
+        await store.promote_due()
+    events = await store.redis.lrange(store.keys.history("h"), 0, -1)
+    assert len(events) == 3
+    assert [orjson.loads(e)["s"] for e in events] == ["active", "retrying", "enqueued"]

@@ -80,8 +80,9 @@ local function record(id, jtype, from, to, attempt, worker, err)
     ev.tb = err.traceback
   end
   local hk = P_HIST .. id
-  redis.call('RPUSH', hk, cjson.encode(ev))
-  redis.call('LTRIM', hk, -HIST_CAP, -1)
+  if redis.call('RPUSH', hk, cjson.encode(ev)) > HIST_CAP then  -- trim only when over
+    redis.call('LTRIM', hk, -HIST_CAP, -1)
+  end
   feed(id, jtype, from, to, ev.a, worker, err and err.type)
   redis.call('PUBLISH', P_EV .. id, to)
 end
