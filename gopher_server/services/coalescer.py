@@ -23,6 +23,7 @@ class SubmitCoalescer:
         self.store = store
         self._pending: list[tuple[NewJob, asyncio.Future[SubmitResult]]] = []
         self._writing = False
+        self._drainer: asyncio.Task[None] | None = None
 
     async def submit(self, job: NewJob) -> SubmitResult:
         """Write one job (atomically, as its own unit) and return its result."""
@@ -30,7 +31,8 @@ class SubmitCoalescer:
         self._pending.append((job, future))
         if not self._writing:
             self._writing = True
-            asyncio.get_running_loop().create_task(self._drain())
+            # Keep a reference: the loop holds tasks only weakly.
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
