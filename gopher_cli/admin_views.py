@@ -43,7 +43,9 @@ def totals_line(stats: Any) -> Text:
     """The job counts outside the ready queues, on one line."""
     return Text(
         f"scheduled {stats.scheduled}   retrying {stats.retrying}   active {stats.active}   "
-        f"dead {stats.dead}   finished {stats.finished}"
+        f"dead {stats.dead}   finished {stats.finished}\n"
+        f"throughput (last minute): {stats.finished_last_minute / 60:.1f} finished/s, "
+        f"{stats.dead_last_minute / 60:.1f} dead/s"
     )
 
 

@@ -62,6 +62,8 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
             active=stats.active,
             dead=stats.dead,
             finished=stats.finished,
+            finished_last_minute=stats.finished_last_minute,
+            dead_last_minute=stats.dead_last_minute,
         )
 
     @unary

@@ -46,8 +46,13 @@ async def queue_stats(store: Store) -> Stats:
     async with redis.pipeline(transaction=False) as pipe:
         for key in (keys.scheduled(), keys.retrying(), keys.leases(), keys.dead(), keys.finished()):
             pipe.zcard(key)
-        scheduled, retrying, active, dead, finished = (int(x) for x in await pipe.execute())
-    return Stats(queues, scheduled, retrying, active, dead, finished)
+        # Both sets are scored by the time a job got there: a window count is throughput.
+        pipe.zcount(keys.finished(), now - 60_000, "+inf")
+        pipe.zcount(keys.dead(), now - 60_000, "+inf")
+        scheduled, retrying, active, dead, finished, done_1m, dead_1m = (
+            int(x) for x in await pipe.execute()
+        )
+    return Stats(queues, scheduled, retrying, active, dead, finished, done_1m, dead_1m)
 
 
 async def set_paused(store: Store, priority: str, paused: bool) -> None:

@@ -139,6 +139,8 @@ class Stats:
     active: int
     dead: int
     finished: int
+    finished_last_minute: int = 0
+    dead_last_minute: int = 0
 
 
 @dataclass(frozen=True, slots=True)

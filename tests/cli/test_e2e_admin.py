@@ -238,3 +238,12 @@ def test_events_show_the_feed(gopherctl: Run, broker: Any, dead_jobs: list[str])
     events = read(gopherctl, "events", "--limit", "100", "-s", broker.address)
     assert {e["job_id"] for e in events} >= set(dead_jobs)
     assert [e["to_state"] for e in events if e["job_id"] == dead_jobs[0]][-1] == "dead"
+
+
+def test_queues_show_throughput_of_the_last_minute(
+    gopherctl: Run, broker: Any, dead_jobs: list[str]
+) -> None:
+    stats = read(gopherctl, "queues", "-s", broker.address)
+    assert stats["dead_last_minute"] == 3  # the fixture's jobs all died just now
+    table = gopherctl("queues", "-s", broker.address).stdout
+    assert "throughput (last minute): 0.0 finished/s, 0.1 dead/s" in table

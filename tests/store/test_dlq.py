@@ -158,3 +158,14 @@ async def test_janitor_trims_finished_jobs_by_count(store: Store, clock: FakeClo
     assert await store.redis.zrange(keys.finished(), 0, -1) == ["f3", "f4"]
     assert not await store.redis.exists(keys.job("f0"), keys.history("f0"))
     assert await store.redis.exists(keys.job("f4"))
+
+
+async def test_queue_stats_count_the_last_minute(store: Store, clock: FakeClock) -> None:
+    await store.submit([new_job(f"t{i}") for i in range(3)])
+    for i in range(3):
+        if i:
+            clock.advance(40_000)  # finishes at 0 s, 40 s, 80 s; asked at 80 s
+        lease = await lease_one(store)
+        await store.ack([(lease.job_id, lease.token, "{}")])
+    stats = await admin.queue_stats(store)
+    assert (stats.finished, stats.finished_last_minute) == (3, 2)

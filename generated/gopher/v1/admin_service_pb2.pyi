@@ -48,20 +48,24 @@ class GetQueueStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetQueueStatsResponse(_message.Message):
-    __slots__ = ("queues", "scheduled", "retrying", "active", "dead", "finished")
+    __slots__ = ("queues", "scheduled", "retrying", "active", "dead", "finished", "finished_last_minute", "dead_last_minute")
     QUEUES_FIELD_NUMBER: _ClassVar[int]
     SCHEDULED_FIELD_NUMBER: _ClassVar[int]
     RETRYING_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     DEAD_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_LAST_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    DEAD_LAST_MINUTE_FIELD_NUMBER: _ClassVar[int]
     queues: _containers.RepeatedCompositeFieldContainer[QueueStats]
     scheduled: int
     retrying: int
     active: int
     dead: int
     finished: int
-    def __init__(self, queues: _Optional[_Iterable[_Union[QueueStats, _Mapping]]] = ..., scheduled: _Optional[int] = ..., retrying: _Optional[int] = ..., active: _Optional[int] = ..., dead: _Optional[int] = ..., finished: _Optional[int] = ...) -> None: ...
+    finished_last_minute: int
+    dead_last_minute: int
+    def __init__(self, queues: _Optional[_Iterable[_Union[QueueStats, _Mapping]]] = ..., scheduled: _Optional[int] = ..., retrying: _Optional[int] = ..., active: _Optional[int] = ..., dead: _Optional[int] = ..., finished: _Optional[int] = ..., finished_last_minute: _Optional[int] = ..., dead_last_minute: _Optional[int] = ...) -> None: ...
 
 class PauseQueueRequest(_message.Message):
     __slots__ = ("priority",)
