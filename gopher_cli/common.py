@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -185,3 +185,18 @@ def connect(server: str, token: str | None, *, not_found: str = "") -> Iterator[
         report(error, server, not_found)
     finally:
         client.close()
+
+
+def collect_pages(fetch: Callable[[int, str], Any], limit: int) -> list[Any]:
+    """Up to `limit` jobs from a paged listing: `fetch(page_size, page_token)` returns a
+    response with `jobs` and `next_page_token`; pages are asked for until the limit is
+    met or the broker runs out."""
+    jobs: list[Any] = []
+    page_token = ""
+    while len(jobs) < limit:
+        page = fetch(min(limit - len(jobs), 1000), page_token)
+        jobs.extend(page.jobs)
+        page_token = page.next_page_token
+        if not page_token:
+            break
+    return jobs[:limit]

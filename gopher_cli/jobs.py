@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from gopher.v1 import job_pb2
 
 from gopher_cli.common import (
     Output,
@@ -15,6 +14,7 @@ from gopher_cli.common import (
     ServerOpt,
     StateName,
     TokenOpt,
+    collect_pages,
     connect,
     duration_option,
     usage_error,
@@ -153,23 +153,17 @@ def list_(
 
     Example:  gopherctl job list --state retrying --type email --limit 20
     """
-    jobs: list[job_pb2.Job] = []
-    page_token = ""
     with connect(server, token) as client:
-        # Page until the limit is met or the broker runs out of jobs.
-        while len(jobs) < limit:
-            page = client.list_jobs(
+        jobs = collect_pages(
+            lambda size, page_token: client.list_jobs(
                 state=state.value if state else None,
                 job_type=job_type,
                 priority=priority.value if priority else None,
-                page_size=min(limit - len(jobs), 1000),
+                page_size=size,
                 page_token=page_token,
-            )
-            jobs.extend(page.jobs)
-            page_token = page.next_page_token
-            if not page_token:
-                break
-    jobs = jobs[:limit]
+            ),
+            limit,
+        )
     if output is Output.json:
         print_messages(jobs)
     elif not jobs:

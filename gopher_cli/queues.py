@@ -16,6 +16,7 @@ from gopher_cli.common import (
     PriorityName,
     ServerOpt,
     TokenOpt,
+    collect_pages,
     connect,
     duration_option,
     fail,
@@ -92,18 +93,10 @@ def dlq_list(
 
     Example:  gopherctl dlq list --type email
     """
-    jobs: list[job_pb2.Job] = []
-    page_token = ""
     with connect(server, token) as client:
-        while len(jobs) < limit:
-            page = client.list_dead_jobs(
-                job_type, page_size=min(limit - len(jobs), 1000), page_token=page_token
-            )
-            jobs.extend(page.jobs)
-            page_token = page.next_page_token
-            if not page_token:
-                break
-    jobs = jobs[:limit]
+        jobs = collect_pages(
+            lambda size, page_token: client.list_dead_jobs(job_type, size, page_token), limit
+        )
     if output is Output.json:
         print_messages(jobs)
     elif not jobs:

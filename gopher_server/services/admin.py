@@ -98,7 +98,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
             )
         except listing.BadPageToken as exc:
             raise InvalidArgument(str(exc), "page_token") from None
-        full = [await self.store.get_job(r.id) or r for r in records]
+        full = await self.store.get_jobs([r.id for r in records], with_history=True)
         return pb.ListDeadJobsResponse(jobs=[job_message(r) for r in full], next_page_token=token)
 
     @unary

@@ -16,7 +16,6 @@ from gopher_server.convert import FINAL, STATE_WORDS, STATES, job_message
 from gopher_server.dispatch.hub import Hub
 from gopher_server.errors import InvalidArgument, NotFound, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
-from gopher_server.services.coalescer import SubmitCoalescer
 from gopher_server.status import abort, unary
 from gopher_server.store import listing
 from gopher_server.store.records import NewJob, SubmitResult
@@ -56,7 +55,6 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self.hub = hub
         self.config = config
         self.metrics = metrics
-        self.coalescer = SubmitCoalescer(store)
 
     def _count_submits(self, jobs: list[NewJob], results: list[SubmitResult]) -> None:
         debug = log.isEnabledFor(logging.DEBUG)
@@ -78,7 +76,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self, request: job_service_pb2.SubmitJobRequest, context: Context
     ) -> job_service_pb2.SubmitJobResponse:
         job = submit_to_job(request, self.config, self.store.clock.now_ms())
-        result = await self.coalescer.submit(job)
+        (result,) = await self.store.submit([job])
         if result.state == "enqueued":
             self.hub.wake_type(job.type)
         self._count_submits([job], [result])

@@ -270,12 +270,20 @@ class Store:
         events = [orjson.loads(e) for e in replies[1]] if with_history else []
         return JobRecord(job_id, fields, events)
 
-    async def get_jobs(self, job_ids: Sequence[str]) -> list[JobRecord]:
-        """Records (without history) of the given jobs that still exist, in order."""
+    async def get_jobs(self, job_ids: Sequence[str], with_history: bool = False) -> list[JobRecord]:
+        """Records of the given jobs that still exist, in order, in one round trip."""
         if not job_ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
                 pipe.hgetall(self.keys.job(job_id))
+                if with_history:
+                    pipe.lrange(self.keys.history(job_id), 0, -1)
             replies = await pipe.execute()
-        return [JobRecord(j, f) for j, f in zip(job_ids, replies, strict=True) if f]
+        step = 2 if with_history else 1
+        records = []
+        for job_id, i in zip(job_ids, range(0, len(replies), step), strict=True):
+            if replies[i]:
+                events = [orjson.loads(e) for e in replies[i + 1]] if with_history else []
+                records.append(JobRecord(job_id, replies[i], events))
+        return records

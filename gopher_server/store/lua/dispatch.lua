@@ -44,14 +44,20 @@ local limited_types = {}
 
 local EPS = 1e-9
 
--- Token bucket and concurrency check; consumes a token when it says yes.
-local function admit(t)
+-- A type's limits (decoded once per call), or false when it has none.
+local function limits_of(t)
   local lim = limits[t]
   if lim == nil then
     local raw = redis.call('HGET', K_LIMITS, t)
     lim = raw and cjson.decode(raw) or false
     limits[t] = lim
   end
+  return lim
+end
+
+-- Token bucket and concurrency check; consumes a token when it says yes.
+local function admit(t)
+  local lim = limits_of(t)
   if not lim then return true end
   if lim.c > 0 and tonumber(redis.call('HGET', K_ACTIVE, t) or '0') >= lim.c then
     return false
@@ -96,15 +102,6 @@ local cursor = {high = tonumber(cur[1]) or 0, normal = tonumber(cur[2]) or 0,
   low = tonumber(cur[3]) or 0}
 local cursor_moved = false
 
-local function limits_of(t)
-  local lim = limits[t]
-  if lim == nil then
-    local raw = redis.call('HGET', K_LIMITS, t)
-    lim = raw and cjson.decode(raw) or false
-    limits[t] = lim
-  end
-  return lim
-end
 
 -- Pop the next job id of priority p, rotating the first type tried so one flooding
 -- type cannot starve another of the same priority.
