@@ -38,6 +38,7 @@ from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
 from gopher_server.store.connection import connection_class_for
+from gopher_server.store.job_hash import PayloadChunking, read_chunking
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 from gopher_server.tls import (
@@ -67,8 +68,9 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
 ]
 
 
-def store_settings(config: ServerConfig) -> StoreSettings:
-    """Store policy from the broker configuration."""
+def store_settings(config: ServerConfig, chunking: PayloadChunking | None = None) -> StoreSettings:
+    """Store policy from the broker configuration (and Redis' hash encoding limits,
+    read at start; None means Redis' defaults)."""
     return StoreSettings(
         default_lease_ms=int(config.default_lease_s * 1000),
         finished_retention_ms=int(config.finished_retention_s * 1000),
@@ -81,6 +83,7 @@ def store_settings(config: ServerConfig) -> StoreSettings:
         events_max_len=config.events_max_len,
         max_job_types=config.max_job_types,
         stream_fresh_ms=int(config.heartbeat_interval_s * 3000),
+        chunking=chunking or PayloadChunking(),
     )
 
 
@@ -154,7 +157,8 @@ class Broker:
         auth = auth_interceptor(cfg, self.metrics.registry)
         grpc_files, self._http_tls = grpc_tls(cfg), http_tls(cfg)
         self.redis = await connect_redis(cfg.redis_url, cfg.redis_connect_attempts)
-        self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg))
+        chunking = await read_chunking(self.redis)
+        self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg, chunking))
         self._hub = Hub(self.redis, self.store.keys)
         await self._hub.start()
         self._workers = WorkerService(self.store, self._hub, cfg, self.metrics)

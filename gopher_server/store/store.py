@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -18,6 +18,7 @@ from redis.exceptions import ResponseError
 from gopher_server.clock import Clock
 from gopher_server.errors import TooLarge
 from gopher_server.store.chains import encode_follow_ups
+from gopher_server.store.job_hash import PayloadChunking, job_fields
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
     DispatchResult,
@@ -56,6 +57,9 @@ class StoreSettings:
     # Weighted mode serves priorities in this pattern; strict mode ignores it.
     priority_pattern: tuple[str, ...] = ("high", "normal", "high", "low", "normal", "high")
     strict_priority: bool = False
+    # How long payloads are split to keep job hashes compact; the broker reads it from
+    # Redis' configuration at start (see store/job_hash.py).
+    chunking: PayloadChunking = field(default_factory=PayloadChunking)
 
 
 def _opt(value: int | float | None) -> str:
@@ -91,6 +95,8 @@ class Store:
             self._ctl,
             s.events_max_len,
             s.idempotency_ttl_ms,
+            s.chunking.chunk_bytes,
+            s.chunking.max_chunks,
         ]
         return await self._scripts.run(name, self._script_keys, [*base, *args])
 
@@ -268,7 +274,7 @@ class Store:
         if not fields:
             return None
         events = [orjson.loads(e) for e in replies[1]] if with_history else []
-        return JobRecord(job_id, fields, events)
+        return JobRecord(job_id, job_fields(fields), events)
 
     async def get_jobs(self, job_ids: Sequence[str], with_history: bool = False) -> list[JobRecord]:
         """Records of the given jobs that still exist, in order, in one round trip."""
@@ -285,5 +291,5 @@ class Store:
         for job_id, i in zip(job_ids, range(0, len(replies), step), strict=True):
             if replies[i]:
                 events = [orjson.loads(e) for e in replies[i + 1]] if with_history else []
-                records.append(JobRecord(job_id, replies[i], events))
+                records.append(JobRecord(job_id, job_fields(replies[i]), events))
         return records

@@ -8,7 +8,7 @@ import orjson
 from gopher_server.store.records import NackItem, NewJob
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
-from tests.store.helpers import job_hash, lease_one, new_job
+from tests.store.helpers import lease_one, new_job, stored_fields
 
 
 def follow_up(job_id: str, job_type: str, payload: str = "{}", **extra: object) -> NewJob:
@@ -28,7 +28,7 @@ async def test_success_submits_on_success_once_with_the_result(store: Store) -> 
     result = '{"url": "s3://x/1.mp4", "frames": [], "n": 1.5e300}'
     assert await store.ack([("p1", lease.token, result)]) == ["ok"]
 
-    child = await job_hash(store, "c1")
+    child = await stored_fields(store, "c1")
     assert child["state"] == "enqueued" and child["parent"] == "p1"
     # The payload keeps its own bytes (no JSON round trip) with "parent" first.
     assert child["payload"] == (
@@ -37,8 +37,8 @@ async def test_success_submits_on_success_once_with_the_result(store: Store) -> 
         + '},"user": "u1", "tags": [], "big": 12345678901234567890 }'
     )
     assert orjson.loads(child["payload"])["parent"]["result"]["url"] == "s3://x/1.mp4"
-    assert (await job_hash(store, "p1"))["follow_ups"] == "c1"
-    assert await job_hash(store, "c2") == {}  # the failure branch never ran
+    assert (await stored_fields(store, "p1"))["follow_ups"] == "c1"
+    assert await stored_fields(store, "c2") == {}  # the failure branch never ran
 
     # A repeated ack (e.g. a retried RPC) is stale and creates nothing more.
     assert await store.ack([("p1", lease.token, result)]) == ["stale"]
@@ -60,7 +60,7 @@ async def test_death_submits_on_failure_with_the_error(store: Store) -> None:
     lease = await lease_one(store, types=("video",))
     item = NackItem("p1", lease.token, "ValueError", 'bad "codec"', non_retryable=True)
     assert await store.nack([item]) == ["dead"]
-    child = await job_hash(store, "bad1")
+    child = await stored_fields(store, "bad1")
     assert orjson.loads(child["payload"]) == {
         "parent": {
             "id": "p1",
@@ -70,8 +70,8 @@ async def test_death_submits_on_failure_with_the_error(store: Store) -> None:
         },
         "team": "video",
     }
-    assert await job_hash(store, "ok1") == {}
-    assert (await job_hash(store, "p1"))["follow_ups"] == "bad1"
+    assert await stored_fields(store, "ok1") == {}
+    assert (await stored_fields(store, "p1"))["follow_ups"] == "bad1"
 
 
 async def test_lease_expiry_that_kills_a_job_submits_on_failure(
@@ -81,16 +81,16 @@ async def test_lease_expiry_that_kills_a_job_submits_on_failure(
     await lease_one(store)
     clock.advance(store.settings.default_lease_ms + 1)
     assert await store.expire_leases() == [("p1", "dead")]
-    assert (await job_hash(store, "f1"))["state"] == "enqueued"
+    assert (await stored_fields(store, "f1"))["state"] == "enqueued"
 
 
 async def test_cancelled_and_retrying_jobs_submit_nothing(store: Store) -> None:
     await store.submit([new_job("p1", on_failure=(follow_up("f1", "alert"),))])
     lease = await lease_one(store)
     assert await store.nack([NackItem("p1", lease.token, "E", "x")]) == ["retrying"]
-    assert await job_hash(store, "f1") == {}
+    assert await stored_fields(store, "f1") == {}
     await store.cancel("p1")
-    assert await job_hash(store, "f1") == {}
+    assert await stored_fields(store, "f1") == {}
 
 
 async def test_nested_follow_ups_delay_and_inherited_trace(store: Store, clock: FakeClock) -> None:
@@ -101,7 +101,7 @@ async def test_nested_follow_ups_delay_and_inherited_trace(store: Store, clock: 
     )
     lease = await lease_one(store, types=("video",))
     await store.ack([("p1", lease.token, "null")])
-    c2 = await job_hash(store, "c2")
+    c2 = await stored_fields(store, "c2")
     assert c2["state"] == "scheduled" and int(c2["run_at"]) == clock.ms + 5_000
     assert c2["trace"] == '{"traceparent": "00-abc-def-01"}'
     assert orjson.loads(c2["payload"])["parent"]["result"] is None
@@ -111,7 +111,7 @@ async def test_nested_follow_ups_delay_and_inherited_trace(store: Store, clock: 
     lease = await lease_one(store, types=("notify",))
     assert lease.parent_id == "p1"
     await store.ack([("c2", lease.token, '"done"')])
-    c3 = await job_hash(store, "c3")
+    c3 = await stored_fields(store, "c3")
     assert c3["parent"] == "c2" and orjson.loads(c3["payload"])["parent"]["result"] == "done"
 
 
@@ -119,7 +119,7 @@ async def test_a_result_that_is_not_json_reaches_the_follow_up_as_a_string(store
     await store.submit([new_job("p1", on_success=(follow_up("c1", "notify"),))])
     lease = await lease_one(store)
     await store.ack([("p1", lease.token, "not json {")])
-    payload = orjson.loads((await job_hash(store, "c1"))["payload"])
+    payload = orjson.loads((await stored_fields(store, "c1"))["payload"])
     assert payload["parent"]["result"] == "not json {"
 
 
@@ -141,5 +141,5 @@ async def test_follow_up_idempotency_key_returns_the_earlier_job(store: Store) -
     )
     lease = await lease_one(store)
     await store.ack([("p1", lease.token, "{}")])
-    assert await job_hash(store, "c1") == {}
-    assert (await job_hash(store, "p1"))["follow_ups"] == "first"
+    assert await stored_fields(store, "c1") == {}
+    assert (await stored_fields(store, "p1"))["follow_ups"] == "first"

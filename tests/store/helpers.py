@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gopher_server.store.job_hash import job_fields
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import Lease, NewJob
 from gopher_server.store.store import Store
@@ -51,6 +52,13 @@ async def job_hash(store: Store, job_id: str) -> dict[str, str]:
     """The job's raw hash fields."""
     raw = await store.redis.hgetall(store.keys.job(job_id))
     return {str(k): str(v) for k, v in raw.items()}
+
+
+async def stored_fields(store: Store, job_id: str) -> dict[str, str]:
+    """The job's fields as written ({} for no job): payload chunks joined and the values
+    left out of the hash filled in, as every reader of the store sees them."""
+    raw = await job_hash(store, job_id)
+    return job_fields(raw) if raw else {}
 
 
 async def holders(store: Store, job_id: str) -> list[str]:

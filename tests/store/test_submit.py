@@ -23,10 +23,9 @@ async def test_batch_writes_hashes_ready_lists_and_type_sets(
         "type": "email",
         "prio": "high",
         "payload": "{}",
-        "retries": "3",
         "created": str(clock.now_ms()),
         "state": "enqueued",  # no "ready": ready at creation reads as "created"
-    }
+    }  # no "retries": 3 is left out (see store/job_hash.py)
     assert await ready_ids(store, "high", "email") == ["a", "b"]
     assert await ready_ids(store, "low", "sms") == ["c"]
     keys = store.keys

@@ -25,7 +25,9 @@
 -- ARGV[11] control channel name
 -- ARGV[12] events feed cap: approximate most entries kept (0 turns the feed off)
 -- ARGV[13] idempotency TTL, ms (for jobs created with a key, follow-ups included)
--- Script-specific arguments start at ARGV[A] (A = 14).
+-- ARGV[14] payload chunk size, bytes: Redis' hash-max-listpack-value (see split_payload)
+-- ARGV[15] most chunks a payload is split into (0 or 1: never split)
+-- Script-specific arguments start at ARGV[A] (A = 16).
 
 local P_JOB, P_HIST, P_READY, P_INFLIGHT = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local P_EV, P_TYPES, P_BUCKET, P_IDEM = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -34,7 +36,9 @@ local HIST_CAP = tonumber(ARGV[10])
 local CTL = ARGV[11]
 local FEED_CAP = tonumber(ARGV[12])
 local IDEM_TTL = tonumber(ARGV[13])
-local A = 14
+local CHUNK_BYTES = tonumber(ARGV[14])
+local MAX_CHUNKS = tonumber(ARGV[15])
+local A = 16
 
 local K_SCHEDULED, K_RETRY, K_LEASES, K_DEAD, K_FINISHED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_PAUSED, K_SEQ, K_CURSOR, K_TYPES = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -45,6 +49,91 @@ local K_CIRCUITS = KEYS[14]
 -- announced once on the control channel at the end (see announce()).
 local woken_types = {}
 local freed_workers = {}
+
+-- Fields at their most common value are not stored: every field left out of a queued
+-- job's hash is memory saved per job. Absent 'prio' reads as 'normal' and absent
+-- 'retries' as 3 (the contract's default). These are storage constants, not broker
+-- defaults: they must never change, or stored jobs would read differently. Every
+-- reader goes through prio_of/retries_of; gopher_server/store/job_hash.py agrees.
+local PRIO_UNSTORED, RETRIES_UNSTORED = 'normal', 3
+
+local function prio_of(stored)
+  if not stored or stored == '' then return PRIO_UNSTORED end
+  return stored
+end
+
+local function retries_of(stored)
+  return tonumber(stored) or RETRIES_UNSTORED
+end
+
+-- Payload chunking. Redis keeps a hash in its compact listpack encoding only while
+-- every value is at most hash-max-listpack-value bytes (64 by default); one longer
+-- value turns the whole hash into a real hashtable, about twice the memory of a job
+-- with a 100-byte payload. So a payload over that size is stored as several values of
+-- at most CHUNK_BYTES bytes: 'payload' holds the first chunk, 'p2', 'p3', ... the rest
+-- (short names: each name is stored in every job hash), and 'pn' the number of chunks,
+-- present only when there is more than one (a reader then knows what to fetch without
+-- probing). The split never cuts a UTF-8 character: clients decode every value on its
+-- own, so each chunk must be valid UTF-8; joining them gives the payload byte for byte.
+-- At most MAX_CHUNKS chunks keep the hash within hash-max-listpack-entries with room
+-- for its other fields, and listpack lookups (linear scans) short; a longer payload
+-- stays one value, as its hash costs little more than the payload itself anyway.
+local function chunk_field(i)
+  if i == 1 then return 'payload' end
+  return 'p' .. i
+end
+
+-- The chunks of `payload`, or nil when it is stored as one value.
+local function split_payload(payload)
+  local n = #payload
+  if n <= CHUNK_BYTES or MAX_CHUNKS < 2 then return nil end
+  local parts, i = {}, 1
+  while i <= n do
+    if #parts == MAX_CHUNKS then return nil end
+    local j = i + CHUNK_BYTES  -- first byte of the next chunk
+    if j <= n then
+      -- 0x80-0xBF are UTF-8 continuation bytes: back off to the start of a character.
+      local b = string.byte(payload, j)
+      while b >= 128 and b < 192 and j > i + 1 do
+        j = j - 1
+        b = string.byte(payload, j)
+      end
+    end
+    parts[#parts + 1] = string.sub(payload, i, j - 1)
+    i = j
+  end
+  return parts
+end
+
+-- Append the payload's hash fields (name, value, ...) to `fields`.
+local function payload_fields(fields, payload)
+  local parts = split_payload(payload)
+  if not parts then
+    fields[#fields + 1] = 'payload'
+    fields[#fields + 1] = payload
+    return
+  end
+  for i, part in ipairs(parts) do
+    fields[#fields + 1] = chunk_field(i)
+    fields[#fields + 1] = part
+  end
+  fields[#fields + 1] = 'pn'
+  fields[#fields + 1] = #parts
+end
+
+-- The whole payload of job hash `jk`, given its 'payload' and 'pn' values as read.
+local function join_payload(jk, first, count)
+  count = tonumber(count) or 1
+  if count < 2 then return first end
+  local names = {}
+  for i = 2, count do names[#names + 1] = chunk_field(i) end
+  local rest = redis.call('HMGET', jk, unpack(names))
+  -- A chunk cannot be missing while its hash exists (all are written in one HSET);
+  -- should one be anyway, the job gets a broken payload rather than failing the
+  -- whole script, which could have popped other jobs already.
+  for k = 1, #rest do rest[k] = rest[k] or '' end
+  return (first or '') .. table.concat(rest)
+end
 
 local function ready_key(prio, jtype)
   return P_READY .. prio .. ':' .. jtype
@@ -142,8 +231,18 @@ local function create_job(j)
   if existing then
     return existing, redis.call('HGET', P_JOB .. existing, 'state') or 'succeeded', 1
   end
-  local fields = {'type', j.type, 'prio', j.prio, 'payload', j.payload, 'retries', j.retries,
-    'created', NOW}
+  local fields = {'type', j.type}
+  if prio_of(j.prio) ~= PRIO_UNSTORED then
+    fields[#fields + 1] = 'prio'
+    fields[#fields + 1] = j.prio
+  end
+  payload_fields(fields, j.payload)
+  if retries_of(j.retries) ~= RETRIES_UNSTORED then
+    fields[#fields + 1] = 'retries'
+    fields[#fields + 1] = j.retries
+  end
+  fields[#fields + 1] = 'created'
+  fields[#fields + 1] = NOW
   local optional = {'idem', j.idem, 'timeout_ms', j.timeout_ms, 'lease_ms', j.lease_ms,
     'bo_base', j.bo_base, 'bo_factor', j.bo_factor, 'bo_max', j.bo_max, 'trace', j.trace,
     'on_ok', j.on_ok, 'on_fail', j.on_fail, 'parent', j.parent}
@@ -172,7 +271,7 @@ local function create_job(j)
   if state == 'scheduled' then
     redis.call('ZADD', K_SCHEDULED, j.run_at, j.id)
   else
-    push_ready(j.id, j.prio, j.type, false)
+    push_ready(j.id, prio_of(j.prio), j.type, false)
   end
   redis.call('SADD', K_TYPES, j.type)
   if j.idem ~= '' then
@@ -237,10 +336,11 @@ end
 
 -- A lease ended without an outcome (expired, or the worker's stream closed). The
 -- attempt was counted at delivery, so a job that keeps killing its workers still
--- reaches the DLQ; otherwise it goes back to the front of its queue.
+-- reaches the DLQ; otherwise it goes back to the front of its queue. `retries` is a
+-- number, `prio` a word (see retries_of, prio_of).
 local function lost(id, f_state, attempt, retries, wid, prio, jtype, err)
   drop_lease(id, wid, jtype)
-  if tonumber(attempt) > tonumber(retries) then
+  if tonumber(attempt) > retries then
     to_dead(id, jtype, f_state, attempt, wid, err)
     return 'dead'
   end

@@ -19,7 +19,7 @@ if state == 'scheduled' then
 elseif state == 'retrying' then
   redis.call('ZREM', K_RETRY, id)
 elseif state == 'enqueued' then
-  redis.call('LREM', ready_key(f[2], f[3]), 1, id)
+  redis.call('LREM', ready_key(prio_of(f[2]), f[3]), 1, id)
 elseif state == 'active' then
   drop_lease(id, f[4], f[3])
   redis.call('PUBLISH', CTL, 'c ' .. f[4] .. ' ' .. id)

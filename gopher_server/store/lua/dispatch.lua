@@ -10,7 +10,8 @@
 -- ARGV[A+7 .. A+6+n] the job types
 --
 -- Returns {jobs, wait_ms, rate_limited, limited_types}:
---   jobs: flat array of 14 fields per job: id, type, priority, payload, attempt,
+--   jobs: flat array of 14 fields per job: id, type, priority, payload (whole: its
+--         chunks joined, see split_payload in the prelude), attempt,
 --         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
 --         ready ms, trace JSON, parent job id ('' = none)
 --   wait_ms: when > 0, a held-back type (rate limit, circuit breaker) may go again
@@ -134,7 +135,7 @@ end
 local function lease(id, prio, t)
   local jk = P_JOB .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'payload', 'retries',
-    'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent')
+    'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent', 'pn')
   if f[1] ~= 'enqueued' then return false end
   local token = (tonumber(f[2]) or 0) + 1
   local attempt = (tonumber(f[3]) or 0) + 1
@@ -146,8 +147,8 @@ local function lease(id, prio, t)
   redis.call('SADD', inflight, id)
   redis.call('HINCRBY', K_ACTIVE, t, 1)
   record(id, t, 'enqueued', 'active', attempt, wid, nil)
-  local row = {id, t, prio, f[4], attempt, f[5], token, deadline, lease_ms,
-    f[7] or '0', f[8], f[9] or f[8], f[10] or '', f[11] or ''}
+  local row = {id, t, prio, join_payload(jk, f[4], f[12]), attempt, retries_of(f[5]), token,
+    deadline, lease_ms, f[7] or '0', f[8], f[9] or f[8], f[10] or '', f[11] or ''}
   for _, v in ipairs(row) do jobs[#jobs + 1] = v end
   return true
 end

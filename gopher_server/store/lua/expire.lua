@@ -26,7 +26,7 @@ for _, id in ipairs(ids) do
   elseif tonumber(f[2]) <= NOW then
     local err = {type = 'LeaseExpired', message = 'lease expired before the worker answered',
       traceback = ''}
-    local state = lost(id, 'active', f[3], f[4], f[5], f[6], f[7], err)
+    local state = lost(id, 'active', f[3], retries_of(f[4]), f[5], prio_of(f[6]), f[7], err)
     if f[5] and f[5] ~= '' and f[8] then
       local beat = tonumber(redis.call('HGET', streams_prefix .. f[5], f[8]) or '0')
       if NOW - beat <= fresh_ms then

@@ -35,7 +35,8 @@ for i = 0, n - 1 do
     out[#out + 1] = 'stale'
     out[#out + 1] = f[4] or ''
   else
-    local wid, jtype, attempt, retries, prio = f[3], f[4], tonumber(f[5]), tonumber(f[6]), f[7]
+    local wid, jtype, attempt, retries, prio = f[3], f[4], tonumber(f[5]), retries_of(f[6]),
+      prio_of(f[7])
     drop_lease(id, wid, jtype)
     if ARGV[b + 7] == '1' then
       -- A draining worker must not be fed again; a breaker handback needs no hold

@@ -13,7 +13,7 @@ for _, set in ipairs({K_SCHEDULED, K_RETRY}) do
     for _, id in ipairs(ids) do
       local f = redis.call('HMGET', P_JOB .. id, 'state', 'prio', 'type', 'attempt')
       if f[1] == 'scheduled' or f[1] == 'retrying' then
-        make_ready(id, f[2], f[3], false)
+        make_ready(id, prio_of(f[2]), f[3], false)
         record(id, f[3], f[1], 'enqueued', f[4], nil, nil)
         moved = moved + 1
       end

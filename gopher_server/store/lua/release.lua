@@ -17,7 +17,7 @@ for _, id in ipairs(redis.call('SMEMBERS', P_INFLIGHT .. wid)) do
     local err = {type = 'WorkerLost', message = 'the worker stream closed before an answer',
       traceback = ''}
     out[#out + 1] = id
-    out[#out + 1] = lost(id, 'active', f[3], f[4], wid, f[5], f[6], err)
+    out[#out + 1] = lost(id, 'active', f[3], retries_of(f[4]), wid, prio_of(f[5]), f[6], err)
   end
 end
 announce()

@@ -13,7 +13,7 @@ for i = 1, n do
     if f[3] == 'dead' then
       redis.call('HSET', jk, 'attempt', 0)
       redis.call('HDEL', jk, 'finished')
-      make_ready(id, f[1], f[2], false)
+      make_ready(id, prio_of(f[1]), f[2], false)
       record(id, f[2], 'dead', 'enqueued', 0, nil, nil)
       moved = moved + 1
     end
