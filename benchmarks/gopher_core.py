@@ -15,7 +15,13 @@ from benchmarks.config import Sizes
 from benchmarks.gopher_app import JOB_TYPE
 from benchmarks.gopher_stack import GopherStack, StackSettings
 from benchmarks.procs import RedisServer
-from benchmarks.stats import latency_summary, payload_of_size, percentile
+from benchmarks.stats import (
+    MEMORY_SETTLE_S,
+    latency_summary,
+    memory_per_job,
+    payload_of_size,
+    percentile,
+)
 from gopher_client import AsyncClient, Client, submit_request
 
 Metrics = dict[str, Any]
@@ -102,32 +108,43 @@ def enqueue(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metric
     return out
 
 
+async def _fill_twice(
+    stack: GopherStack, redis: RedisServer, payload: dict[str, Any], sizes: Sizes
+) -> list[int]:
+    """used_memory before, after `memory_jobs` queued jobs and after as many more (on
+    one event loop: a gRPC channel must not outlive its loop)."""
+    readings = [redis.used_memory()]
+    for _ in range(2):
+        await submit_bulk(stack.address, sizes.memory_jobs, payload, sizes)
+        await asyncio.sleep(MEMORY_SETTLE_S)
+        readings.append(redis.used_memory())
+    return readings
+
+
 def memory(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
-    """used_memory delta per queued job with a `payload_bytes` payload, plus the keys
-    one job owns and what each costs (MEMORY USAGE), to show where the bytes go."""
+    """used_memory per queued job with a `payload_bytes` payload (marginal cost, and the
+    first batch's, see benchmarks.stats.memory_per_job), plus the keys one job owns and
+    what each costs (MEMORY USAGE), to show where the bytes go."""
     redis.flush()
+    payload = payload_of_size(sizes.payload_bytes)
     with GopherStack(redis.url, settings, "memory") as stack:
         time.sleep(0.3)  # let the broker's own keys (heartbeats, schedules) appear
-        before = redis.used_memory()
-        asyncio.run(
-            submit_bulk(
-                stack.address, sizes.memory_jobs, payload_of_size(sizes.payload_bytes), sizes
-            )
+        out = memory_per_job(
+            asyncio.run(_fill_twice(stack, redis, payload, sizes)), sizes.memory_jobs
         )
-        after = redis.used_memory()
         with Client(stack.address) as client:
-            job_id = client.submit_job(JOB_TYPE, payload_of_size(sizes.payload_bytes))
+            job_id = client.submit_job(JOB_TYPE, payload)
         with redis.client() as c:
             keys = {k.decode(): int(c.memory_usage(k) or 0) for k in c.scan_iter(f"*{job_id}*")}
             fields = {}
             for key in keys:
                 if c.type(key) == b"hash":
                     fields = {f.decode(): len(v) for f, v in c.hgetall(key).items()}
+                    out["one_job_hash_encoding"] = c.object("encoding", key).decode()
             dbsize = int(c.dbsize())
     return {
-        "bytes_per_job": round((after - before) / sizes.memory_jobs),
-        "memory_jobs": sizes.memory_jobs,
-        "keys_per_job": round(dbsize / sizes.memory_jobs, 2),
+        **out,
+        "keys_per_job": round(dbsize / (2 * sizes.memory_jobs), 2),
         "one_job_keys_bytes": {k.replace(job_id, "<id>"): v for k, v in keys.items()},
         "one_job_hash_field_lengths": fields,
     }
