@@ -22,6 +22,13 @@ from gopher_client import AsyncClient, Client, submit_request
 from gopher_server.store.keys import Keys
 
 PARKED_TYPE = "bench.parked"  # no worker handles it: promoted jobs stay queued
+# The broker's default cap on retained finished jobs (--max-finished). The soak lowers
+# it so that it is reached in the first half of the warm-up: until then Redis grows by
+# every finished job it keeps, which says nothing about steady state.
+FINISHED_CAP_DEFAULT = 100_000
+# Samples averaged at each end of the Redis window: at 2 s apart they span two janitor
+# passes (every 5 s), so the trim sawtooth weighs the same at both ends.
+REDIS_END_SAMPLES = 5
 
 
 def backlog(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
@@ -143,10 +150,15 @@ async def _paced_submit(address: str, rate_per_s: float, duration_s: float) -> i
 
 def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: float) -> Metrics:
     """Submit at `soak_fraction` of the e2e peak for `soak_s`, sampling broker and worker
-    RSS (/proc) and Redis used_memory; growth compares the first samples after the
-    warm-up with the last ones (medians of three)."""
+    RSS (/proc), Redis used_memory and the retained finished jobs. RSS growth compares
+    the first samples after the warm-up with the last ones (medians of three); Redis
+    growth starts once the warm-up is over and the finished-jobs cap is reached."""
     redis.flush()
     rate = max(100.0, peak_per_s * sizes.soak_fraction)
+    cap = int(min(FINISHED_CAP_DEFAULT, max(1_000, rate * sizes.soak_warmup_s / 2)))
+    flags = [*settings.server_flags, "--max-finished", str(cap)]
+    settings = dataclasses.replace(settings, server_flags=flags)
+    finished_key = Keys().finished()
     rows: list[dict[str, float]] = []
     with GopherStack(redis.url, settings, "soak") as stack, redis.client() as rc:
         stack.start_workers()
@@ -163,6 +175,7 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
                         "rss": sum(rss.values()),
                         **{f"rss_{role}": v for role, v in rss.items()},
                         "redis": redis.used_memory(),
+                        "finished": int(rc.zcard(finished_key)),
                         "done": probe.read_progress(rc).count,
                     }
                 )
@@ -180,10 +193,14 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
             retained = client.queue_stats().finished
     steady = [r for r in rows if r["t"] >= sizes.soak_warmup_s] or rows
 
-    def growth(key: str) -> float:
-        first = statistics.median(r[key] for r in steady[:3])
-        last = statistics.median(r[key] for r in steady[-3:])
+    def growth(key: str, window: list[dict[str, float]] = steady, ends: int = 3) -> float:
+        first = statistics.median(r[key] for r in window[:ends])
+        last = statistics.median(r[key] for r in window[-ends:])
         return round((last - first) / first * 100, 1) if first else float("nan")
+
+    capped = next((r["t"] for r in rows if r["finished"] >= cap), None)
+    redis_window = [r for r in steady if capped is not None and r["t"] >= capped] or steady
+    ends = max(1, min(REDIS_END_SAMPLES, len(redis_window) // 2))
 
     def per_100k(key: str) -> float:
         jobs = steady[-1]["done"] - steady[0]["done"]
@@ -206,9 +223,21 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
             }
             for role in pids
         },
-        "soak_redis_growth_pct": growth("redis"),
+        "soak_redis_growth_pct": growth("redis", redis_window, ends),
         "soak_redis_mib_end": round(steady[-1]["redis"] / 2**20, 1),
+        "soak_redis_window_s": [round(redis_window[0]["t"], 1), round(redis_window[-1]["t"], 1)],
+        "soak_finished_cap": cap,
+        "soak_finished_cap_reached_s": None if capped is None else round(capped, 1),
         "soak_finished_retained": retained,
+        "soak_redis_note": (
+            f"broker run with --max-finished {cap} (default {FINISHED_CAP_DEFAULT}) so the"
+            " janitor's cap on retained finished jobs is reached early; Redis growth compares"
+            f" medians of {ends} samples at each end of the window after the warm-up and"
+            " after the cap was reached"
+            if capped is not None
+            else f"the finished-jobs cap ({cap}) was never reached: Redis growth over the"
+            " post-warm-up window includes finished jobs still accumulating"
+        ),
         "soak_samples": [
             {
                 "t": round(r["t"], 1),
@@ -219,6 +248,7 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
                     if k.startswith("rss_")
                 },
                 "redis_mib": round(r["redis"] / 2**20, 1),
+                "finished": int(r["finished"]),
                 "done": int(r["done"]),
             }
             for r in rows

@@ -166,7 +166,8 @@ def scale_lines(results: dict[str, Any]) -> list[str]:
             f"soak: {v('soak_s')} s at {v('soak_target_per_s')}/s (achieved"
             f" {v('soak_achieved_per_s')}/s); broker+worker RSS {v('soak_rss_growth_pct')}%,"
             f" Redis used_memory {v('soak_redis_growth_pct')}% (to {v('soak_redis_mib_end')} MiB,"
-            f" {v('soak_finished_retained')} finished jobs retained)"
+            f" {v('soak_finished_retained')} finished jobs retained; cap"
+            f" {v('soak_finished_cap')} reached at {v('soak_finished_cap_reached_s')} s)"
         )
         by_process = s.get("soak_rss_by_process", {})
     if "soak_rss_growth_pct" in s and by_process:
