@@ -261,5 +261,6 @@ class Broker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._http_task, timeout=self.config.shutdown_grace_s)
         if self.redis is not None:
+            await self.store.close()
             await self.redis.aclose()
         log.info("gopher broker stopped")

@@ -109,9 +109,26 @@ async def aredis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-async def store(aredis: aioredis.Redis, clock: FakeClock) -> Store:
+async def make_store(
+    aredis: aioredis.Redis, clock: FakeClock
+) -> AsyncIterator[Callable[..., Store]]:
+    """Makes stores on the test database, driven by the fake clock, with the given
+    settings; closes them (their script connections) after the test."""
+    made: list[Store] = []
+
+    def make(settings: StoreSettings | None = None) -> Store:
+        made.append(Store(aredis, clock, Keys(), settings or StoreSettings()))
+        return made[-1]
+
+    yield make
+    for store in made:
+        await store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[..., Store]) -> Store:
     """A store on the test database, driven by the fake clock."""
-    return Store(aredis, clock, Keys(), StoreSettings())
+    return make_store()
 
 
 def broker_config(redis_url: str, **overrides: object) -> ServerConfig:

@@ -6,6 +6,9 @@ from importlib import resources
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from gopher_server.store.autopipe import AutoPipeline
 
 SCRIPT_NAMES = (
     "submit",
@@ -32,14 +35,29 @@ def script_source(name: str) -> str:
 
 
 class Scripts:
-    """The registered scripts of one Redis client. redis-py calls each by EVALSHA and
-    reloads it transparently after a NOSCRIPT (e.g. when Redis restarted)."""
+    """The registered scripts of one Redis client, each called by EVALSHA and reloaded
+    after a NOSCRIPT (e.g. when Redis restarted). Calls go through an auto-pipelined
+    connection when the client is plain TCP (see store/autopipe.py), else through
+    redis-py."""
 
     def __init__(self, redis: Redis) -> None:
         self._scripts: dict[str, Any] = {
             name: redis.register_script(script_source(name)) for name in SCRIPT_NAMES
         }
+        self._pipe = AutoPipeline.for_client(redis)
 
     async def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run script `name` with the given KEYS and ARGV; returns its raw reply."""
-        return await self._scripts[name](keys=keys, args=args)
+        script = self._scripts[name]
+        if self._pipe is None:
+            return await script(keys=keys, args=args)
+        try:
+            return await self._pipe.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # EVAL runs it and caches it, so the next EVALSHA finds it again.
+            return await self._pipe.execute("EVAL", script.script, len(keys), *keys, *args)
+
+    async def aclose(self) -> None:
+        """Close the auto-pipelined connection, if any."""
+        if self._pipe is not None:
+            await self._pipe.aclose()

@@ -85,6 +85,10 @@ class Store:
         self._prefixes = self.keys.script_prefixes()
         self._ctl = self.keys.control_channel()
 
+    async def close(self) -> None:
+        """Close the store's own connection (the Redis client is the caller's)."""
+        await self._scripts.aclose()
+
     async def _run(self, name: str, args: Sequence[Any], now_ms: int | None = None) -> Any:
         now = self.clock.now_ms() if now_ms is None else now_ms
         s = self.settings

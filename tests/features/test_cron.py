@@ -13,7 +13,6 @@ from gopher.v1 import admin_service_pb2 as apb
 from gopher_client import AsyncClient
 from gopher_server.components.cron import CronScheduler, idempotency_key
 from gopher_server.store import schedules
-from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
 from tests.support import BrokerThread, until
@@ -61,11 +60,11 @@ async def test_a_new_schedule_fires_from_its_next_tick_once(store: Store, clock:
 
 
 async def test_three_schedulers_racing_make_one_job_per_tick(
-    aredis: aioredis.Redis, store: Store, clock: FakeClock
+    aredis: aioredis.Redis, store: Store, clock: FakeClock, make_store: Callable[..., Store]
 ) -> None:
     await schedules.put(store, "every-minute", definition())
     # Three brokers' schedulers evaluating at once, each several times per tick.
-    stores = [Store(aredis, clock, Keys()) for _ in range(3)]
+    stores = [make_store() for _ in range(3)]
     crons = [CronScheduler(s) for s in stores]
     for _ in range(10):
         clock.ms = next_minute(clock)

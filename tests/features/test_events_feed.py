@@ -3,6 +3,7 @@ through AdminService.ListEvents."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,7 +12,6 @@ from gopher.v1 import job_pb2
 
 from gopher_client import AsyncClient, InvalidArgument
 from gopher_server.store import events
-from gopher_server.store.keys import Keys
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock
@@ -58,9 +58,9 @@ async def test_reading_on_from_last_id_pages_through_the_feed(store: Store) -> N
 
 
 async def test_the_feed_is_capped_and_reports_what_was_trimmed(
-    aredis: aioredis.Redis, clock: FakeClock
+    aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
 ) -> None:
-    store = Store(aredis, clock, Keys(), StoreSettings(events_max_len=100))
+    store = make_store(StoreSettings(events_max_len=100))
     await submit_many(store, 1000, "j")
     # Trimming is approximate (whole stream nodes of 100 entries), never unbounded.
     assert 100 <= await aredis.xlen(store.keys.events()) <= 200
@@ -69,8 +69,10 @@ async def test_the_feed_is_capped_and_reports_what_was_trimmed(
     assert not (await events.read_events(store, page.entries[0].id)).truncated
 
 
-async def test_a_zero_cap_turns_the_feed_off(aredis: aioredis.Redis, clock: FakeClock) -> None:
-    store = Store(aredis, clock, Keys(), StoreSettings(events_max_len=0))
+async def test_a_zero_cap_turns_the_feed_off(
+    aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
+) -> None:
+    store = make_store(StoreSettings(events_max_len=0))
     await submit_many(store, 3, "j")
     assert not await aredis.exists(store.keys.events())
     assert (await events.read_events(store)).entries == []

@@ -42,7 +42,8 @@ class LifecycleDriver:
         return self.loop.run_until_complete(coro)
 
     def close(self) -> None:
-        """Close the client and the loop."""
+        """Close the store, the client and the loop."""
+        self.run(self.store.close())
         self.run(self.redis.aclose())
         self.loop.close()
 

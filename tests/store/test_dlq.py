@@ -3,6 +3,7 @@ purge (by type, by age), and the janitor's retention of the DLQ and finished ind
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import chain
 
 import pytest
@@ -10,7 +11,6 @@ import redis.asyncio as aioredis
 
 from gopher_server.components.janitor import Janitor
 from gopher_server.store import admin, listing
-from gopher_server.store.keys import Keys
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock
@@ -113,9 +113,9 @@ async def test_purge_by_type_and_age_deletes_the_jobs(store: Store, clock: FakeC
 
 
 async def test_janitor_trims_finished_index_and_dlq_by_age_and_count(
-    aredis: aioredis.Redis, clock: FakeClock
+    aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
 ) -> None:
-    store = Store(aredis, clock, Keys(), StoreSettings(finished_retention_ms=60_000))
+    store = make_store(StoreSettings(finished_retention_ms=60_000))
     janitor = Janitor(store, 60, dead_retention_ms=10_000, dead_max_jobs=3)
     await store.submit([new_job(f"ok{n}") for n in range(4)])
     for n in range(4):

@@ -3,6 +3,8 @@ joined back byte for byte by every reader; 'prio' normal and 'retries' 3 left ou
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -10,7 +12,6 @@ from gopher.v1 import job_pb2
 
 from gopher_server.convert import job_message
 from gopher_server.store.job_hash import PayloadChunking, read_chunking
-from gopher_server.store.keys import Keys
 from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock
@@ -22,10 +23,10 @@ COMPACT = ("listpack", "ziplist")
 
 
 @pytest.fixture
-def chunked(aredis: aioredis.Redis, clock: FakeClock) -> Store:
+def chunked(aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]) -> Store:
     """A store splitting payloads into chunks of 64 bytes, at most 16 (Redis' defaults,
     whatever the test server's configuration)."""
-    return Store(aredis, clock, Keys(), StoreSettings(chunking=PayloadChunking(CHUNK, 16)))
+    return make_store(StoreSettings(chunking=PayloadChunking(CHUNK, 16)))
 
 
 def payload_of(size: int, filler: str = "x") -> str:
@@ -93,8 +94,10 @@ async def test_the_largest_chunked_payload_uses_sixteen_chunks(chunked: Store) -
     assert (await lease_one(chunked)).payload == payload
 
 
-async def test_chunking_off_keeps_one_field(aredis: aioredis.Redis, clock: FakeClock) -> None:
-    store = Store(aredis, clock, Keys(), StoreSettings(chunking=PayloadChunking(CHUNK, 0)))
+async def test_chunking_off_keeps_one_field(
+    aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
+) -> None:
+    store = make_store(StoreSettings(chunking=PayloadChunking(CHUNK, 0)))
     payload = payload_of(200)
     await submit_one(store, payload)
     assert (await job_hash(store, "j1"))["payload"] == payload

@@ -3,12 +3,13 @@ starvation of low work, paused priorities skipped until resumed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import redis.asyncio as aioredis
 
 from gopher_server.config import weighted_pattern
 from gopher_server.store import admin
-from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock
 from tests.store.helpers import submit_many
@@ -71,9 +72,9 @@ async def test_weighted_share_holds_for_batched_dispatch(backlog: Store) -> None
 
 
 async def test_strict_priority_drains_high_then_normal_then_low(
-    aredis: aioredis.Redis, clock: FakeClock
+    aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
 ) -> None:
-    store = Store(aredis, clock, Keys(), StoreSettings(strict_priority=True))
+    store = make_store(StoreSettings(strict_priority=True))
     for priority in ("low", "normal", "high"):
         await submit_many(store, 20, priority, priority=priority)
     served = await drain_one_at_a_time(store, 60, ["email"])
@@ -81,10 +82,10 @@ async def test_strict_priority_drains_high_then_normal_then_low(
 
 
 async def test_low_is_served_under_steep_weights_when_high_is_empty(
-    aredis: aioredis.Redis, clock: FakeClock
+    aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
 ) -> None:
     pattern = weighted_pattern({"high": 10, "normal": 5, "low": 1})
-    store = Store(aredis, clock, Keys(), StoreSettings(priority_pattern=pattern))
+    store = make_store(StoreSettings(priority_pattern=pattern))
     await submit_many(store, 300, "normal", priority="normal")
     await submit_many(store, 300, "low", priority="low")
     served = await drain_one_at_a_time(store, 160, ["email"])
