@@ -160,6 +160,7 @@ class Broker:
         chunking = await read_chunking(self.redis)
         self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg, chunking))
         self._hub = Hub(self.redis, self.store.keys)
+        self.store.slots_freed = self._hub.wake_workers
         await self._hub.start()
         self._workers = WorkerService(self.store, self._hub, cfg, self.metrics)
         # Metrics first, so calls the auth interceptor refuses are counted too.

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -72,6 +73,11 @@ class Hub:
         wake-up also arrives over pub/sub; waking here first saves that round trip."""
         for session in self._by_type.get(job_type, ()):
             session.wake.set()
+
+    def wake_workers(self, worker_ids: Sequence[str]) -> None:
+        """Wake the local sessions of these workers (their slots freed)."""
+        for worker_id in worker_ids:
+            self.wake_worker(worker_id)
 
     def wake_worker(self, worker_id: str) -> None:
         """Wake the local sessions of one worker (a slot freed)."""

@@ -26,6 +26,10 @@ class MetricsInterceptor(_Base):
 
     def __init__(self, metrics: BrokerMetrics) -> None:
         self.metrics = metrics
+        # method -> (inner handler, wrapped handler): the inner handlers are the same
+        # objects call after call, so each is wrapped once, not on every call.
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     async def intercept_service(
         self,
@@ -35,7 +39,14 @@ class MetricsInterceptor(_Base):
         handler = await continuation(details)
         if handler is None:
             return handler
-        method = details.method.rsplit("/", 1)[-1]
+        cached = self._wrapped.get(details.method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(details.method.rsplit("/", 1)[-1], handler)
+        self._wrapped[details.method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, handler.unary_unary),
@@ -51,8 +62,14 @@ class MetricsInterceptor(_Base):
         return handler
 
     def _record(self, method: str, started: float, code: str) -> None:
-        self.metrics.rpc_requests.labels(method, code).inc()
-        self.metrics.rpc_latency.labels(method).observe(time.perf_counter() - started)
+        # labels() costs a lock and a tuple lookup per call; the children never change.
+        children = self._children.get((method, code))
+        if children is None:
+            m = self.metrics
+            children = (m.rpc_requests.labels(method, code), m.rpc_latency.labels(method))
+            self._children[(method, code)] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
 
     def _unary(self, method: str, behavior: Any) -> Any:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:

@@ -7,7 +7,7 @@ records and get plain records back. Time comes from the injected clock.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,9 @@ class Store:
         self._script_keys = self.keys.script_keys()
         self._prefixes = self.keys.script_prefixes()
         self._ctl = self.keys.control_channel()
+        # Called with the workers whose slots an ack or nack freed; the broker wakes its
+        # streams of those workers without waiting for the pub/sub announcement.
+        self.slots_freed: Callable[[Sequence[str]], None] = lambda worker_ids: None
 
     async def close(self) -> None:
         """Close the store's own connection (the Redis client is the caller's)."""
@@ -189,7 +192,7 @@ class Store:
         for job_id, token, result in items:
             args += [job_id, token, result]
         raw = await self._run("ack", args)
-        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
+        return self._outcomes(raw, len(items))
 
     async def nack(self, items: Sequence[NackItem]) -> list[str]:
         """Record failed or handed-back deliveries; one code per item: 'enqueued',
@@ -220,7 +223,14 @@ class Store:
                 "1" if it.draining else "0",
             ]
         raw = await self._run("nack", args)
-        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
+        return self._outcomes(raw, len(items))
+
+    def _outcomes(self, raw: list[str], n: int) -> list[tuple[str, str]]:
+        """The (code, type) pairs of an ack or nack reply; the worker ids after them
+        go to `slots_freed`."""
+        if len(raw) > 2 * n:
+            self.slots_freed(raw[2 * n :])
+        return [(raw[i], raw[i + 1]) for i in range(0, 2 * n, 2)]
 
     async def extend(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[str, int]]:
         """Extend (job id, token, ttl ms or 0) leases; (code, new deadline ms) each."""

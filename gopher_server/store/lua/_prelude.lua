@@ -350,6 +350,14 @@ local function lost(id, f_state, attempt, retries, wid, prio, jtype, err)
   return 'enqueued'
 end
 
+-- `out` with the workers whose slots this call freed appended, so the broker that ran
+-- the call can wake its own streams at once rather than after its copy of "s <worker>"
+-- comes back through pub/sub.
+local function with_freed(out)
+  for wid, _ in pairs(freed_workers) do out[#out + 1] = wid end
+  return out
+end
+
 -- Publish the collected wake-ups: "w <type>" for new ready work, "s <worker>" for
 -- freed slots. Brokers route them to their waiting streams.
 local function announce()

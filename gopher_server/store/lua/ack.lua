@@ -8,7 +8,8 @@
 -- the prelude); a repeated ack is stale, so they are made exactly once.
 --
 -- Returns n pairs: code ('ok', 'stale' = not active or another lease's token, nothing
--- changed; 'missing' = no such job), job type ('' when missing).
+-- changed; 'missing' = no such job), job type ('' when missing); then the ids of the
+-- workers whose slots were freed.
 local retention = tonumber(ARGV[A])
 local n = tonumber(ARGV[A + 1])
 local out = {}
@@ -37,4 +38,4 @@ for i = 0, n - 1 do
   end
 end
 announce()
-return out
+return with_freed(out)

@@ -17,7 +17,7 @@
 -- A job that dies submits its on_failure follow-ups in the same call.
 --
 -- Returns n pairs: code ('enqueued' | 'retrying' | 'dead' | 'stale' | 'missing'),
--- job type ('' when missing).
+-- job type ('' when missing); then the ids of the workers whose slots were freed.
 local d_base, d_factor, d_max = tonumber(ARGV[A]), tonumber(ARGV[A + 1]), tonumber(ARGV[A + 2])
 local hold_ms = tonumber(ARGV[A + 3])
 local n = tonumber(ARGV[A + 4])
@@ -75,4 +75,4 @@ for i = 0, n - 1 do
   end
 end
 announce()
-return out
+return with_freed(out)
