@@ -68,11 +68,16 @@ class Hub:
         for session in self.sessions():
             session.wake.set()
 
-    def wake_type(self, job_type: str) -> None:
-        """Wake the local sessions that handle a job type (new ready work). The same
-        wake-up also arrives over pub/sub; waking here first saves that round trip."""
+    def wake_type(self, job_type: str) -> bool:
+        """Wake the local sessions that handle a job type (new ready work); True when
+        one of them was waiting. The same wake-up also arrives over pub/sub; waking
+        here first saves that round trip."""
+        woke = False
         for session in self._by_type.get(job_type, ()):
-            session.wake.set()
+            if not session.wake.is_set():
+                session.wake.set()
+                woke = True
+        return woke
 
     def wake_workers(self, worker_ids: Sequence[str]) -> None:
         """Wake the local sessions of these workers (their slots freed)."""
