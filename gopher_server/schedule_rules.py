@@ -13,15 +13,21 @@ from gopher_server.errors import InvalidArgument
 _EVERY = re.compile(r"^@every\s+(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL_S = 1.0
+MAX_ZONE_NAME = 64  # the longest IANA zone name is about 30 characters
 
 
 def zone(name: str) -> ZoneInfo:
     """The IANA zone for `name` ('' means UTC)."""
+    # ZoneInfo looks the name up as a file: a name longer than any zone's would fail
+    # with an OSError (name too long) rather than "not found".
     try:
+        if len(name) > MAX_ZONE_NAME:
+            raise ValueError(name)
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = name if len(name) <= MAX_ZONE_NAME else name[:MAX_ZONE_NAME] + "..."
         raise InvalidArgument(
-            f"timezone {name!r} is not an IANA time zone", "schedule.timezone"
+            f"timezone {shown!r} is not an IANA time zone", "schedule.timezone"
         ) from None
 
 

@@ -7,11 +7,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from gopher.v1 import admin_service_pb2 as apb
 
 from gopher_client import AsyncClient
 from gopher_server.components.cron import CronScheduler, idempotency_key
+from gopher_server.errors import InvalidArgument
+from gopher_server.schedule_rules import zone
 from gopher_server.store import schedules
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
@@ -177,3 +180,11 @@ async def test_three_brokers_fire_exactly_one_job_per_tick(
 
 async def _passed(cron: CronScheduler, mark: int) -> bool:
     return cron.passes > mark
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus_Mons", "../etc/passwd", "x" * 300, "UTC\x00"])
+def test_an_unknown_time_zone_is_an_invalid_argument(name: str) -> None:
+    with pytest.raises(InvalidArgument, match="is not an IANA time zone") as caught:
+        zone(name)
+    assert caught.value.field == "schedule.timezone"
+    assert len(caught.value.message) < 120  # a huge name is not echoed back whole
