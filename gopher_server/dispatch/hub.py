@@ -79,6 +79,15 @@ class Hub:
                 woke = True
         return woke
 
+    def waiting_session(self, job_type: str) -> StreamSession | None:
+        """A local stream of this job type parked with free slots, now marked busy so
+        the next caller picks another one; None when there is none."""
+        for session in self._by_type.get(job_type, ()):
+            if session.waiting and not session.wake.is_set():
+                session.waiting = False
+                return session
+        return None
+
     def wake_workers(self, worker_ids: Sequence[str]) -> None:
         """Wake the local sessions of these workers (their slots freed)."""
         for worker_id in worker_ids:

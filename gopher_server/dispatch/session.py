@@ -6,6 +6,8 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 
+from gopher_server.store.records import Lease
+
 
 @dataclass(eq=False)
 class StreamSession:
@@ -25,8 +27,28 @@ class StreamSession:
     # (job id, lease token) of the message being written: if the stream turns out to be
     # gone, these never reached the worker and go back without costing an attempt.
     undelivered: list[tuple[str, int]] = field(default_factory=list)
+    # True while the stream loop is parked waiting for a wake-up (its last dispatch left
+    # slots free): new work may be handed to it in the submit call itself.
+    waiting: bool = False
+    # Leases a submit call made for this stream (a hand-off), not yet written to it.
+    handed: list[Lease] = field(default_factory=list)
+    closed: bool = False
 
     def take_cancellations(self) -> list[str]:
         """Job ids to tell the worker to stop, cleared once taken."""
         taken, self.cancelled_jobs = self.cancelled_jobs, []
+        return taken
+
+    def hand(self, leases: list[Lease]) -> bool:
+        """Queue leases made for this stream by someone else and wake it; False when
+        the stream has closed (the caller must give them back)."""
+        if self.closed:
+            return False
+        self.handed.extend(leases)
+        self.wake.set()
+        return True
+
+    def take_handed(self) -> list[Lease]:
+        """The handed leases to write now, cleared once taken."""
+        taken, self.handed = self.handed, []
         return taken

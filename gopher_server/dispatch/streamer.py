@@ -92,6 +92,7 @@ class Streamer:
             async for response in self._deliver(session, context):
                 yield response
         finally:
+            session.closed = True  # hand-offs from now on are given back by their caller
             self.hub.remove(session)
             self.metrics.streams.dec()
             if not self.closing:
@@ -117,10 +118,16 @@ class Streamer:
                     yield worker_service_pb2.StreamJobsResponse()
                     await registry.heartbeat(self.store, [(session.worker_id, session.session_id)])
                     next_beat = loop.time() + heartbeat_s
-                result = await self.store.dispatch(
-                    session.worker_id, session.session_id, session.capacity, session.job_types
-                )
-                self._count_dispatch(result)
+                handed = session.take_handed()
+                if handed:
+                    # A submit leased these to this stream in its own call (a hand-off),
+                    # up to the free slots: no dispatch needed this turn.
+                    result = DispatchResult(handed, 0, 0)
+                else:
+                    result = await self.store.dispatch(
+                        session.worker_id, session.session_id, session.capacity, session.job_types
+                    )
+                    count_dispatch(self.metrics, self.store.clock.now_ms(), result)
                 cancels = session.take_cancellations()
                 if result.leases or cancels:
                     session.undelivered = [(x.job_id, x.token) for x in result.leases]
@@ -131,10 +138,13 @@ class Streamer:
                     if context.done():
                         return  # the worker was already gone: keep `undelivered`
                     session.undelivered = []
-                    if result.leases:
+                    if result.leases and not handed:
                         continue  # there may be more work and free slots
                 if result.wait_ms:
                     wait_s = min(wait_s, result.wait_ms / 1000)
+                # Parked with nothing leased and nothing held back: free slots, so a
+                # submit may hand new work to this stream directly.
+                session.waiting = not result.leases and not result.wait_ms
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 # Keep the stream open through a Redis outage; dispatch resumes when it is back.
                 log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)
@@ -142,30 +152,12 @@ class Streamer:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_s):  # no extra task, unlike wait_for
                     await session.wake.wait()
-
-    def _count_dispatch(self, result: DispatchResult) -> None:
-        m = self.metrics
-        if result.leases and log.isEnabledFor(logging.DEBUG):
-            for lease in result.leases:
-                log.debug(
-                    "job %s (%s) active: attempt %d",
-                    lease.job_id,
-                    lease.type,
-                    lease.attempt,
-                    extra={"job_id": lease.job_id, "type": lease.type, "attempt": lease.attempt},
-                )
-        if result.leases:
-            now = self.store.clock.now_ms()
-            for lease in result.leases:
-                label = m.type_label(lease.type)
-                m.dispatched.labels(label).inc()
-                m.wait.labels(label, lease.priority).observe(max(0, now - lease.ready_ms) / 1000)
-        for job_type in result.limited_types:
-            m.rate_limited.labels(m.type_label(job_type)).inc()
+            session.waiting = False
 
     async def _release(self, session: StreamSession) -> None:
         for attempt in range(20):
             try:
+                session.undelivered += [(x.job_id, x.token) for x in session.take_handed()]
                 if session.undelivered:
                     back = [NackItem(j, t, handback=True) for j, t in session.undelivered]
                     await self.store.nack(back)
@@ -192,3 +184,23 @@ class Streamer:
         self.hub.wake_all()
         if self._releases:
             await asyncio.wait(self._releases, timeout=self.config.shutdown_grace_s)
+
+
+def count_dispatch(metrics: BrokerMetrics, now_ms: int, result: DispatchResult) -> None:
+    """Count what one dispatch leased (and held back) in the broker's metrics."""
+    m = metrics
+    if result.leases and log.isEnabledFor(logging.DEBUG):
+        for lease in result.leases:
+            log.debug(
+                "job %s (%s) active: attempt %d",
+                lease.job_id,
+                lease.type,
+                lease.attempt,
+                extra={"job_id": lease.job_id, "type": lease.type, "attempt": lease.attempt},
+            )
+    for lease in result.leases:
+        label = m.type_label(lease.type)
+        m.dispatched.labels(label).inc()
+        m.wait.labels(label, lease.priority).observe(max(0, now_ms - lease.ready_ms) / 1000)
+    for job_type in result.limited_types:
+        m.rate_limited.labels(m.type_label(job_type)).inc()

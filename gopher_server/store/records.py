@@ -60,6 +60,16 @@ class Lease:
 
 
 @dataclass(frozen=True, slots=True)
+class DispatchTarget:
+    """The stream a dispatch leases jobs to: its worker, session, capacity and types."""
+
+    worker_id: str
+    session_id: str
+    capacity: int
+    job_types: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DispatchResult:
     """What one dispatch call leased, and when a rate-limited type may go next."""
 

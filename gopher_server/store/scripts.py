@@ -26,12 +26,18 @@ SCRIPT_NAMES = (
 )
 
 
+# Libraries some scripts include between the prelude and their body.
+INCLUDES: dict[str, tuple[str, ...]] = {
+    "dispatch": ("_dispatch",),
+    "submit": ("_dispatch",),  # a submit may hand new work straight to a waiting stream
+}
+
+
 def script_source(name: str) -> str:
-    """The full text of script `name`: prelude first, then the script body."""
+    """The full text of script `name`: prelude first, its includes, then its body."""
     lua = resources.files("gopher_server.store") / "lua"
-    prelude = (lua / "_prelude.lua").read_text()
-    body = (lua / f"{name}.lua").read_text()
-    return prelude + "\n" + body
+    parts = ["_prelude", *INCLUDES.get(name, ()), name]
+    return "\n".join((lua / f"{part}.lua").read_text() for part in parts)
 
 
 class Scripts:

@@ -22,6 +22,7 @@ from gopher_server.store.job_hash import PayloadChunking, job_fields
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
     DispatchResult,
+    DispatchTarget,
     JobRecord,
     Lease,
     NackItem,
@@ -112,6 +113,20 @@ class Store:
         """Write a batch of validated jobs atomically; duplicates (same idempotency key
         within its TTL) return the earlier job instead. Follow-ups are stored with
         their parent and submitted by its outcome."""
+        return (await self._submit(jobs, None))[0]
+
+    async def submit_and_dispatch(
+        self, jobs: Sequence[NewJob], to: DispatchTarget
+    ) -> tuple[list[SubmitResult], DispatchResult]:
+        """`submit`, then in the same call `dispatch` to a waiting stream: new work
+        reaches an idle worker without a second round trip."""
+        results, dispatched = await self._submit(jobs, to)
+        assert dispatched is not None
+        return results, dispatched
+
+    async def _submit(
+        self, jobs: Sequence[NewJob], to: DispatchTarget | None
+    ) -> tuple[list[SubmitResult], DispatchResult | None]:
         args: list[Any] = [len(jobs)]
         for job in jobs:
             args += [
@@ -132,6 +147,8 @@ class Store:
                 encode_follow_ups(job.on_failure),
             ]
         args.append(self.settings.max_job_types)
+        if to is not None:
+            args += self._dispatch_args(to)
         try:
             raw = await self._run("submit", args)
         except ResponseError as exc:
@@ -139,27 +156,38 @@ class Store:
             if "TYPE_LIMIT" in message:
                 raise TooLarge(message.split("TYPE_LIMIT", 1)[1].strip(), "type") from None
             raise
-        return [
+        dispatched = None
+        if to is not None:
+            raw, dispatched = raw[0], self._dispatch_result(raw[1])
+        results = [
             SubmitResult(raw[i], raw[i + 1], bool(int(raw[i + 2]))) for i in range(0, len(raw), 3)
         ]
+        return results, dispatched
 
     # -- dispatch and outcomes --------------------------------------------------------
     async def dispatch(
         self, worker_id: str, session_id: str, capacity: int, job_types: Sequence[str]
     ) -> DispatchResult:
         """Lease up to the worker's free slots of ready jobs of its types, by priority."""
+        to = DispatchTarget(worker_id, session_id, capacity, tuple(job_types))
+        return self._dispatch_result(await self._run("dispatch", self._dispatch_args(to)))
+
+    def _dispatch_args(self, to: DispatchTarget) -> list[Any]:
         s = self.settings
-        args = [
-            worker_id,
-            session_id,
-            capacity,
+        return [
+            to.worker_id,
+            to.session_id,
+            to.capacity,
             s.default_lease_ms,
             "1" if s.strict_priority else "0",
             ",".join(s.priority_pattern),
-            len(job_types),
-            *job_types,
+            len(to.job_types),
+            *to.job_types,
         ]
-        rows, wait_ms, limited, limited_types = await self._run("dispatch", args)
+
+    @staticmethod
+    def _dispatch_result(raw: list[Any]) -> DispatchResult:
+        rows, wait_ms, limited, limited_types = raw
         leases = [
             Lease(
                 job_id=rows[i],

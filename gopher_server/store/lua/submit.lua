@@ -9,9 +9,14 @@
 --   written by store/chains.py; '' = none)
 -- ARGV[A+1+15n] optional: most job types the known-types set (KEYS[9]) may hold;
 --   absent, '' or 0 = no cap
+-- ARGV[A+2+15n ...] optional: a hand-off, the dispatch arguments of a stream waiting
+--   for work (as dispatch.lua takes them: worker id, session id, capacity, ...). The
+--   call then also dispatches to that worker, exactly as its own dispatch would, so
+--   a new job reaches an idle worker without another round trip.
 --
 -- Returns a flat array of n triples: job id, state (enqueued|scheduled|<state of the
 -- earlier job>), duplicate flag (1 when the idempotency key matched an earlier job).
+-- With a hand-off: {that array, dispatch result as dispatch_to() returns it}.
 -- Error "TYPE_LIMIT <message>" when the batch would take the known types over the cap;
 -- nothing is written then.
 local n = tonumber(ARGV[A])
@@ -47,6 +52,21 @@ for i = 0, n - 1 do
   out[#out + 1] = id
   out[#out + 1] = state
   out[#out + 1] = dup
+end
+local handoff = A + 2 + n * 15
+if ARGV[handoff] and ARGV[handoff] ~= '' then
+  local dispatched = dispatch_to(dispatch_args(handoff))
+  -- Work the hand-off took needs no wake-up elsewhere: announce only types that still
+  -- have ready jobs.
+  for t, _ in pairs(woken_types) do
+    local left = 0
+    for _, p in ipairs({'high', 'normal', 'low'}) do
+      left = left + redis.call('LLEN', ready_key(p, t))
+    end
+    if left == 0 then woken_types[t] = nil end
+  end
+  announce()
+  return {out, dispatched}
 end
 announce()
 return out

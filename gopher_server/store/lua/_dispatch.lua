@@ -1,0 +1,194 @@
+-- Dispatch, shared by dispatch.lua and submit.lua (which hands new work straight to a
+-- waiting stream): lease up to (capacity - in-flight) ready jobs to one worker.
+--
+-- dispatch_to(wid, sid, capacity, default_lease, strict, pattern, types):
+--   wid, sid       worker id, stream session id (streams release only their own leases)
+--   capacity       worker capacity (max in-flight jobs)
+--   default_lease  default lease TTL, ms
+--   strict         true for strict priority order, false for weighted
+--   pattern        list of priorities, e.g. {"high", "normal", "high", ...}
+--   types          list of the job types the worker handles
+--
+-- Returns {jobs, wait_ms, rate_limited, limited_types}:
+--   jobs: flat array of 14 fields per job: id, type, priority, payload (whole: its
+--         chunks joined, see split_payload in the prelude), attempt,
+--         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
+--         ready ms, trace JSON, parent job id ('' = none)
+--   wait_ms: when > 0, a held-back type (rate limit, circuit breaker) may go again
+--            in this many ms
+--   rate_limited: how many times a type with ready work was held back by its limits
+--   limited_types: those types
+local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern, types)
+  local ntypes = #types
+  local inflight = P_INFLIGHT .. wid
+  local free = capacity - redis.call('SCARD', inflight)
+  local jobs = {}
+  if free <= 0 then return {jobs, 0, 0, {}} end
+  local held_until = tonumber(redis.call('HGET', K_HOLDS, wid) or '0')
+  if held_until > NOW then return {jobs, held_until - NOW, 0, {}} end
+
+  local paused = {}
+  for _, p in ipairs(redis.call('SMEMBERS', K_PAUSED)) do paused[p] = true end
+  local ALL = {'high', 'normal', 'low'}
+  local empty = {}     -- priority -> true: nothing eligible left in this call
+  local blocked = {}   -- type -> true: over its limits for the rest of this call
+  local limits = {}    -- type -> decoded limits, or false
+  local wait_ms, rate_limited = 0, 0
+  local limited_types = {}
+
+  local EPS = 1e-9
+
+  -- A type's limits (decoded once per call), or false when it has none.
+  local function limits_of(t)
+    local lim = limits[t]
+    if lim == nil then
+      local raw = redis.call('HGET', K_LIMITS, t)
+      lim = raw and cjson.decode(raw) or false
+      limits[t] = lim
+    end
+    return lim
+  end
+
+  -- Token bucket and concurrency check; consumes a token when it says yes.
+  local function admit(t)
+    local lim = limits_of(t)
+    if not lim then return true end
+    if lim.c > 0 and tonumber(redis.call('HGET', K_ACTIVE, t) or '0') >= lim.c then
+      return false
+    end
+    if lim.r > 0 then
+      local bk = P_BUCKET .. t
+      local st = redis.call('HMGET', bk, 'tokens', 'ts')
+      local tokens = tonumber(st[1]) or lim.b
+      local ts = tonumber(st[2]) or NOW
+      tokens = math.min(lim.b, tokens + math.max(0, NOW - ts) * lim.r / 1000)
+      -- EPS absorbs float rounding in the refill sum, so 0.5 + 0.5 tokens is one token.
+      if tokens < 1 - EPS then
+        local need = math.max(1, math.ceil((1 - tokens) * 1000 / lim.r - EPS))
+        if wait_ms == 0 or need < wait_ms then wait_ms = need end
+        redis.call('HSET', bk, 'tokens', tostring(tokens), 'ts', NOW)
+        return false
+      end
+      redis.call('HSET', bk, 'tokens', tostring(math.max(0, tokens - 1)), 'ts', NOW)
+    end
+    return true
+  end
+
+  -- Types whose circuit breaker on this worker is open or probing are skipped; the
+  -- stream is told when the earliest hold ends so it asks again then.
+  for _, t in ipairs(types) do
+    local c = redis.call('HGET', K_CIRCUITS, wid .. '\t' .. t)
+    if c then
+      local until_ms = tonumber(string.match(c, ':(%d+)$') or '0')
+      if until_ms > NOW then
+        blocked[t] = true
+        if wait_ms == 0 or until_ms - NOW < wait_ms then wait_ms = until_ms - NOW end
+      end
+    end
+  end
+
+  -- Counters read once and written back once: the weighted pattern position and the
+  -- per-priority type cursors (scripts are atomic, so this equals per-job updates).
+  local seq = tonumber(redis.call('GET', K_SEQ) or '0')
+  local start_seq = seq
+  local cur = redis.call('HMGET', K_CURSOR, 'high', 'normal', 'low')
+  local cursor = {high = tonumber(cur[1]) or 0, normal = tonumber(cur[2]) or 0,
+    low = tonumber(cur[3]) or 0}
+  local cursor_moved = false
+
+
+  -- Pop the next job id of priority p, rotating the first type tried so one flooding
+  -- type cannot starve another of the same priority.
+  local function pop_from(p)
+    cursor[p] = cursor[p] + 1
+    cursor_moved = true
+    local start = cursor[p]
+    for k = 0, ntypes - 1 do
+      local t = types[((start + k) % ntypes) + 1]
+      if not blocked[t] then
+        local rk = ready_key(p, t)
+        if not limits_of(t) then
+          local id = redis.call('LPOP', rk)
+          if id then return id, t end
+        elseif redis.call('LLEN', rk) > 0 then
+          if admit(t) then
+            return redis.call('LPOP', rk), t
+          end
+          blocked[t] = true
+          rate_limited = rate_limited + 1
+          limited_types[#limited_types + 1] = t
+        end
+      end
+    end
+    return nil, nil
+  end
+
+  -- Lease a popped job: one read and one write of its hash. Returns false for an id
+  -- whose hash is gone or no longer enqueued (it is skipped, not leased).
+  local function lease(id, prio, t)
+    local jk = P_JOB .. id
+    local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'payload', 'retries',
+      'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent', 'pn')
+    if f[1] ~= 'enqueued' then return false end
+    local token = (tonumber(f[2]) or 0) + 1
+    local attempt = (tonumber(f[3]) or 0) + 1
+    local lease_ms = tonumber(f[6]) or default_lease
+    local deadline = NOW + lease_ms
+    redis.call('HSET', jk, 'state', 'active', 'token', token, 'attempt', attempt,
+      'started', NOW, 'wid', wid, 'sid', sid, 'deadline', deadline)
+    redis.call('ZADD', K_LEASES, deadline, id)
+    redis.call('SADD', inflight, id)
+    redis.call('HINCRBY', K_ACTIVE, t, 1)
+    record(id, t, 'enqueued', 'active', attempt, wid, nil)
+    local row = {id, t, prio, join_payload(jk, f[4], f[12]), attempt, retries_of(f[5]), token,
+      deadline, lease_ms, f[7] or '0', f[8], f[9] or f[8], f[10] or '', f[11] or ''}
+    for _, v in ipairs(row) do jobs[#jobs + 1] = v end
+    return true
+  end
+
+  local taken, guard = 0, 0
+  while taken < free and guard < free * 4 do
+    guard = guard + 1
+    local order = ALL
+    if not strict then
+      local pref = pattern[(seq % #pattern) + 1]
+      order = {pref}
+      for _, p in ipairs(ALL) do
+        if p ~= pref then order[#order + 1] = p end
+      end
+    end
+    local id, t, prio = nil, nil, nil
+    for _, p in ipairs(order) do
+      if not paused[p] and not empty[p] then
+        id, t = pop_from(p)
+        if id then
+          prio = p
+          break
+        end
+        empty[p] = true
+      end
+    end
+    if not id then break end
+    if lease(id, prio, t) then
+      if not strict then seq = seq + 1 end
+      taken = taken + 1
+    end
+  end
+  if seq ~= start_seq then redis.call('SET', K_SEQ, seq) end
+  if cursor_moved then
+    redis.call('HSET', K_CURSOR, 'high', cursor.high, 'normal', cursor.normal, 'low', cursor.low)
+  end
+  return {jobs, wait_ms, rate_limited, limited_types}
+end
+
+-- The dispatch arguments starting at ARGV[i]: worker id, session id, capacity, default
+-- lease ms, '1' strict / '0' weighted, comma-separated pattern, n, then n job types.
+-- Returns them unpacked for dispatch_to.
+local function dispatch_args(i)
+  local pattern = {}
+  for p in string.gmatch(ARGV[i + 5], '[^,]+') do pattern[#pattern + 1] = p end
+  local types = {}
+  for k = 1, tonumber(ARGV[i + 6]) do types[k] = ARGV[i + 6 + k] end
+  return ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]),
+    ARGV[i + 4] == '1', pattern, types
+end

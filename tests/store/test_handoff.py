@@ -1,0 +1,123 @@
+"""A submit that hands new work straight to a waiting stream (submit_and_dispatch), and
+the broker side of it: JobService gives the leases to the stream, or back when the
+stream closed meanwhile."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from gopher_server.dispatch.hub import Hub
+from gopher_server.dispatch.session import StreamSession
+from gopher_server.dispatch.streamer import Streamer
+from gopher_server.observability.metrics import BrokerMetrics
+from gopher_server.services.jobs import JobService
+from gopher_server.store.records import DispatchTarget
+from gopher_server.store.store import Store
+from tests.conftest import broker_config
+from tests.store.helpers import job_hash, lease_one, new_job, ready_ids, submit_many
+
+
+def target(
+    worker: str = "w1", capacity: int = 4, types: tuple[str, ...] = ("email",)
+) -> DispatchTarget:
+    return DispatchTarget(worker, f"{worker}-session", capacity, types)
+
+
+async def test_the_new_job_is_leased_to_the_waiting_worker_in_the_same_call(
+    store: Store,
+) -> None:
+    (result,), dispatched = await store.submit_and_dispatch([new_job("j1")], target())
+    assert result.job_id == "j1" and result.state == "enqueued"
+    assert [x.job_id for x in dispatched.leases] == ["j1"]
+    lease = dispatched.leases[0]
+    assert lease.attempt == 1 and lease.token == 1
+    fields = await job_hash(store, "j1")
+    assert fields["state"] == "active" and fields["wid"] == "w1" and fields["sid"] == "w1-session"
+    assert await ready_ids(store, "normal", "email") == []
+
+
+async def test_the_hand_off_dispatches_as_the_stream_would_older_work_first(
+    store: Store,
+) -> None:
+    await submit_many(store, 3, "old")
+    _, dispatched = await store.submit_and_dispatch([new_job("new")], target(capacity=2))
+    # Two free slots, three older jobs waiting: the hand-off takes what a dispatch
+    # takes (oldest first), never the new job out of turn.
+    assert [x.job_id for x in dispatched.leases] == ["old-0", "old-1"]
+    assert (await job_hash(store, "new"))["state"] == "enqueued"
+
+
+async def test_a_full_worker_gets_nothing_and_the_job_stays_ready(store: Store) -> None:
+    await submit_many(store, 1, "busy")
+    await lease_one(store, "w1")
+    _, dispatched = await store.submit_and_dispatch([new_job("j1")], target(capacity=1))
+    assert dispatched.leases == []
+    assert await ready_ids(store, "normal", "email") == ["j1"]
+
+
+async def test_work_taken_by_the_hand_off_is_not_announced(
+    store: Store, aredis: aioredis.Redis
+) -> None:
+    pubsub = aredis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(store.keys.control_channel())
+    try:
+        await store.submit_and_dispatch([new_job("taken")], target())
+        await store.submit([new_job("queued", job_type="sms")])
+        # Redis delivers a channel's messages in publish order: once our own marker
+        # arrives, every announcement of the two submits has arrived before it.
+        await aredis.publish(store.keys.control_channel(), "marker")
+        seen: list[str] = []
+        while not seen or seen[-1] != "marker":
+            message = await pubsub.get_message(timeout=5)
+            if message is not None:
+                seen.append(message["data"])
+        seen.pop()
+        # Only the job left waiting wakes other brokers' streams.
+        assert seen == ["w sms"]
+    finally:
+        await pubsub.aclose()
+
+
+async def _service(store: Store, redis_url: str) -> JobService:
+    return JobService(
+        store, Hub(store.redis, store.keys), broker_config(redis_url), BrokerMetrics("t")
+    )
+
+
+async def test_the_service_gives_handed_leases_to_the_stream(store: Store, redis_url: str) -> None:
+    service = await _service(store, redis_url)
+    stream = StreamSession("w1", ["email"], 4)
+    result, taken = await service._submit_to(stream, new_job("j1"))
+    assert taken and result.job_id == "j1"
+    assert [x.job_id for x in stream.take_handed()] == ["j1"]
+    assert stream.wake.is_set()
+
+
+async def test_leases_for_a_stream_that_closed_meanwhile_go_back_uncounted(
+    store: Store, redis_url: str
+) -> None:
+    service = await _service(store, redis_url)
+    stream = StreamSession("w1", ["email"], 4)
+    stream.closed = True
+    result, taken = await service._submit_to(stream, new_job("j1"))
+    assert not taken and result.state == "enqueued"
+    assert stream.handed == []
+    fields = await job_hash(store, "j1")
+    assert fields["state"] == "enqueued" and fields.get("attempt", "0") == "0"
+    assert await ready_ids(store, "normal", "email") == ["j1"]
+    assert await store.redis.scard(store.keys.inflight("w1")) == 0
+
+
+async def test_a_closing_stream_gives_back_leases_handed_to_it_but_not_written(
+    store: Store, redis_url: str
+) -> None:
+    config = broker_config(redis_url)
+    streamer = Streamer(store, Hub(store.redis, store.keys), config, BrokerMetrics("t"))
+    stream = StreamSession("w1", ["email"], 4)
+    to = DispatchTarget(stream.worker_id, stream.session_id, 4, ("email",))
+    _, dispatched = await store.submit_and_dispatch([new_job("j1")], to)
+    assert stream.hand(dispatched.leases)
+    await streamer._release(stream)
+    fields = await job_hash(store, "j1")
+    assert fields["state"] == "enqueued" and fields.get("attempt", "0") == "0"
+    assert await ready_ids(store, "normal", "email") == ["j1"]
