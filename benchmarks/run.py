@@ -50,7 +50,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-gopher", action="store_true", help="skip Gopher (peers only)")
     p.add_argument("--workers", type=int, default=2, help="Gopher worker processes")
     p.add_argument("--concurrency", type=int, default=16, help="concurrency per worker")
-    p.add_argument("--prefetch", type=int, default=1, help="gopher-worker --prefetch")
+    p.add_argument(
+        "--prefetch",
+        type=int,
+        default=4,
+        help="gopher-worker --prefetch (default 4: Celery runs with its default prefetch "
+        "multiplier of 4; the sweep also measures prefetch 1, the worker's default)",
+    )
     p.add_argument("--peer-timeout", type=float, default=600, help="seconds per peer")
     p.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
     p.add_argument("--soak-s", type=float, help="soak duration override, seconds")
