@@ -180,9 +180,13 @@ class AsyncClient:
         """Open a delivery stream; iterate the returned call for batches of jobs."""
         return self.workers.StreamJobs(request, metadata=self.config.metadata())
 
-    async def ack_jobs(self, acks: Sequence[workers_pb.AckJobRequest]) -> list[workers_pb.Outcome]:
-        """Complete many deliveries; return one outcome per ack, in order."""
-        response = await self.call(self.workers.AckJobs, workers_pb.AckJobsRequest(acks=acks))
+    async def ack_jobs(
+        self, acks: Sequence[workers_pb.AckJobRequest], worker_id: str = ""
+    ) -> list[workers_pb.Outcome]:
+        """Complete many deliveries; return one outcome per ack, in order. With the
+        acking worker's id, the broker refills its freed slots in the same call."""
+        request = workers_pb.AckJobsRequest(acks=acks, worker_id=worker_id)
+        response = await self.call(self.workers.AckJobs, request)
         return list(response.outcomes)
 
     async def nack_jobs(

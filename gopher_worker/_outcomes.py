@@ -21,8 +21,11 @@ class OutcomeBatcher:
     """Sends outcomes in batches, retrying through broker outages until each job's
     lease deadline (after which the broker has recovered the job anyway)."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, worker_id: str = "") -> None:
         self._client = client
+        # Sent with acks so the broker holding this worker's stream refills the freed
+        # slots in the same call.
+        self._worker_id = worker_id
         self._acks: list[tuple[pb.AckJobRequest, int]] = []
         self._nacks: list[tuple[pb.NackJobRequest, int]] = []
         self._ready = asyncio.Event()
@@ -107,7 +110,7 @@ class OutcomeBatcher:
 
     async def _send_acks(self, acks: list[tuple[pb.AckJobRequest, int]]) -> None:
         if acks:
-            outcomes = await self._client.ack_jobs([a for a, _ in acks])
+            outcomes = await self._client.ack_jobs([a for a, _ in acks], self._worker_id)
             self._count_stale(outcomes)
 
     async def _send_nacks(self, nacks: list[tuple[pb.NackJobRequest, int]]) -> None:

@@ -125,7 +125,7 @@ class Worker:
         self._client = AsyncClient(target, **self._client_config)
         if self._status is not None:
             await self._status.start()
-        self._outcomes = OutcomeBatcher(self._client)
+        self._outcomes = OutcomeBatcher(self._client, self.worker_id)
         self._outcomes.start()
         self._circuits = CircuitReporter(self._client, self.worker_id)
         self._circuits.start()

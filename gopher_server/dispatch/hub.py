@@ -88,6 +88,12 @@ class Hub:
                 return session
         return None
 
+    def stream_of(self, worker_id: str) -> StreamSession | None:
+        """One local stream of this worker, or None."""
+        for session in self._by_worker.get(worker_id, ()):
+            return session
+        return None
+
     def wake_workers(self, worker_ids: Sequence[str]) -> None:
         """Wake the local sessions of these workers (their slots freed)."""
         for worker_id in worker_ids:

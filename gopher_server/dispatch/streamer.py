@@ -25,7 +25,7 @@ from gopher_server.errors import InvalidArgument, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import abort
 from gopher_server.store import workers as registry
-from gopher_server.store.records import DispatchResult, NackItem
+from gopher_server.store.records import DispatchResult, DispatchTarget, NackItem
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name
 
@@ -204,3 +204,22 @@ def count_dispatch(metrics: BrokerMetrics, now_ms: int, result: DispatchResult) 
         m.wait.labels(label, lease.priority).observe(max(0, now_ms - lease.ready_ms) / 1000)
     for job_type in result.limited_types:
         m.rate_limited.labels(m.type_label(job_type)).inc()
+
+
+def target_of(stream: StreamSession) -> DispatchTarget:
+    """The dispatch arguments of a stream, for a call that dispatches on its behalf."""
+    return DispatchTarget(
+        stream.worker_id, stream.session_id, stream.capacity, tuple(stream.job_types)
+    )
+
+
+async def hand_over(store: Store, stream: StreamSession, result: DispatchResult) -> bool:
+    """Give `stream` the leases another call made for it (a submit's hand-off, an ack's
+    refill); True when it took them. A stream that closed meanwhile never showed them
+    to its worker, so they go back without costing an attempt."""
+    if not result.leases:
+        return False
+    if stream.hand(result.leases):
+        return True
+    await store.nack([NackItem(x.job_id, x.token, handback=True) for x in result.leases])
+    return False

@@ -27,6 +27,9 @@ _CIRCUITS = {
     "half_open": worker_service_pb2.CIRCUIT_STATE_HALF_OPEN,
 }
 
+# Largest age a purge filter accepts: a century, far past any retention.
+MAX_AGE_S = 100 * 365 * 24 * 3600
+
 
 def _ts(ms: int) -> Timestamp:
     ts = Timestamp()
@@ -131,8 +134,10 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
     ) -> pb.PurgeDeadJobsResponse:
         if request.type:
             check_name(request.type, "type")
-        if request.older_than_s < 0:
-            raise InvalidArgument("older_than_s must not be negative", "older_than_s")
+        if not 0 <= request.older_than_s <= MAX_AGE_S:  # also refuses NaN and infinity
+            raise InvalidArgument(
+                f"older_than_s must be between 0 and {MAX_AGE_S} seconds", "older_than_s"
+            )
         ids = await admin.dead_ids(self.store, request.type, int(request.older_than_s * 1000))
         return pb.PurgeDeadJobsResponse(purged=await admin.purge_dead(self.store, ids))
 

@@ -15,12 +15,12 @@ from gopher_server.config import ServerConfig
 from gopher_server.convert import FINAL, STATE_WORDS, STATES, job_message
 from gopher_server.dispatch.hub import Hub
 from gopher_server.dispatch.session import StreamSession
-from gopher_server.dispatch.streamer import count_dispatch
+from gopher_server.dispatch.streamer import count_dispatch, hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import abort, unary
 from gopher_server.store import listing
-from gopher_server.store.records import DispatchTarget, NackItem, NewJob, SubmitResult
+from gopher_server.store.records import NewJob, SubmitResult
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word, submit_to_job
 
@@ -97,20 +97,12 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         """Submit `job` and, in the same Redis call, dispatch to `stream`, which was
         parked with free slots: an idle worker gets the job without the dispatch
         round trip. True when this job was among the leases."""
-        to = DispatchTarget(
-            stream.worker_id, stream.session_id, stream.capacity, tuple(stream.job_types)
-        )
-        (result,), dispatched = await self.store.submit_and_dispatch([job], to)
-        leases = dispatched.leases
+        (result,), dispatched = await self.store.submit_and_dispatch([job], target_of(stream))
         count_dispatch(self.metrics, self.store.clock.now_ms(), dispatched)
-        if leases and not stream.hand(leases):
-            # The stream closed meanwhile: the worker never saw these; give them back
-            # without costing an attempt.
-            await self.store.nack([NackItem(x.job_id, x.token, handback=True) for x in leases])
+        if not await hand_over(self.store, stream, dispatched):
             return result, False
-        if leases:
-            await asyncio.sleep(0)  # the stream writes them before grpc sends our response
-        return result, any(x.job_id == result.job_id for x in leases)
+        await asyncio.sleep(0)  # the stream writes them before grpc sends our response
+        return result, any(x.job_id == result.job_id for x in dispatched.leases)
 
     @unary
     async def SubmitJobs(

@@ -13,7 +13,7 @@ from gopher.v1 import worker_service_pb2, worker_service_pb2_grpc
 from gopher_server.config import ServerConfig
 from gopher_server.convert import STATES
 from gopher_server.dispatch.hub import Hub
-from gopher_server.dispatch.streamer import Streamer
+from gopher_server.dispatch.streamer import Streamer, count_dispatch, hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, StaleLease, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import unary
@@ -154,9 +154,18 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         self, request: worker_service_pb2.AckJobsRequest, context: Context
     ) -> worker_service_pb2.AckJobsResponse:
         self._check_batch(request.acks, "acks")
-        results = (
-            await self.store.ack_detailed(self._ack_items(request.acks)) if request.acks else []
-        )
+        items = self._ack_items(request.acks)
+        stream = self.hub.stream_of(request.worker_id) if request.worker_id else None
+        if not items:
+            results = []
+        elif stream is None:
+            results = await self.store.ack_detailed(items)
+        else:
+            # Refill the freed slots in the same call and write the new leases to the
+            # worker's stream: no wake-up and dispatch round trip per batch of acks.
+            results, dispatched = await self.store.ack_and_dispatch(items, target_of(stream))
+            count_dispatch(self.metrics, self.store.clock.now_ms(), dispatched)
+            await hand_over(self.store, stream, dispatched)
         self._count_acks(results)
         codes = [code for code, _ in results]
         return worker_service_pb2.AckJobsResponse(

@@ -29,7 +29,10 @@ SCRIPT_NAMES = (
 # Libraries some scripts include between the prelude and their body.
 INCLUDES: dict[str, tuple[str, ...]] = {
     "dispatch": ("_dispatch",),
-    "submit": ("_dispatch",),  # a submit may hand new work straight to a waiting stream
+    # A submit may hand new work straight to a waiting stream; an ack may refill the
+    # slots it freed.
+    "submit": ("_dispatch",),
+    "ack": ("_dispatch",),
 }
 
 

@@ -216,11 +216,27 @@ class Store:
 
     async def ack_detailed(self, items: Sequence[tuple[str, int, str]]) -> list[tuple[str, str]]:
         """Like `ack`, with each job's type: (code, type) per item."""
+        return (await self._ack(items, None))[0]
+
+    async def ack_and_dispatch(
+        self, items: Sequence[tuple[str, int, str]], to: DispatchTarget
+    ) -> tuple[list[tuple[str, str]], DispatchResult]:
+        """`ack_detailed`, then in the same call `dispatch` to the acking worker's
+        stream: the freed slots are refilled without another round trip."""
+        outcomes, dispatched = await self._ack(items, to)
+        assert dispatched is not None
+        return outcomes, dispatched
+
+    async def _ack(
+        self, items: Sequence[tuple[str, int, str]], to: DispatchTarget | None
+    ) -> tuple[list[tuple[str, str]], DispatchResult | None]:
         args: list[Any] = [self.settings.finished_retention_ms, len(items)]
         for job_id, token, result in items:
             args += [job_id, token, result]
-        raw = await self._run("ack", args)
-        return self._outcomes(raw, len(items))
+        if to is None:
+            return self._outcomes(await self._run("ack", args), len(items)), None
+        raw = await self._run("ack", [*args, *self._dispatch_args(to)])
+        return self._outcomes(raw[0], len(items)), self._dispatch_result(raw[1])
 
     async def nack(self, items: Sequence[NackItem]) -> list[str]:
         """Record failed or handed-back deliveries; one code per item: 'enqueued',

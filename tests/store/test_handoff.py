@@ -1,16 +1,19 @@
-"""A submit that hands new work straight to a waiting stream (submit_and_dispatch), and
-the broker side of it: JobService gives the leases to the stream, or back when the
+"""Calls that dispatch on a stream's behalf: a submit handing new work straight to a
+parked stream (submit_and_dispatch), an ack refilling the slots it freed
+(ack_and_dispatch), and the broker side: the leases go to the stream, or back when the
 stream closed meanwhile."""
 
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from gopher.v1 import worker_service_pb2
 
 from gopher_server.dispatch.hub import Hub
 from gopher_server.dispatch.session import StreamSession
 from gopher_server.dispatch.streamer import Streamer
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.services.jobs import JobService
+from gopher_server.services.workers import WorkerService
 from gopher_server.store.records import DispatchTarget
 from gopher_server.store.store import Store
 from tests.conftest import broker_config
@@ -121,3 +124,48 @@ async def test_a_closing_stream_gives_back_leases_handed_to_it_but_not_written(
     fields = await job_hash(store, "j1")
     assert fields["state"] == "enqueued" and fields.get("attempt", "0") == "0"
     assert await ready_ids(store, "normal", "email") == ["j1"]
+
+
+async def test_an_ack_refills_the_freed_slot_in_the_same_call(
+    store: Store, aredis: aioredis.Redis
+) -> None:
+    await submit_many(store, 3, "j")
+    to = target(capacity=1)
+    first = (await store.dispatch(to.worker_id, to.session_id, 1, to.job_types)).leases[0]
+    pubsub = aredis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(store.keys.control_channel())
+    freed: list[list[str]] = []
+    store.slots_freed = lambda ids: freed.append(list(ids))
+    try:
+        outcomes, dispatched = await store.ack_and_dispatch(
+            [(first.job_id, first.token, "null")], to
+        )
+        assert outcomes == [("ok", "email")]
+        assert [x.job_id for x in dispatched.leases] == ["j-1"]  # the slot, refilled
+        # The refill already used the freed slot: nobody is told it is free.
+        assert freed == []
+        await aredis.publish(store.keys.control_channel(), "marker")
+        seen: list[str] = []
+        while not seen or seen[-1] != "marker":
+            message = await pubsub.get_message(timeout=5)
+            if message is not None:
+                seen.append(message["data"])
+        assert not any(m.startswith("s ") for m in seen), seen
+    finally:
+        await pubsub.aclose()
+
+
+async def test_acks_through_the_service_refill_the_local_stream(
+    store: Store, redis_url: str
+) -> None:
+    hub = Hub(store.redis, store.keys)
+    service = WorkerService(store, hub, broker_config(redis_url), BrokerMetrics("t"))
+    stream = StreamSession("w1", ["email"], 1)
+    hub.add(stream)
+    await submit_many(store, 2, "j")
+    first = (await store.dispatch("w1", stream.session_id, 1, ["email"])).leases[0]
+    ack = worker_service_pb2.AckJobRequest(job_id=first.job_id, lease_token=first.token)
+    request = worker_service_pb2.AckJobsRequest(acks=[ack], worker_id="w1")
+    response = await service.AckJobs(request, None)  # type: ignore[arg-type]
+    assert [o.code for o in response.outcomes] == [worker_service_pb2.OUTCOME_CODE_OK]
+    assert [x.job_id for x in stream.take_handed()] == ["j-1"]

@@ -99,10 +99,12 @@ class AckJobResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AckJobsRequest(_message.Message):
-    __slots__ = ("acks",)
+    __slots__ = ("acks", "worker_id")
     ACKS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     acks: _containers.RepeatedCompositeFieldContainer[AckJobRequest]
-    def __init__(self, acks: _Optional[_Iterable[_Union[AckJobRequest, _Mapping]]] = ...) -> None: ...
+    worker_id: str
+    def __init__(self, acks: _Optional[_Iterable[_Union[AckJobRequest, _Mapping]]] = ..., worker_id: _Optional[str] = ...) -> None: ...
 
 class AckJobsResponse(_message.Message):
     __slots__ = ("outcomes",)

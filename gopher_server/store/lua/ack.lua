@@ -7,9 +7,14 @@
 -- A job with on_success follow-ups submits them in the same call (see follow_up() in
 -- the prelude); a repeated ack is stale, so they are made exactly once.
 --
+-- ARGV[A+2+3n ...] optional: a refill, the dispatch arguments of the acking worker's
+--   stream (as dispatch.lua takes them). The call then also dispatches to it, as its
+--   stream's own dispatch would, and that worker's freed slots are not announced.
+--
 -- Returns n pairs: code ('ok', 'stale' = not active or another lease's token, nothing
 -- changed; 'missing' = no such job), job type ('' when missing); then the ids of the
--- workers whose slots were freed.
+-- workers whose slots were freed. With a refill: {that array, dispatch result as
+-- dispatch_to() returns it}.
 local retention = tonumber(ARGV[A])
 local n = tonumber(ARGV[A + 1])
 local out = {}
@@ -36,6 +41,14 @@ for i = 0, n - 1 do
     out[#out + 1] = 'ok'
     out[#out + 1] = f[4]
   end
+end
+local refill = A + 2 + n * 3
+if ARGV[refill] and ARGV[refill] ~= '' then
+  local dispatched = dispatch_to(dispatch_args(refill))
+  -- The refill already gave this worker what its freed slots could take.
+  freed_workers[ARGV[refill]] = nil
+  announce()
+  return {with_freed(out), dispatched}
 end
 announce()
 return with_freed(out)
