@@ -20,6 +20,8 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from gopher_server.dispatch.session import StreamSession
+from gopher_server.dispatch.subscriber import Subscriber
+from gopher_server.store.autopipe import RedisTarget
 from gopher_server.store.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,9 @@ class Hub:
         self._by_type: dict[str, set[StreamSession]] = defaultdict(set)
         self._by_worker: dict[str, set[StreamSession]] = defaultdict(set)
         self._watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
-        self._pubsub: aioredis.client.PubSub | None = None
+        self._pubsub: aioredis.client.PubSub | None = None  # URLs RedisTarget cannot open
+        self._subscriber: Subscriber | None = None
+        self._delay = 0.05
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.connected = asyncio.Event()
@@ -111,7 +115,9 @@ class Hub:
         channel = self._keys.job_channel(job_id)
         first = not self._watchers[channel]
         self._watchers[channel].add(queue)
-        if first and self._pubsub is not None:
+        if first and self._subscriber is not None:
+            self._subscriber.subscribe(channel)
+        elif first and self._pubsub is not None:
             await self._pubsub.subscribe(channel)
         return queue
 
@@ -121,7 +127,9 @@ class Hub:
         self._watchers[channel].discard(queue)
         if not self._watchers[channel]:
             del self._watchers[channel]
-            if self._pubsub is not None:
+            if self._subscriber is not None:
+                self._subscriber.unsubscribe(channel)
+            elif self._pubsub is not None:
                 with contextlib.suppress(redis.exceptions.RedisError):
                     await self._pubsub.unsubscribe(channel)
 
@@ -141,19 +149,17 @@ class Hub:
             await asyncio.wait({task}, timeout=0.5)
 
     async def _run(self) -> None:
-        delay = 0.05
+        target = RedisTarget.of(self._redis)
+        self._delay = 0.05
         while not self._stopping:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._ctl, *self._watchers.keys())
-                self._pubsub = pubsub
-                self.connected.set()
-                self.wake_all()
-                delay = 0.05
-                while not self._stopping:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None:
-                        self._route(message["channel"], message["data"])
+                if target is not None:
+                    await self._serve(target)
+                else:
+                    await self._serve_with_redis_py()
+                if self._stopping:
+                    return
+                raise redis.exceptions.ConnectionError("connection closed")
             except asyncio.CancelledError:
                 raise
             except (
@@ -163,14 +169,41 @@ class Hub:
             ) as exc:
                 if self._stopping:
                     return
-                log.warning("pub/sub connection lost (%s); reconnecting in %.2fs", exc, delay)
+                log.warning("pub/sub connection lost (%s); reconnecting in %.2fs", exc, self._delay)
                 self.connected.clear()
-            finally:
-                self._pubsub = None
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RECONNECT_MAX_S)
+            await asyncio.sleep(self._delay)
+            self._delay = min(self._delay * 2, _RECONNECT_MAX_S)
+
+    def _live(self) -> None:
+        """Just (re)subscribed: messages sent while away are lost, so wake everyone."""
+        self.connected.set()
+        self.wake_all()
+        self._delay = 0.05
+
+    async def _serve(self, target: RedisTarget) -> None:
+        subscriber = await Subscriber.open(target, [self._ctl, *self._watchers], self._route)
+        try:
+            self._subscriber = subscriber
+            self._live()
+            await subscriber.until_lost()
+        finally:
+            self._subscriber = None
+            subscriber.close()
+
+    async def _serve_with_redis_py(self) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self._ctl, *self._watchers.keys())
+            self._pubsub = pubsub
+            self._live()
+            while not self._stopping:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    self._route(message["channel"], message["data"])
+        finally:
+            self._pubsub = None
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
 
     def _route(self, channel: str, data: str) -> None:
         if channel != self._ctl:

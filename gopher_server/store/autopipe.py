@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import hiredis
@@ -30,8 +33,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 _CONNECT_BACKOFF = (0.0, 0.05, 0.2, 0.5)
 
 
-class _Protocol(asyncio.Protocol):
-    """Parses replies with hiredis and resolves the waiting futures in order."""
+class RedisProtocol(asyncio.Protocol):
+    """Parses replies with hiredis and resolves the waiting futures in order; in push
+    mode (`on_push` set, for pub/sub) every reply goes to `on_push` instead."""
 
     def __init__(self, encoding: str | None) -> None:
         kwargs: dict[str, Any] = {"replyError": BaseParser.parse_error}
@@ -46,6 +50,9 @@ class _Protocol(asyncio.Protocol):
         # successor, where their replies would resolve the wrong futures.
         self.out: list[bytes] = []
         self.flush_scheduled = False
+        self.on_push: Callable[[Any], None] | None = None
+        self.lost = asyncio.Event()
+        self.last_data = time.monotonic()
 
     def send(self, command: bytes) -> asyncio.Future[Any]:
         """Queue `command` for this turn's write; the future gets its reply."""
@@ -69,8 +76,12 @@ class _Protocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        self.last_data = time.monotonic()
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
+            if self.on_push is not None:
+                self.on_push(reply)
+                continue
             future = self.waiting.popleft()
             if future.done():  # the caller was cancelled; the reply is dropped
                 continue
@@ -79,8 +90,19 @@ class _Protocol(asyncio.Protocol):
             else:
                 future.set_result(reply)
 
+    def write(self, command: bytes) -> None:
+        """Write one packed command now (push mode: its reply comes as a push)."""
+        if self.transport is not None:
+            self.transport.write(command)
+
+    def close(self) -> None:
+        """Close the connection; waiting commands fail with ConnectionError."""
+        if self.transport is not None:
+            self.transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.lost.set()
         self.transport = None
         self.out = []
         error = RedisConnectionError(f"connection to redis lost: {exc or 'closed'}")
@@ -90,32 +112,23 @@ class _Protocol(asyncio.Protocol):
                 future.set_exception(error)
 
 
-class AutoPipeline:
-    """Sends commands over one lazily opened connection, batching those issued in the
-    same event-loop turn into one write."""
+@dataclass(frozen=True)
+class RedisTarget:
+    """Where and how to open a raw connection: the server, database and credentials
+    of a redis-py client."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        db: int = 0,
-        username: str | None = None,
-        password: str | None = None,
-        encoding: str | None = "utf-8",
-        connect_timeout: float | None = 2.0,
-    ) -> None:
-        self._address = (host, port)
-        self._db = db
-        self._auth = (username, password)
-        self._encoding = encoding
-        self._connect_timeout = connect_timeout
-        self._protocol: _Protocol | None = None
-        self._connecting: asyncio.Lock | None = None
+    host: str
+    port: int
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    encoding: str | None = "utf-8"
+    connect_timeout: float = 2.0
 
     @classmethod
-    def for_client(cls, redis: Redis) -> AutoPipeline | None:
-        """An auto-pipeline to the same server, database and credentials as `redis`,
-        or None when that client is not plain TCP (TLS, Unix socket)."""
+    def of(cls, redis: Redis) -> RedisTarget | None:
+        """The target of `redis`, or None when that client is not plain TCP (TLS, Unix
+        socket): those keep redis-py."""
         pool = redis.connection_pool
         kw = pool.connection_kwargs
         if "host" not in kw or kw.get("ssl") or "path" in kw:
@@ -132,6 +145,44 @@ class AutoPipeline:
             connect_timeout=kw.get("socket_connect_timeout") or 2.0,
         )
 
+    async def open(self) -> RedisProtocol:
+        """A connected, authenticated protocol on the target database."""
+        loop = asyncio.get_running_loop()
+        encoding = self.encoding
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(lambda: RedisProtocol(encoding), self.host, self.port),
+            self.connect_timeout,
+        )
+        # Handshake before anyone else may write: AUTH, then SELECT.
+        handshake: list[tuple[Any, ...]] = []
+        if self.password:
+            user = self.username
+            handshake.append(("AUTH", user, self.password) if user else ("AUTH", self.password))
+        if self.db:
+            handshake.append(("SELECT", self.db))
+        for command in handshake:
+            await asyncio.wait_for(
+                protocol.send(hiredis.pack_command(command)), self.connect_timeout
+            )
+        return protocol
+
+
+class AutoPipeline:
+    """Sends commands over one lazily opened connection, batching those issued in the
+    same event-loop turn into one write."""
+
+    def __init__(self, target: RedisTarget) -> None:
+        self.target = target
+        self._protocol: RedisProtocol | None = None
+        self._connecting: asyncio.Lock | None = None
+
+    @classmethod
+    def for_client(cls, redis: Redis) -> AutoPipeline | None:
+        """An auto-pipeline to the same server, database and credentials as `redis`,
+        or None when that client is not plain TCP (TLS, Unix socket)."""
+        target = RedisTarget.of(redis)
+        return cls(target) if target is not None else None
+
     async def execute(self, *args: Any) -> Any:
         """Send one command; returns its reply (str when decoding), raises its error."""
         protocol = self._protocol
@@ -139,7 +190,7 @@ class AutoPipeline:
             protocol = await self._connect()
         return await protocol.send(hiredis.pack_command(args))
 
-    async def _connect(self) -> _Protocol:
+    async def _connect(self) -> RedisProtocol:
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
@@ -150,31 +201,15 @@ class AutoPipeline:
                 if pause:
                     await asyncio.sleep(pause)
                 try:
-                    self._protocol = await asyncio.wait_for(self._open(), self._connect_timeout)
+                    self._protocol = await self.target.open()
                     return self._protocol
                 except (OSError, RedisConnectionError) as exc:  # TimeoutError is an OSError
                     error = exc
-            raise RedisConnectionError(f"cannot reach redis at {self._address}: {error}")
-
-    async def _open(self) -> _Protocol:
-        loop = asyncio.get_running_loop()
-        encoding = self._encoding
-        _, protocol = await loop.create_connection(
-            lambda: _Protocol(encoding), self._address[0], self._address[1]
-        )
-        # Handshake before anyone else may write: AUTH, then SELECT.
-        handshake: list[tuple[Any, ...]] = []
-        username, password = self._auth
-        if password:
-            handshake.append(("AUTH", username, password) if username else ("AUTH", password))
-        if self._db:
-            handshake.append(("SELECT", self._db))
-        for command in handshake:
-            await protocol.send(hiredis.pack_command(command))
-        return protocol
+            address = f"{self.target.host}:{self.target.port}"
+            raise RedisConnectionError(f"cannot reach redis at {address}: {error}")
 
     async def aclose(self) -> None:
         """Close the connection; waiting commands fail with ConnectionError."""
         protocol, self._protocol = self._protocol, None
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.close()
+        if protocol is not None:
+            protocol.close()

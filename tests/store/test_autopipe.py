@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from gopher_server.store.autopipe import AutoPipeline
+from gopher_server.store.autopipe import AutoPipeline, RedisTarget
 from gopher_server.store.scripts import Scripts
 from tests.support import until
 
@@ -98,7 +98,7 @@ async def test_unreachable_redis_fails_with_a_connection_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once the socket closes
-    pipe = AutoPipeline("127.0.0.1", port, connect_timeout=0.5)
+    pipe = AutoPipeline(RedisTarget("127.0.0.1", port, connect_timeout=0.5))
     with pytest.raises(redis.exceptions.ConnectionError, match="cannot reach redis"):
         await pipe.execute("PING")
 
