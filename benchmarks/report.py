@@ -86,7 +86,13 @@ def verdicts(metrics: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             met = value <= goal
             over = value / goal if goal else math.inf
-            entry.update(met=met, verdict="met" if met else f"missed: {over:.1f}x the limit")
+            if met:
+                verdict = "met"
+            elif over < 2:
+                verdict = f"missed: {over - 1:.0%} over the limit"
+            else:
+                verdict = f"missed: {over:.1f}x the limit"
+            entry.update(met=met, verdict=verdict)
         out.append(entry)
     return out
 

@@ -30,7 +30,7 @@ class StreamSession:
     # True while the stream loop is parked waiting for a wake-up (its last dispatch left
     # slots free): new work may be handed to it in the submit call itself.
     waiting: bool = False
-    # Leases a submit call made for this stream (a hand-off), not yet written to it.
+    # Leases another call made for this stream (a hand-off, a refill), not yet written.
     handed: list[Lease] = field(default_factory=list)
     closed: bool = False
 

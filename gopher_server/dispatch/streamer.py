@@ -2,7 +2,9 @@
 
 One `Streamer` per broker. Each open stream is a StreamSession woken by the hub when
 something may have changed for it; the loop leases jobs with one script call per batch
-and writes them as one message.
+and writes them as one message. Other calls may lease for a stream too, in their own
+script (a submit's hand-off to a parked stream, an ack's refill of the slots it freed);
+`hand_over` gives it those leases and the loop writes them without a dispatch.
 """
 
 from __future__ import annotations

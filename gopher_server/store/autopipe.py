@@ -8,7 +8,7 @@ command to a shared buffer and gets a future; the buffer goes out in one write p
 event-loop turn, and replies, which Redis sends in order, resolve the futures in order.
 With 64 submits in flight that is one write and one read for many calls, and no pool.
 
-Only plain TCP (`redis://`) is handled; other URLs keep redis-py (see `for_client`).
+Only plain TCP (`redis://`) is handled; other URLs keep redis-py (see `RedisTarget.of`).
 A command that was written when the connection broke fails with ConnectionError and
 is not re-sent: a script may have run, and running a transition twice is worse than
 reporting UNAVAILABLE. A command that could not be written because the connection was
