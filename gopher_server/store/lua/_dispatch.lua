@@ -1,5 +1,6 @@
--- Dispatch, shared by dispatch.lua and submit.lua (which hands new work straight to a
--- waiting stream): lease up to (capacity - in-flight) ready jobs to one worker.
+-- Dispatch, shared by dispatch.lua, submit.lua (which hands new work straight to a
+-- parked stream) and ack.lua (which refills the slots it freed): lease up to
+-- (capacity - in-flight) ready jobs to one worker.
 --
 -- dispatch_to(wid, sid, capacity, default_lease, strict, pattern, types):
 --   wid, sid       worker id, stream session id (streams release only their own leases)
