@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 from gopher.v1 import worker_service_pb2
+from redis.asyncio.client import PubSub
 
 from gopher_server.dispatch.hub import Hub
 from gopher_server.dispatch.session import StreamSession
@@ -66,15 +67,7 @@ async def test_work_taken_by_the_hand_off_is_not_announced(
     try:
         await store.submit_and_dispatch([new_job("taken")], target())
         await store.submit([new_job("queued", job_type="sms")])
-        # Redis delivers a channel's messages in publish order: once our own marker
-        # arrives, every announcement of the two submits has arrived before it.
-        await aredis.publish(store.keys.control_channel(), "marker")
-        seen: list[str] = []
-        while not seen or seen[-1] != "marker":
-            message = await pubsub.get_message(timeout=5)
-            if message is not None:
-                seen.append(message["data"])
-        seen.pop()
+        seen = await _announcements(store, aredis, pubsub)
         # Only the job left waiting wakes other brokers' streams.
         assert seen == ["w sms"]
     finally:
@@ -144,12 +137,7 @@ async def test_an_ack_refills_the_freed_slot_in_the_same_call(
         assert [x.job_id for x in dispatched.leases] == ["j-1"]  # the slot, refilled
         # The refill already used the freed slot: nobody is told it is free.
         assert freed == []
-        await aredis.publish(store.keys.control_channel(), "marker")
-        seen: list[str] = []
-        while not seen or seen[-1] != "marker":
-            message = await pubsub.get_message(timeout=5)
-            if message is not None:
-                seen.append(message["data"])
+        seen = await _announcements(store, aredis, pubsub)
         assert not any(m.startswith("s ") for m in seen), seen
     finally:
         await pubsub.aclose()
@@ -169,3 +157,15 @@ async def test_acks_through_the_service_refill_the_local_stream(
     response = await service.AckJobs(request, None)  # type: ignore[arg-type]
     assert [o.code for o in response.outcomes] == [worker_service_pb2.OUTCOME_CODE_OK]
     assert [x.job_id for x in stream.take_handed()] == ["j-1"]
+
+
+async def _announcements(store: Store, aredis: aioredis.Redis, pubsub: PubSub) -> list[str]:
+    """Every control message published so far. Redis delivers a channel's messages in
+    publish order, so once our own marker arrives, all earlier ones have arrived."""
+    await aredis.publish(store.keys.control_channel(), "marker")
+    seen: list[str] = []
+    while not seen or seen[-1] != "marker":
+        message = await pubsub.get_message(timeout=5)
+        if message is not None:
+            seen.append(message["data"])
+    return seen[:-1]
