@@ -204,9 +204,9 @@ def soak(redis: RedisServer, sizes: Sizes, settings: StackSettings, peak_per_s: 
             retained = client.queue_stats().finished
     steady = [r for r in rows if r["t"] >= sizes.soak_warmup_s] or rows
 
-    def growth(key: str, window: list[dict[str, float]] = steady, ends: int = 3) -> float:
-        first = statistics.median(r[key] for r in window[:ends])
-        last = statistics.median(r[key] for r in window[-ends:])
+    def growth(key: str) -> float:
+        first = statistics.median(r[key] for r in steady[:3])
+        last = statistics.median(r[key] for r in steady[-3:])
         return round((last - first) / first * 100, 1) if first else float("nan")
 
     capped = next((r["t"] for r in rows if r["finished"] >= cap), None)

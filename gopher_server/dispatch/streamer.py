@@ -215,10 +215,14 @@ def target_of(stream: StreamSession) -> DispatchTarget:
     )
 
 
-async def hand_over(store: Store, stream: StreamSession, result: DispatchResult) -> bool:
-    """Give `stream` the leases another call made for it (a submit's hand-off, an ack's
-    refill); True when it took them. A stream that closed meanwhile never showed them
-    to its worker, so they go back without costing an attempt."""
+async def hand_over(
+    store: Store, metrics: BrokerMetrics, stream: StreamSession, result: DispatchResult
+) -> bool:
+    """Count the dispatch another call made for `stream` (a submit's hand-off, an ack's
+    refill) and give it the leases; True when it took them. A stream that closed
+    meanwhile never showed them to its worker, so they go back without costing an
+    attempt."""
+    count_dispatch(metrics, store.clock.now_ms(), result)
     if not result.leases:
         return False
     if stream.hand(result.leases):

@@ -15,7 +15,7 @@ from gopher_server.config import ServerConfig
 from gopher_server.convert import FINAL, STATE_WORDS, STATES, job_message
 from gopher_server.dispatch.hub import Hub
 from gopher_server.dispatch.session import StreamSession
-from gopher_server.dispatch.streamer import count_dispatch, hand_over, target_of
+from gopher_server.dispatch.streamer import hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import abort, unary
@@ -98,8 +98,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         parked with free slots: an idle worker gets the job without the dispatch
         round trip. True when this job was among the leases."""
         (result,), dispatched = await self.store.submit_and_dispatch([job], target_of(stream))
-        count_dispatch(self.metrics, self.store.clock.now_ms(), dispatched)
-        if not await hand_over(self.store, stream, dispatched):
+        if not await hand_over(self.store, self.metrics, stream, dispatched):
             return result, False
         await asyncio.sleep(0)  # the stream writes them before grpc sends our response
         return result, any(x.job_id == result.job_id for x in dispatched.leases)

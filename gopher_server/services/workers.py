@@ -13,7 +13,7 @@ from gopher.v1 import worker_service_pb2, worker_service_pb2_grpc
 from gopher_server.config import ServerConfig
 from gopher_server.convert import STATES
 from gopher_server.dispatch.hub import Hub
-from gopher_server.dispatch.streamer import Streamer, count_dispatch, hand_over, target_of
+from gopher_server.dispatch.streamer import Streamer, hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, StaleLease, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import unary
@@ -164,8 +164,7 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
             # Refill the freed slots in the same call and write the new leases to the
             # worker's stream: no wake-up and dispatch round trip per batch of acks.
             results, dispatched = await self.store.ack_and_dispatch(items, target_of(stream))
-            count_dispatch(self.metrics, self.store.clock.now_ms(), dispatched)
-            await hand_over(self.store, stream, dispatched)
+            await hand_over(self.store, self.metrics, stream, dispatched)
         self._count_acks(results)
         codes = [code for code, _ in results]
         return worker_service_pb2.AckJobsResponse(
