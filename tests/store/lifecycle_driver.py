@@ -212,9 +212,14 @@ class LifecycleDriver:
         expected = []
         for job in due:
             # Its worker is presumed hung, and held back, only while the lease's own
-            # stream is alive; a lease whose stream is gone says nothing of the worker.
-            beat = self.model.beats.get((job.worker, job.session), 0)
-            if now - beat <= SETTINGS.stream_fresh_ms:
+            # stream is alive and no other stream of the worker is; a lease whose
+            # stream is gone, or whose worker opened another one, says nothing of it.
+            alive = {
+                session
+                for (worker, session), beat in self.model.beats.items()
+                if worker == job.worker and now - beat <= SETTINGS.stream_fresh_ms
+            }
+            if alive == {job.session}:
                 self.model.holds[job.worker] = now + SETTINGS.hold_ms
             expected.append((job.id, self.model.lose(job)))
         assert self.run(self.store.expire_leases()) == expected

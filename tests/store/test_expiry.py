@@ -128,3 +128,37 @@ async def test_release_leaves_a_job_re_leased_to_another_session(
     again = await lease_one(store, "w1", "s2")
     assert await store.release("w1", "s1") == []
     assert await store.ack([("j", again.token, "{}")]) == ["ok"]
+
+
+async def _open_stream(store: Store, worker: str, session: str) -> None:
+    await registry.register_stream(
+        store, worker, session, hostname="h", pid=1, job_types=["email"], capacity=1
+    )
+
+
+async def test_a_lease_expiring_on_a_live_only_stream_holds_the_hung_worker(
+    store: Store, clock: FakeClock
+) -> None:
+    await _open_stream(store, "w1", "s1")
+    await store.submit([new_job("j1", lease_ms=2_000), new_job("j2")])
+    await lease_one(store, "w1", "s1")
+    clock.advance(2_000)  # s1 still heartbeats: the worker is there but silent
+    assert await store.expire_leases() == [("j1", "enqueued")]
+    held = await store.dispatch("w1", "s1", 2, ["email"])
+    assert held.leases == [] and held.wait_ms > 0
+
+
+async def test_a_worker_that_reconnected_is_not_held_for_a_lease_lost_with_its_old_stream(
+    store: Store, clock: FakeClock
+) -> None:
+    # The lease went out on s1, whose broker then died; the worker reconnected (s2)
+    # before the short lease expired, while s1's last heartbeat still looks recent.
+    await _open_stream(store, "w1", "s1")
+    await store.submit([new_job("j", lease_ms=2_000)])
+    await lease_one(store, "w1", "s1")
+    clock.advance(500)
+    await _open_stream(store, "w1", "s2")
+    clock.advance(2_000)
+    assert await store.expire_leases() == [("j", "enqueued")]
+    again = await store.dispatch("w1", "s2", 1, ["email"])
+    assert [x.job_id for x in again.leases] == ["j"]

@@ -5,9 +5,11 @@
 -- ARGV[A+2]  prefix of the per-worker stream heartbeat hashes (+ worker id)
 -- ARGV[A+3]  a stream heartbeat younger than this (ms) means the stream is alive
 --
--- The hold applies only when the lease's own stream is still alive: then the worker
--- is there but silent (hung). A lease that expired because its broker died says
--- nothing about the worker, which has long reconnected elsewhere.
+-- The hold applies only when the lease's own stream is still alive and the worker has
+-- no other live stream: then the worker is there but silent (hung). A lease that
+-- expired because its broker died says nothing about the worker. Its old stream may
+-- still look alive (heartbeats are seconds apart, leases can be shorter), but by then
+-- the worker has opened a stream elsewhere, and holding it back would idle it.
 --
 -- Each recovered job counts the attempt it lost: it goes back to the front of its
 -- queue, or to the DLQ when it has no retries left.
@@ -17,6 +19,17 @@ local limit = tonumber(ARGV[A])
 local hold_ms = tonumber(ARGV[A + 1])
 local streams_prefix, fresh_ms = ARGV[A + 2], tonumber(ARGV[A + 3])
 local out = {}
+
+local function presumed_hung(wid, sid)
+  local beats = redis.call('HGETALL', streams_prefix .. wid)
+  local own, other = false, false
+  for i = 1, #beats, 2 do
+    local alive = NOW - tonumber(beats[i + 1]) <= fresh_ms
+    if beats[i] == sid then own = alive elseif alive then other = true end
+  end
+  return own and not other
+end
+
 local ids = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', NOW, 'LIMIT', 0, limit)
 for _, id in ipairs(ids) do
   local f = redis.call('HMGET', P_JOB .. id, 'state', 'deadline', 'attempt', 'retries',
@@ -27,11 +40,8 @@ for _, id in ipairs(ids) do
     local err = {type = 'LeaseExpired', message = 'lease expired before the worker answered',
       traceback = ''}
     local state = lost(id, 'active', f[3], retries_of(f[4]), f[5], prio_of(f[6]), f[7], err)
-    if f[5] and f[5] ~= '' and f[8] then
-      local beat = tonumber(redis.call('HGET', streams_prefix .. f[5], f[8]) or '0')
-      if NOW - beat <= fresh_ms then
-        redis.call('HSET', K_HOLDS, f[5], NOW + hold_ms)
-      end
+    if f[5] and f[5] ~= '' and f[8] and presumed_hung(f[5], f[8]) then
+      redis.call('HSET', K_HOLDS, f[5], NOW + hold_ms)
     end
     out[#out + 1] = id
     out[#out + 1] = state
