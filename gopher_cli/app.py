@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gopher_cli import dash, events, jobs, procs, queues, schedules, workers
+from gopher_cli import dash, events, groups, jobs, procs, queues, schedules, workers
 from gopher_cli.common import EXIT_CODES_HELP
 from gopher_cli.dev import dev
 
@@ -26,6 +26,7 @@ app = typer.Typer(
 
 app.command("submit")(jobs.submit)
 app.add_typer(jobs.job_app)
+app.add_typer(groups.group_app)
 app.command("queues")(queues.queues)
 app.add_typer(queues.queue_app)
 app.add_typer(queues.dlq_app)

@@ -22,7 +22,13 @@ from gopher.v1 import (
 )
 
 from gopher_client._channel import KEEPALIVE_OPTIONS, ChannelConfig
-from gopher_client._convert import FINAL_STATES, priority_value, state_value, submit_request
+from gopher_client._convert import (
+    FINAL_STATES,
+    group_request,
+    priority_value,
+    state_value,
+    submit_request,
+)
 from gopher_client._errors import from_rpc_error
 
 T = TypeVar("T")
@@ -106,6 +112,31 @@ class AsyncClient:
         """Submit a batch atomically (all or nothing); return the ids in order."""
         response = await self.call(self.jobs.SubmitJobs, jobs_pb.SubmitJobsRequest(jobs=requests))
         return [result.job_id for result in response.results]
+
+    async def submit_group(
+        self,
+        jobs: Sequence[jobs_pb.SubmitJobRequest],
+        *,
+        on_complete: Sequence[jobs_pb.SubmitJobRequest] = (),
+        on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
+        on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
+        idempotency_key: str = "",
+    ) -> jobs_pb.SubmitGroupResponse:
+        """Submit `jobs` as one group, atomically (see `Client.submit_group`)."""
+        request = group_request(
+            jobs,
+            on_complete=on_complete,
+            on_success=on_success,
+            on_failure=on_failure,
+            idempotency_key=idempotency_key,
+        )
+        return await self.call(self.jobs.SubmitGroup, request)
+
+    async def get_group(self, group_id: str) -> job_pb2.Group:
+        """Return a group's state, members by state and follow-ups (see
+        `Client.get_group`)."""
+        request = jobs_pb.GetGroupRequest(group_id=group_id)
+        return (await self.call(self.jobs.GetGroup, request)).group
 
     async def get_job(self, job_id: str) -> job_pb2.Job:
         """Return a job's full record. Raises NotFound for an unknown id."""

@@ -113,3 +113,22 @@ def submit_request(
     if lease_ttl_s is not None:
         request.lease_ttl_s = lease_ttl_s
     return request
+
+
+def group_request(
+    jobs: Sequence[job_service_pb2.SubmitJobRequest],
+    *,
+    on_complete: Sequence[job_service_pb2.SubmitJobRequest] = (),
+    on_success: Sequence[job_service_pb2.SubmitJobRequest] = (),
+    on_failure: Sequence[job_service_pb2.SubmitJobRequest] = (),
+    idempotency_key: str = "",
+) -> job_service_pb2.SubmitGroupRequest:
+    """Build a SubmitGroupRequest: member jobs and the follow-ups of the group's
+    outcome, each built with `submit_request`."""
+    return job_service_pb2.SubmitGroupRequest(
+        jobs=jobs,
+        on_complete=on_complete,
+        on_success=on_success,
+        on_failure=on_failure,
+        idempotency_key=idempotency_key,
+    )

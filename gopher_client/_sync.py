@@ -21,7 +21,13 @@ from gopher.v1 import (
 )
 
 from gopher_client._channel import KEEPALIVE_OPTIONS, ChannelConfig
-from gopher_client._convert import FINAL_STATES, priority_value, state_value, submit_request
+from gopher_client._convert import (
+    FINAL_STATES,
+    group_request,
+    priority_value,
+    state_value,
+    submit_request,
+)
 from gopher_client._errors import from_rpc_error
 
 T = TypeVar("T")
@@ -117,6 +123,38 @@ class Client:
         """Submit a batch atomically (all or nothing); return the ids in order."""
         response = self.call(self.jobs.SubmitJobs, jobs_pb.SubmitJobsRequest(jobs=requests))
         return [result.job_id for result in response.results]
+
+    def submit_group(
+        self,
+        jobs: Sequence[jobs_pb.SubmitJobRequest],
+        *,
+        on_complete: Sequence[jobs_pb.SubmitJobRequest] = (),
+        on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
+        on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
+        idempotency_key: str = "",
+    ) -> jobs_pb.SubmitGroupResponse:
+        """Submit `jobs` (built with `submit_request`) as one group, atomically, and
+        return the group's id and its members' ids.
+
+        When every member is final the broker submits, exactly once, the `on_complete`
+        jobs and then the `on_success` ones (every member succeeded) or the
+        `on_failure` ones (one died); each finds every member's outcome under the
+        payload key "group". Members take no idempotency key: give the group one.
+        Raises InvalidArgument naming the bad field.
+        """
+        request = group_request(
+            jobs,
+            on_complete=on_complete,
+            on_success=on_success,
+            on_failure=on_failure,
+            idempotency_key=idempotency_key,
+        )
+        return self.call(self.jobs.SubmitGroup, request)
+
+    def get_group(self, group_id: str) -> job_pb2.Group:
+        """Return a group's state, members by state and follow-ups. Raises NotFound for
+        an unknown (or expired) group."""
+        return self.call(self.jobs.GetGroup, jobs_pb.GetGroupRequest(group_id=group_id)).group
 
     def get_job(self, job_id: str) -> job_pb2.Job:
         """Return a job's full record. Raises NotFound for an unknown id."""

@@ -8,7 +8,7 @@ import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 from gopher.v1 import job_pb2
 
-from gopher_server.store.records import JobRecord, Lease
+from gopher_server.store.records import GroupRecord, JobRecord, Lease
 
 STATES: dict[str, job_pb2.JobState] = {
     "scheduled": job_pb2.JOB_STATE_SCHEDULED,
@@ -26,6 +26,12 @@ PRIORITIES: dict[str, job_pb2.Priority] = {
     "low": job_pb2.PRIORITY_LOW,
 }
 FINAL = frozenset({"succeeded", "dead", "cancelled"})
+GROUP_STATES: dict[str, job_pb2.GroupState] = {
+    "running": job_pb2.GROUP_STATE_RUNNING,
+    "succeeded": job_pb2.GROUP_STATE_SUCCEEDED,
+    "failed": job_pb2.GROUP_STATE_FAILED,
+    "cancelled": job_pb2.GROUP_STATE_CANCELLED,
+}
 
 
 def _ts(ms: int) -> Timestamp:
@@ -57,6 +63,8 @@ def job_message(record: JobRecord, with_history: bool = True) -> job_pb2.Job:
         trace_context=_trace(f.get("trace", "")),
         parent_id=f.get("parent", ""),
         follow_up_ids=[i for i in f.get("follow_ups", "").split(",") if i],
+        group_id=f.get("grp", ""),
+        parent_group_id=f.get("pgrp", ""),
     )
     created = record.get_int("created")
     job.created_at.CopyFrom(_ts(created))
@@ -125,3 +133,23 @@ def leased_job(lease: Lease) -> job_pb2.LeasedJob:
         trace_context=_trace(lease.trace),
         parent_id=lease.parent_id,
     )
+
+
+def group_message(record: GroupRecord) -> job_pb2.Group:
+    """The Group message for a stored group: members counted by state, in JobState order."""
+    counts: dict[job_pb2.JobState, int] = {}
+    for word in record.member_states:
+        state = STATES.get(word, job_pb2.JOB_STATE_UNSPECIFIED)
+        counts[state] = counts.get(state, 0) + 1
+    group = job_pb2.Group(
+        id=record.id,
+        state=GROUP_STATES.get(record.state, job_pb2.GROUP_STATE_UNSPECIFIED),
+        member_ids=record.member_ids,
+        counts=[job_pb2.GroupStateCount(state=s, count=n) for s, n in sorted(counts.items())],
+        follow_up_ids=record.follow_up_ids,
+        idempotency_key=record.idempotency_key,
+    )
+    group.created_at.CopyFrom(_ts(record.created_ms))
+    if record.finished_ms:
+        group.finished_at.CopyFrom(_ts(record.finished_ms))
+    return group

@@ -13,8 +13,8 @@ from gopher.v1 import job_pb2, job_service_pb2
 
 from gopher_server.config import ServerConfig
 from gopher_server.errors import InvalidArgument, TooLarge
-from gopher_server.store.chains import PARENT_KEY, encode_follow_ups, follow_up_count
-from gopher_server.store.records import NewJob
+from gopher_server.store.chains import GROUP_KEY, PARENT_KEY, encode_follow_ups, follow_up_count
+from gopher_server.store.records import NewGroup, NewJob
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]{1,256}$")
@@ -97,16 +97,19 @@ def _follow_ups(
     )
 
 
-def _check_follow_up(request: job_service_pb2.SubmitJobRequest, payload: str, field: str) -> None:
+def _check_follow_up(
+    request: job_service_pb2.SubmitJobRequest, payload: str, field: str, reserved_key: str
+) -> None:
     if request.HasField("run_at"):
         raise InvalidArgument(
             f"{field}run_at is not allowed on a follow-up; use delay_s (from the parent's end)",
             field + "run_at",
         )
-    if PARENT_KEY in orjson.loads(payload):
+    if reserved_key in orjson.loads(payload):
+        whose = "group's" if reserved_key == GROUP_KEY else "parent's"
         raise InvalidArgument(
-            f"{field}payload_json must not hold the key {PARENT_KEY!r}: the broker sets it "
-            "to the parent's outcome",
+            f"{field}payload_json must not hold the key {reserved_key!r}: the broker sets it "
+            f"to the {whose} outcome",
             field + "payload_json",
         )
 
@@ -133,10 +136,12 @@ def submit_to_job(
     now_ms: int,
     field: str = "",
     depth: int = 0,
+    reserved_key: str = PARENT_KEY,
 ) -> NewJob:
     """Validate one SubmitJobRequest into a NewJob. `field` prefixes field names
     (e.g. "jobs[3]." inside a batch); `depth` > 0 validates a follow-up at that level
-    (no run_at; delay_s counts from the parent's end; no "parent" payload key)."""
+    (no run_at; delay_s counts from the parent's end; no `reserved_key` in the payload:
+    "parent" for a job's follow-up, "group" for a group's)."""
     f = field
     job_type = check_name(request.type, f + "type")
     priority = priority_word(request.priority, f + "priority")
@@ -145,7 +150,7 @@ def submit_to_job(
         raise InvalidArgument(f"{f}retries must be between 0 and 100; got {retries}", f + "retries")
     payload = check_payload(request.payload_json, f + "payload_json", config.max_payload_bytes)
     if depth:
-        _check_follow_up(request, payload, f)
+        _check_follow_up(request, payload, f, reserved_key)
     run_at_ms = 0
     if request.HasField("run_at") and request.HasField("delay_s"):
         raise InvalidArgument(f"{f}run_at and {f}delay_s are exclusive; give one", f + "delay_s")
@@ -212,3 +217,70 @@ def submit_to_job(
         if depth == 0:
             _check_chain(job, config, f)
     return job
+
+
+def _group_follow_ups(
+    requests: Sequence[job_service_pb2.SubmitJobRequest],
+    config: ServerConfig,
+    now_ms: int,
+    field: str,
+) -> tuple[NewJob, ...]:
+    return tuple(
+        submit_to_job(r, config, now_ms, f"{field}[{i}].", 1, reserved_key=GROUP_KEY)
+        for i, r in enumerate(requests)
+    )
+
+
+def submit_to_group(
+    request: job_service_pb2.SubmitGroupRequest, config: ServerConfig, now_ms: int
+) -> NewGroup:
+    """Validate a SubmitGroupRequest into a NewGroup: 1..max_batch members, each a valid
+    SubmitJob without an idempotency key of its own; follow-ups as for a job's, with
+    "group" as the key the broker sets in their payloads."""
+    if not request.jobs:
+        raise InvalidArgument("jobs must hold at least one member job", "jobs")
+    if len(request.jobs) > config.max_batch:
+        raise TooLarge(
+            f"jobs holds {len(request.jobs)} jobs; the batch limit is {config.max_batch}",
+            "jobs",
+        )
+    members = []
+    for i, r in enumerate(request.jobs):
+        if r.idempotency_key:
+            raise InvalidArgument(
+                f"jobs[{i}].idempotency_key is not allowed on a group member; give the group "
+                "an idempotency_key instead",
+                f"jobs[{i}].idempotency_key",
+            )
+        members.append(submit_to_job(r, config, now_ms, f"jobs[{i}]."))
+    key = request.idempotency_key
+    if key and not IDEMPOTENCY_RE.match(key):
+        raise InvalidArgument(
+            "idempotency_key must be 1-256 printable ASCII characters", "idempotency_key"
+        )
+    on_complete = _group_follow_ups(request.on_complete, config, now_ms, "on_complete")
+    on_success = _group_follow_ups(request.on_success, config, now_ms, "on_success")
+    on_failure = _group_follow_ups(request.on_failure, config, now_ms, "on_failure")
+    follow_ups = (*on_complete, *on_success, *on_failure)
+    if sum(1 + follow_up_count(f) for f in follow_ups) > MAX_FOLLOW_UPS:
+        raise TooLarge(
+            f"on_complete, on_success and on_failure hold more than {MAX_FOLLOW_UPS} "
+            "follow-ups in all",
+            "on_complete",
+        )
+    size = sum(len(encode_follow_ups(f)) for f in (on_complete, on_success, on_failure))
+    if size > config.max_payload_bytes:
+        raise TooLarge(
+            f"on_complete, on_success and on_failure take {size} bytes stored; the limit is "
+            f"{config.max_payload_bytes} bytes",
+            "on_complete",
+        )
+    return NewGroup(
+        id=str(uuid.uuid4()),
+        members=tuple(members),
+        idempotency_key=key,
+        on_complete=on_complete,
+        on_success=on_success,
+        on_failure=on_failure,
+        trace=next((m.trace for m in members if m.trace), ""),
+    )

@@ -25,6 +25,7 @@ def test_client_sdk_exports() -> None:
             "RequestError",
             "StaleLease",
             "Unauthenticated",
+            "group_request",
             "is_final",
             "priority_value",
             "state_value",

@@ -12,17 +12,17 @@ import grpc
 from gopher.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
 
 from gopher_server.config import ServerConfig
-from gopher_server.convert import FINAL, STATE_WORDS, STATES, job_message
+from gopher_server.convert import FINAL, STATE_WORDS, STATES, group_message, job_message
 from gopher_server.dispatch.hub import Hub
 from gopher_server.dispatch.session import StreamSession
 from gopher_server.dispatch.streamer import hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import abort, unary
-from gopher_server.store import listing
+from gopher_server.store import groups, listing
 from gopher_server.store.records import NewJob, SubmitResult
 from gopher_server.store.store import Store
-from gopher_server.validation import check_name, priority_word, submit_to_job
+from gopher_server.validation import check_name, priority_word, submit_to_group, submit_to_job
 
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -102,6 +102,34 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
             return result, False
         await asyncio.sleep(0)  # the stream writes them before grpc sends our response
         return result, any(x.job_id == result.job_id for x in dispatched.leases)
+
+    @unary
+    async def SubmitGroup(
+        self, request: job_service_pb2.SubmitGroupRequest, context: Context
+    ) -> job_service_pb2.SubmitGroupResponse:
+        group = submit_to_group(request, self.config, self.store.clock.now_ms())
+        result = await self.store.submit_group(group)
+        if not result.duplicate:
+            self._count_submits(list(group.members), result.members)
+            for job_type in {job.type for job in group.members}:
+                self.hub.wake_type(job_type)
+        response = job_service_pb2.SubmitGroupResponse(
+            group_id=result.group_id, members=[_response(r) for r in result.members]
+        )
+        if result.duplicate:
+            response.duplicate = True
+        return response
+
+    @unary
+    async def GetGroup(
+        self, request: job_service_pb2.GetGroupRequest, context: Context
+    ) -> job_service_pb2.GetGroupResponse:
+        if not request.group_id:
+            raise InvalidArgument("group_id is required", "group_id")
+        record = await groups.get_group(self.store, request.group_id)
+        if record is None:
+            raise NotFound(f"group {request.group_id} not found")
+        return job_service_pb2.GetGroupResponse(group=group_message(record))
 
     @unary
     async def SubmitJobs(

@@ -17,6 +17,8 @@ from gopher_server.store.records import NewJob
 
 # The payload key under which a follow-up receives its parent's outcome.
 PARENT_KEY = "parent"
+# The payload key under which a group's follow-up receives the group's outcome.
+GROUP_KEY = "group"
 
 
 def _spec(job: NewJob) -> dict[str, str]:

@@ -37,6 +37,20 @@ class Keys:
         """String mapping a client idempotency key to the first job's id, with a TTL."""
         return f"{self.tag}:idem:{key}"
 
+    # -- groups --------------------------------------------------------------------
+    # A group's keys carry the namespace tag like its members' keys, so the member's
+    # final transition can count it down and submit its follow-ups in one script. On
+    # Redis Cluster partitions (design/scale-out.md) a group and all its members will
+    # be created in one partition, chosen for the group, as follow-ups live in their
+    # parent's partition (section 7.8): the fan-in stays one single-slot script.
+    def group(self, group_id: str) -> str:
+        """Hash with one group's fields: size, members, countdown, outcomes, follow-ups."""
+        return f"{self.tag}:group:{group_id}"
+
+    def group_idempotency(self, key: str) -> str:
+        """String mapping a client idempotency key to the first group's id, with a TTL."""
+        return f"{self.tag}:gidem:{key}"
+
     # -- queues and time-ordered sets --------------------------------------------
     def ready(self, priority: str, job_type: str) -> str:
         """List of ready job ids of one priority and type, oldest at the head."""

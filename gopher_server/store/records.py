@@ -31,6 +31,46 @@ class NewJob:
 
 
 @dataclass(frozen=True, slots=True)
+class NewGroup:
+    """A validated group about to be written: its members (no idempotency keys of their
+    own) and the follow-ups of its outcome (see lua/_groups.lua)."""
+
+    id: str
+    members: tuple[NewJob, ...]
+    idempotency_key: str = ""
+    on_complete: tuple[NewJob, ...] = ()
+    on_success: tuple[NewJob, ...] = ()
+    on_failure: tuple[NewJob, ...] = ()
+    # Trace context (JSON) given to follow-ups without their own: the first member's.
+    trace: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSubmitResult:
+    """Outcome of a group submit: the group's id, its members' results, and whether it
+    was a duplicate (the idempotency key named an earlier group, which is returned)."""
+
+    group_id: str
+    members: list[SubmitResult]
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A group as stored. `member_states` holds each member's current state (or the
+    final state it was counted in, once its own record expired), in submission order."""
+
+    id: str
+    state: str
+    member_ids: list[str]
+    member_states: list[str]
+    follow_up_ids: list[str]
+    created_ms: int
+    finished_ms: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class SubmitResult:
     """Outcome of one submitted job: its id, state, and whether it was a duplicate."""
 

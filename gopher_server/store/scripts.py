@@ -23,6 +23,7 @@ SCRIPT_NAMES = (
     "requeue_dead",
     "purge_dead",
     "trim_finished",
+    "submit_group",
 )
 
 
@@ -36,10 +37,15 @@ INCLUDES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Included right after the prelude in every script: any final transition may be a
+# group member's, which counts down its group (the prelude forward-declares it).
+ALWAYS = ("_groups",)
+
+
 def script_source(name: str) -> str:
     """The full text of script `name`: prelude first, its includes, then its body."""
     lua = resources.files("gopher_server.store") / "lua"
-    parts = ["_prelude", *INCLUDES.get(name, ()), name]
+    parts = ["_prelude", *ALWAYS, *INCLUDES.get(name, ()), name]
     return "\n".join((lua / f"{part}.lua").read_text() for part in parts)
 
 

@@ -23,9 +23,11 @@ from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
     DispatchResult,
     DispatchTarget,
+    GroupSubmitResult,
     JobRecord,
     Lease,
     NackItem,
+    NewGroup,
     NewJob,
     SubmitResult,
 )
@@ -85,6 +87,7 @@ class Store:
         self._script_keys = self.keys.script_keys()
         self._prefixes = self.keys.script_prefixes()
         self._ctl = self.keys.control_channel()
+        self._group_prefix = self.keys.group("")
         # Called with the workers whose slots an ack or nack freed; the broker wakes its
         # streams of those workers without waiting for the pub/sub announcement.
         self.slots_freed: Callable[[Sequence[str]], None] = lambda worker_ids: None
@@ -105,6 +108,8 @@ class Store:
             s.idempotency_ttl_ms,
             s.chunking.chunk_bytes,
             s.chunking.max_chunks,
+            self._group_prefix,
+            s.finished_retention_ms,
         ]
         return await self._scripts.run(name, self._script_keys, [*base, *args])
 
@@ -124,10 +129,10 @@ class Store:
         assert dispatched is not None
         return results, dispatched
 
-    async def _submit(
-        self, jobs: Sequence[NewJob], to: DispatchTarget | None
-    ) -> tuple[list[SubmitResult], DispatchResult | None]:
-        args: list[Any] = [len(jobs)]
+    @staticmethod
+    def _job_args(jobs: Sequence[NewJob]) -> list[Any]:
+        """The 15 script arguments per job that submit.lua documents."""
+        args: list[Any] = []
         for job in jobs:
             args += [
                 job.id,
@@ -146,16 +151,25 @@ class Store:
                 encode_follow_ups(job.on_success),
                 encode_follow_ups(job.on_failure),
             ]
-        args.append(self.settings.max_job_types)
-        if to is not None:
-            args += self._dispatch_args(to)
+        return args
+
+    async def _run_creating(self, name: str, args: Sequence[Any]) -> Any:
+        """Run a script that creates jobs; its TYPE_LIMIT error becomes TooLarge."""
         try:
-            raw = await self._run("submit", args)
+            return await self._run(name, args)
         except ResponseError as exc:
             message = str(exc)
             if "TYPE_LIMIT" in message:
                 raise TooLarge(message.split("TYPE_LIMIT", 1)[1].strip(), "type") from None
             raise
+
+    async def _submit(
+        self, jobs: Sequence[NewJob], to: DispatchTarget | None
+    ) -> tuple[list[SubmitResult], DispatchResult | None]:
+        args: list[Any] = [len(jobs), *self._job_args(jobs), self.settings.max_job_types]
+        if to is not None:
+            args += self._dispatch_args(to)
+        raw = await self._run_creating("submit", args)
         dispatched = None
         if to is not None:
             raw, dispatched = raw[0], self._dispatch_result(raw[1])
@@ -163,6 +177,28 @@ class Store:
             SubmitResult(raw[i], raw[i + 1], bool(int(raw[i + 2]))) for i in range(0, len(raw), 3)
         ]
         return results, dispatched
+
+    async def submit_group(self, group: NewGroup) -> GroupSubmitResult:
+        """Write a validated group and its members atomically (see lua/_groups.lua). A
+        repeat of its idempotency key within the TTL returns the earlier group."""
+        key = self.keys.group_idempotency(group.idempotency_key) if group.idempotency_key else ""
+        args: list[Any] = [
+            group.id,
+            key,
+            group.idempotency_key,
+            encode_follow_ups(group.on_complete),
+            encode_follow_ups(group.on_success),
+            encode_follow_ups(group.on_failure),
+            group.trace,
+            self.settings.max_job_types,
+            len(group.members),
+            *self._job_args(group.members),
+        ]
+        raw = await self._run_creating("submit_group", args)
+        members = [
+            SubmitResult(raw[i], raw[i + 1], bool(int(raw[i + 2]))) for i in range(2, len(raw), 3)
+        ]
+        return GroupSubmitResult(raw[0], members, bool(int(raw[1])))
 
     # -- dispatch and outcomes --------------------------------------------------------
     async def dispatch(

@@ -27,6 +27,14 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_SUCCEEDED: _ClassVar[JobState]
     JOB_STATE_DEAD: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
+
+class GroupState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GROUP_STATE_UNSPECIFIED: _ClassVar[GroupState]
+    GROUP_STATE_RUNNING: _ClassVar[GroupState]
+    GROUP_STATE_SUCCEEDED: _ClassVar[GroupState]
+    GROUP_STATE_FAILED: _ClassVar[GroupState]
+    GROUP_STATE_CANCELLED: _ClassVar[GroupState]
 PRIORITY_UNSPECIFIED: Priority
 PRIORITY_HIGH: Priority
 PRIORITY_NORMAL: Priority
@@ -39,6 +47,11 @@ JOB_STATE_RETRYING: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_DEAD: JobState
 JOB_STATE_CANCELLED: JobState
+GROUP_STATE_UNSPECIFIED: GroupState
+GROUP_STATE_RUNNING: GroupState
+GROUP_STATE_SUCCEEDED: GroupState
+GROUP_STATE_FAILED: GroupState
+GROUP_STATE_CANCELLED: GroupState
 
 class RetryPolicy(_message.Message):
     __slots__ = ("base_delay_s", "factor", "max_delay_s")
@@ -83,7 +96,7 @@ class JobEvent(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_state: _Optional[_Union[JobState, str]] = ..., to_state: _Optional[_Union[JobState, str]] = ..., attempt: _Optional[int] = ..., worker_id: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "type", "priority", "state", "payload_json", "result_json", "attempt", "retries", "created_at", "run_at", "started_at", "finished_at", "idempotency_key", "timeout_s", "lease_ttl_s", "retry_policy", "worker_id", "errors", "events", "trace_context", "parent_id", "follow_up_ids")
+    __slots__ = ("id", "type", "priority", "state", "payload_json", "result_json", "attempt", "retries", "created_at", "run_at", "started_at", "finished_at", "idempotency_key", "timeout_s", "lease_ttl_s", "retry_policy", "worker_id", "errors", "events", "trace_context", "parent_id", "follow_up_ids", "group_id", "parent_group_id")
     class TraceContextEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +126,8 @@ class Job(_message.Message):
     TRACE_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_UP_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: str
     priority: Priority
@@ -135,7 +150,37 @@ class Job(_message.Message):
     trace_context: _containers.ScalarMap[str, str]
     parent_id: str
     follow_up_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., payload_json: _Optional[str] = ..., result_json: _Optional[str] = ..., attempt: _Optional[int] = ..., retries: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., worker_id: _Optional[str] = ..., errors: _Optional[_Iterable[_Union[JobError, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., parent_id: _Optional[str] = ..., follow_up_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    group_id: str
+    parent_group_id: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[Priority, str]] = ..., state: _Optional[_Union[JobState, str]] = ..., payload_json: _Optional[str] = ..., result_json: _Optional[str] = ..., attempt: _Optional[int] = ..., retries: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[RetryPolicy, _Mapping]] = ..., worker_id: _Optional[str] = ..., errors: _Optional[_Iterable[_Union[JobError, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[JobEvent, _Mapping]]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., parent_id: _Optional[str] = ..., follow_up_ids: _Optional[_Iterable[str]] = ..., group_id: _Optional[str] = ..., parent_group_id: _Optional[str] = ...) -> None: ...
+
+class GroupStateCount(_message.Message):
+    __slots__ = ("state", "count")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    state: JobState
+    count: int
+    def __init__(self, state: _Optional[_Union[JobState, str]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class Group(_message.Message):
+    __slots__ = ("id", "state", "member_ids", "counts", "follow_up_ids", "created_at", "finished_at", "idempotency_key")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_IDS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_UP_IDS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    state: GroupState
+    member_ids: _containers.RepeatedScalarFieldContainer[str]
+    counts: _containers.RepeatedCompositeFieldContainer[GroupStateCount]
+    follow_up_ids: _containers.RepeatedScalarFieldContainer[str]
+    created_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    idempotency_key: str
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[GroupState, str]] = ..., member_ids: _Optional[_Iterable[str]] = ..., counts: _Optional[_Iterable[_Union[GroupStateCount, _Mapping]]] = ..., follow_up_ids: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class LeasedJob(_message.Message):
     __slots__ = ("job_id", "type", "priority", "payload_json", "attempt", "retries", "lease_token", "lease_deadline_unix_ms", "lease_ttl_ms", "timeout_s", "created_unix_ms", "ready_unix_ms", "trace_context", "parent_id")

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from gopher.v1 import job_pb2 as gopher_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgopher/v1/job_service.proto\x12\tgopher.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13gopher/v1/job.proto\"\xc1\x04\n\x10SubmitJobRequest\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x14\n\x0cpayload_json\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x14\n\x07retries\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12*\n\x06run_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07\x64\x65lay_s\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x16\n\ttimeout_s\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x0blease_ttl_s\x18\t \x01(\x01H\x03\x88\x01\x01\x12,\n\x0cretry_policy\x18\n \x01(\x0b\x32\x16.gopher.v1.RetryPolicy\x12\x44\n\rtrace_context\x18\x0b \x03(\x0b\x32-.gopher.v1.SubmitJobRequest.TraceContextEntry\x12/\n\non_success\x18\x0c \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_failure\x18\r \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_retriesB\n\n\x08_delay_sB\x0c\n\n_timeout_sB\x0e\n\x0c_lease_ttl_s\"n\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x16\n\tduplicate\x18\x03 \x01(\x08H\x00\x88\x01\x01\x42\x0c\n\n_duplicate\">\n\x11SubmitJobsRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\"C\n\x12SubmitJobsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.gopher.v1.SubmitJobResponse\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"-\n\x0eGetJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job\"\x91\x01\n\x0fListJobsRequest\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.gopher.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"J\n\x11\x43\x61ncelJobResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x11\n\tcancelled\x18\x02 \x01(\x08\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"/\n\x10WatchJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job2\xb4\x04\n\nJobService\x12\\\n\tSubmitJob\x12\x1b.gopher.v1.SubmitJobRequest\x1a\x1c.gopher.v1.SubmitJobResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/api/jobs:\x01*\x12\x65\n\nSubmitJobs\x12\x1c.gopher.v1.SubmitJobsRequest\x1a\x1d.gopher.v1.SubmitJobsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/api/jobs:batch:\x01*\x12^\n\x06GetJob\x12\x18.gopher.v1.GetJobRequest\x1a\x19.gopher.v1.GetJobResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x12/api/jobs/{job_id}b\x03job\x12V\n\x08ListJobs\x12\x1a.gopher.v1.ListJobsRequest\x1a\x1b.gopher.v1.ListJobsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/api/jobs\x12\x62\n\tCancelJob\x12\x1b.gopher.v1.CancelJobRequest\x1a\x1c.gopher.v1.CancelJobResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/api/jobs/{job_id}\x12\x45\n\x08WatchJob\x12\x1a.gopher.v1.WatchJobRequest\x1a\x1b.gopher.v1.WatchJobResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgopher/v1/job_service.proto\x12\tgopher.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13gopher/v1/job.proto\"\xc1\x04\n\x10SubmitJobRequest\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x14\n\x0cpayload_json\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x14\n\x07retries\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12*\n\x06run_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07\x64\x65lay_s\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x16\n\ttimeout_s\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x0blease_ttl_s\x18\t \x01(\x01H\x03\x88\x01\x01\x12,\n\x0cretry_policy\x18\n \x01(\x0b\x32\x16.gopher.v1.RetryPolicy\x12\x44\n\rtrace_context\x18\x0b \x03(\x0b\x32-.gopher.v1.SubmitJobRequest.TraceContextEntry\x12/\n\non_success\x18\x0c \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_failure\x18\r \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_retriesB\n\n\x08_delay_sB\x0c\n\n_timeout_sB\x0e\n\x0c_lease_ttl_s\"\x80\x01\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x16\n\tduplicate\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08warnings\x18\x04 \x03(\tB\x0c\n\n_duplicate\">\n\x11SubmitJobsRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\"C\n\x12SubmitJobsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.gopher.v1.SubmitJobResponse\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"-\n\x0eGetJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job\"\x91\x01\n\x0fListJobsRequest\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.gopher.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"J\n\x11\x43\x61ncelJobResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x11\n\tcancelled\x18\x02 \x01(\x08\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"/\n\x10WatchJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job\"\xec\x01\n\x12SubmitGroupRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12\x30\n\x0bon_complete\x18\x02 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_success\x18\x03 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_failure\x18\x04 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\x8e\x01\n\x13SubmitGroupResponse\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12-\n\x07members\x18\x02 \x03(\x0b\x32\x1c.gopher.v1.SubmitJobResponse\x12\x16\n\tduplicate\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08warnings\x18\x04 \x03(\tB\x0c\n\n_duplicate\"#\n\x0fGetGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\"3\n\x10GetGroupResponse\x12\x1f\n\x05group\x18\x01 \x01(\x0b\x32\x10.gopher.v1.Group2\x86\x06\n\nJobService\x12\\\n\tSubmitJob\x12\x1b.gopher.v1.SubmitJobRequest\x1a\x1c.gopher.v1.SubmitJobResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/api/jobs:\x01*\x12\x65\n\nSubmitJobs\x12\x1c.gopher.v1.SubmitJobsRequest\x1a\x1d.gopher.v1.SubmitJobsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/api/jobs:batch:\x01*\x12^\n\x06GetJob\x12\x18.gopher.v1.GetJobRequest\x1a\x19.gopher.v1.GetJobResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x12/api/jobs/{job_id}b\x03job\x12V\n\x08ListJobs\x12\x1a.gopher.v1.ListJobsRequest\x1a\x1b.gopher.v1.ListJobsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/api/jobs\x12\x62\n\tCancelJob\x12\x1b.gopher.v1.CancelJobRequest\x1a\x1c.gopher.v1.CancelJobResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/api/jobs/{job_id}\x12\x64\n\x0bSubmitGroup\x12\x1d.gopher.v1.SubmitGroupRequest\x1a\x1e.gopher.v1.SubmitGroupResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/api/groups:\x01*\x12j\n\x08GetGroup\x12\x1a.gopher.v1.GetGroupRequest\x1a\x1b.gopher.v1.GetGroupResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x16/api/groups/{group_id}b\x05group\x12\x45\n\x08WatchJob\x12\x1a.gopher.v1.WatchJobRequest\x1a\x1b.gopher.v1.WatchJobResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,32 +46,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSERVICE'].methods_by_name['ListJobs']._serialized_options = b'\202\323\344\223\002\013\022\t/api/jobs'
   _globals['_JOBSERVICE'].methods_by_name['CancelJob']._loaded_options = None
   _globals['_JOBSERVICE'].methods_by_name['CancelJob']._serialized_options = b'\202\323\344\223\002\024*\022/api/jobs/{job_id}'
+  _globals['_JOBSERVICE'].methods_by_name['SubmitGroup']._loaded_options = None
+  _globals['_JOBSERVICE'].methods_by_name['SubmitGroup']._serialized_options = b'\202\323\344\223\002\020\"\013/api/groups:\001*'
+  _globals['_JOBSERVICE'].methods_by_name['GetGroup']._loaded_options = None
+  _globals['_JOBSERVICE'].methods_by_name['GetGroup']._serialized_options = b'\202\323\344\223\002\037\022\026/api/groups/{group_id}b\005group'
   _globals['_SUBMITJOBREQUEST']._serialized_start=127
   _globals['_SUBMITJOBREQUEST']._serialized_end=704
   _globals['_SUBMITJOBREQUEST_TRACECONTEXTENTRY']._serialized_start=599
   _globals['_SUBMITJOBREQUEST_TRACECONTEXTENTRY']._serialized_end=650
-  _globals['_SUBMITJOBRESPONSE']._serialized_start=706
-  _globals['_SUBMITJOBRESPONSE']._serialized_end=816
-  _globals['_SUBMITJOBSREQUEST']._serialized_start=818
-  _globals['_SUBMITJOBSREQUEST']._serialized_end=880
-  _globals['_SUBMITJOBSRESPONSE']._serialized_start=882
-  _globals['_SUBMITJOBSRESPONSE']._serialized_end=949
-  _globals['_GETJOBREQUEST']._serialized_start=951
-  _globals['_GETJOBREQUEST']._serialized_end=982
-  _globals['_GETJOBRESPONSE']._serialized_start=984
-  _globals['_GETJOBRESPONSE']._serialized_end=1029
-  _globals['_LISTJOBSREQUEST']._serialized_start=1032
-  _globals['_LISTJOBSREQUEST']._serialized_end=1177
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1179
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1252
-  _globals['_CANCELJOBREQUEST']._serialized_start=1254
-  _globals['_CANCELJOBREQUEST']._serialized_end=1288
-  _globals['_CANCELJOBRESPONSE']._serialized_start=1290
-  _globals['_CANCELJOBRESPONSE']._serialized_end=1364
-  _globals['_WATCHJOBREQUEST']._serialized_start=1366
-  _globals['_WATCHJOBREQUEST']._serialized_end=1399
-  _globals['_WATCHJOBRESPONSE']._serialized_start=1401
-  _globals['_WATCHJOBRESPONSE']._serialized_end=1448
-  _globals['_JOBSERVICE']._serialized_start=1451
-  _globals['_JOBSERVICE']._serialized_end=2015
+  _globals['_SUBMITJOBRESPONSE']._serialized_start=707
+  _globals['_SUBMITJOBRESPONSE']._serialized_end=835
+  _globals['_SUBMITJOBSREQUEST']._serialized_start=837
+  _globals['_SUBMITJOBSREQUEST']._serialized_end=899
+  _globals['_SUBMITJOBSRESPONSE']._serialized_start=901
+  _globals['_SUBMITJOBSRESPONSE']._serialized_end=968
+  _globals['_GETJOBREQUEST']._serialized_start=970
+  _globals['_GETJOBREQUEST']._serialized_end=1001
+  _globals['_GETJOBRESPONSE']._serialized_start=1003
+  _globals['_GETJOBRESPONSE']._serialized_end=1048
+  _globals['_LISTJOBSREQUEST']._serialized_start=1051
+  _globals['_LISTJOBSREQUEST']._serialized_end=1196
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1198
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1271
+  _globals['_CANCELJOBREQUEST']._serialized_start=1273
+  _globals['_CANCELJOBREQUEST']._serialized_end=1307
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1309
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1383
+  _globals['_WATCHJOBREQUEST']._serialized_start=1385
+  _globals['_WATCHJOBREQUEST']._serialized_end=1418
+  _globals['_WATCHJOBRESPONSE']._serialized_start=1420
+  _globals['_WATCHJOBRESPONSE']._serialized_end=1467
+  _globals['_SUBMITGROUPREQUEST']._serialized_start=1470
+  _globals['_SUBMITGROUPREQUEST']._serialized_end=1706
+  _globals['_SUBMITGROUPRESPONSE']._serialized_start=1709
+  _globals['_SUBMITGROUPRESPONSE']._serialized_end=1851
+  _globals['_GETGROUPREQUEST']._serialized_start=1853
+  _globals['_GETGROUPREQUEST']._serialized_end=1888
+  _globals['_GETGROUPRESPONSE']._serialized_start=1890
+  _globals['_GETGROUPRESPONSE']._serialized_end=1941
+  _globals['_JOBSERVICE']._serialized_start=1944
+  _globals['_JOBSERVICE']._serialized_end=2718
 # @@protoc_insertion_point(module_scope)

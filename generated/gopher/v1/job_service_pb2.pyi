@@ -49,14 +49,16 @@ class SubmitJobRequest(_message.Message):
     def __init__(self, type: _Optional[str] = ..., payload_json: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., retries: _Optional[int] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., delay_s: _Optional[float] = ..., idempotency_key: _Optional[str] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[_job_pb2.RetryPolicy, _Mapping]] = ..., trace_context: _Optional[_Mapping[str, str]] = ..., on_success: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ..., on_failure: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ...) -> None: ...
 
 class SubmitJobResponse(_message.Message):
-    __slots__ = ("job_id", "status", "duplicate")
+    __slots__ = ("job_id", "status", "duplicate", "warnings")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     status: _job_pb2.JobState
     duplicate: bool
-    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[_Union[_job_pb2.JobState, str]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, job_id: _Optional[str] = ..., status: _Optional[_Union[_job_pb2.JobState, str]] = ..., duplicate: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubmitJobsRequest(_message.Message):
     __slots__ = ("jobs",)
@@ -129,3 +131,41 @@ class WatchJobResponse(_message.Message):
     JOB_FIELD_NUMBER: _ClassVar[int]
     job: _job_pb2.Job
     def __init__(self, job: _Optional[_Union[_job_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class SubmitGroupRequest(_message.Message):
+    __slots__ = ("jobs", "on_complete", "on_success", "on_failure", "idempotency_key")
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    ON_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    ON_SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[SubmitJobRequest]
+    on_complete: _containers.RepeatedCompositeFieldContainer[SubmitJobRequest]
+    on_success: _containers.RepeatedCompositeFieldContainer[SubmitJobRequest]
+    on_failure: _containers.RepeatedCompositeFieldContainer[SubmitJobRequest]
+    idempotency_key: str
+    def __init__(self, jobs: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ..., on_complete: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ..., on_success: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ..., on_failure: _Optional[_Iterable[_Union[SubmitJobRequest, _Mapping]]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class SubmitGroupResponse(_message.Message):
+    __slots__ = ("group_id", "members", "duplicate", "warnings")
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    members: _containers.RepeatedCompositeFieldContainer[SubmitJobResponse]
+    duplicate: bool
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, group_id: _Optional[str] = ..., members: _Optional[_Iterable[_Union[SubmitJobResponse, _Mapping]]] = ..., duplicate: _Optional[bool] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetGroupRequest(_message.Message):
+    __slots__ = ("group_id",)
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    group_id: str
+    def __init__(self, group_id: _Optional[str] = ...) -> None: ...
+
+class GetGroupResponse(_message.Message):
+    __slots__ = ("group",)
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    group: _job_pb2.Group
+    def __init__(self, group: _Optional[_Union[_job_pb2.Group, _Mapping]] = ...) -> None: ...

@@ -60,6 +60,16 @@ class JobServiceStub:
                 request_serializer=gopher_dot_v1_dot_job__service__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_job__service__pb2.CancelJobResponse.FromString,
                 _registered_method=True)
+        self.SubmitGroup = channel.unary_unary(
+                '/gopher.v1.JobService/SubmitGroup',
+                request_serializer=gopher_dot_v1_dot_job__service__pb2.SubmitGroupRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_job__service__pb2.SubmitGroupResponse.FromString,
+                _registered_method=True)
+        self.GetGroup = channel.unary_unary(
+                '/gopher.v1.JobService/GetGroup',
+                request_serializer=gopher_dot_v1_dot_job__service__pb2.GetGroupRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_job__service__pb2.GetGroupResponse.FromString,
+                _registered_method=True)
         self.WatchJob = channel.unary_stream(
                 '/gopher.v1.JobService/WatchJob',
                 request_serializer=gopher_dot_v1_dot_job__service__pb2.WatchJobRequest.SerializeToString,
@@ -107,6 +117,22 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitGroup(self, request, context):
+        """SubmitGroup submits jobs as one group, atomically: all members and the group are
+        written, or nothing. When every member is final, the broker submits the group's
+        follow-ups exactly once, in the same atomic step as the last member's transition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGroup(self, request, context):
+        """GetGroup returns a group's state, its members by state and its follow-ups.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchJob(self, request, context):
         """WatchJob streams the job's state changes, starting with its current state, and
         ends after the job reaches a final state.
@@ -142,6 +168,16 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=gopher_dot_v1_dot_job__service__pb2.CancelJobRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_job__service__pb2.CancelJobResponse.SerializeToString,
+            ),
+            'SubmitGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitGroup,
+                    request_deserializer=gopher_dot_v1_dot_job__service__pb2.SubmitGroupRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_job__service__pb2.SubmitGroupResponse.SerializeToString,
+            ),
+            'GetGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGroup,
+                    request_deserializer=gopher_dot_v1_dot_job__service__pb2.GetGroupRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_job__service__pb2.GetGroupResponse.SerializeToString,
             ),
             'WatchJob': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchJob,
@@ -285,6 +321,60 @@ class JobService:
             '/gopher.v1.JobService/CancelJob',
             gopher_dot_v1_dot_job__service__pb2.CancelJobRequest.SerializeToString,
             gopher_dot_v1_dot_job__service__pb2.CancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.JobService/SubmitGroup',
+            gopher_dot_v1_dot_job__service__pb2.SubmitGroupRequest.SerializeToString,
+            gopher_dot_v1_dot_job__service__pb2.SubmitGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.JobService/GetGroup',
+            gopher_dot_v1_dot_job__service__pb2.GetGroupRequest.SerializeToString,
+            gopher_dot_v1_dot_job__service__pb2.GetGroupResponse.FromString,
             options,
             channel_credentials,
             insecure,

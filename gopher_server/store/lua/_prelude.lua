@@ -27,7 +27,9 @@
 -- ARGV[13] idempotency TTL, ms (for jobs created with a key, follow-ups included)
 -- ARGV[14] payload chunk size, bytes: Redis' hash-max-listpack-value (see split_payload)
 -- ARGV[15] most chunks a payload is split into (0 or 1: never split)
--- Script-specific arguments start at ARGV[A] (A = 16).
+-- ARGV[16] group hash prefix (+ group id), see _groups.lua
+-- ARGV[17] retention of finished groups, ms (a group's hash expires then)
+-- Script-specific arguments start at ARGV[A] (A = 18).
 
 local P_JOB, P_HIST, P_READY, P_INFLIGHT = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local P_EV, P_TYPES, P_BUCKET, P_IDEM = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -38,7 +40,9 @@ local FEED_CAP = tonumber(ARGV[12])
 local IDEM_TTL = tonumber(ARGV[13])
 local CHUNK_BYTES = tonumber(ARGV[14])
 local MAX_CHUNKS = tonumber(ARGV[15])
-local A = 16
+local P_GROUP = ARGV[16]
+local GROUP_RETENTION = tonumber(ARGV[17])
+local A = 18
 
 local K_SCHEDULED, K_RETRY, K_LEASES, K_DEAD, K_FINISHED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_PAUSED, K_SEQ, K_CURSOR, K_TYPES = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -215,14 +219,37 @@ local function drop_lease(id, wid, jtype)
   redis.call('HDEL', P_JOB .. id, 'deadline', 'sid')
 end
 
+-- The TYPE_LIMIT error reply when creating jobs of `jtypes` (a list, repeats allowed)
+-- would take the known types (K_TYPES) over `max_types` (0: no cap), else nil. Checked
+-- for a whole batch before any write: an error raised halfway would keep the jobs
+-- already created. One SISMEMBER per distinct type (a repeat of an idempotent submit
+-- never brings a new type: its first submit already added it).
+local function type_cap_error(jtypes, max_types)
+  if max_types <= 0 then return nil end
+  local seen, count = {}, 0
+  for _, jtype in ipairs(jtypes) do
+    if not seen[jtype] then
+      seen[jtype] = true
+      if redis.call('SISMEMBER', K_TYPES, jtype) == 0 then count = count + 1 end
+    end
+  end
+  if count > 0 and redis.call('SCARD', K_TYPES) + count > max_types then
+    return redis.error_reply('TYPE_LIMIT the broker knows ' .. redis.call('SCARD', K_TYPES)
+      .. ' job types and allows at most ' .. max_types .. '; this would add ' .. count)
+  end
+  return nil
+end
+
 -- Idempotency keys claimed earlier in this call (a batch may repeat one).
 local seen_idem = {}
 
 -- Create one job from table `j` (every field a string; '' means "not set"): id, type,
 -- prio, payload, retries, run_at (ms, number; <= NOW means ready now), idem,
 -- timeout_ms, lease_ms, bo_base, bo_factor, bo_max, trace, on_ok, on_fail (follow-up
--- specs, JSON), parent (id of the job that submitted it). Returns id, state, duplicate
--- (1 when the idempotency key matched an earlier job, which is returned instead).
+-- specs, JSON), parent (id of the job that submitted it), and optionally grp (the
+-- group it is a member of) and pgrp (the group whose outcome submitted it). Returns
+-- id, state, duplicate (1 when the idempotency key matched an earlier job, which is
+-- returned instead).
 local function create_job(j)
   local existing = nil
   if j.idem ~= '' then
@@ -245,7 +272,8 @@ local function create_job(j)
   fields[#fields + 1] = NOW
   local optional = {'idem', j.idem, 'timeout_ms', j.timeout_ms, 'lease_ms', j.lease_ms,
     'bo_base', j.bo_base, 'bo_factor', j.bo_factor, 'bo_max', j.bo_max, 'trace', j.trace,
-    'on_ok', j.on_ok, 'on_fail', j.on_fail, 'parent', j.parent}
+    'on_ok', j.on_ok, 'on_fail', j.on_fail, 'parent', j.parent, 'grp', j.grp or '',
+    'pgrp', j.pgrp or ''}
   -- '' is "not set" for every field. '0' also means "default" for timeout and lease
   -- only: a backoff of 0 (retry at once) or an idempotency key "0" is a real value.
   for k = 1, #optional, 2 do
@@ -282,14 +310,42 @@ local function create_job(j)
   return j.id, state, 0
 end
 
--- Put `"parent": <parent>` first in a payload that validation proved to be a JSON
--- object without a "parent" key. Text splicing keeps the payload byte for byte (a
--- decode/encode round trip through cjson would mangle numbers and empty arrays).
-local function with_parent(payload, parent)
+-- The create_job table of a job passed as 15 script arguments from ARGV[b] on (the
+-- layout submit.lua documents).
+local function job_from_args(b)
+  return {id = ARGV[b], type = ARGV[b + 1], prio = ARGV[b + 2],
+    payload = ARGV[b + 3], retries = ARGV[b + 4], run_at = tonumber(ARGV[b + 5]),
+    idem = ARGV[b + 6], timeout_ms = ARGV[b + 7], lease_ms = ARGV[b + 8],
+    bo_base = ARGV[b + 9], bo_factor = ARGV[b + 10], bo_max = ARGV[b + 11],
+    trace = ARGV[b + 12], on_ok = ARGV[b + 13], on_fail = ARGV[b + 14], parent = ''}
+end
+
+-- Put `"<key>": <outcome>` first in a payload that validation proved to be a JSON
+-- object without that key ("parent" for a chain, "group" for a group's follow-up).
+-- Text splicing keeps the payload byte for byte (a decode/encode round trip through
+-- cjson would mangle numbers and empty arrays).
+local function with_outcome(payload, key, outcome)
   local _, e = string.find(payload, '^%s*{%s*')
   local rest = string.sub(payload, e + 1)
-  if string.sub(rest, 1, 1) == '}' then return '{"parent":' .. parent .. rest end
-  return '{"parent":' .. parent .. ',' .. rest
+  local head = '{"' .. key .. '":' .. outcome
+  if string.sub(rest, 1, 1) == '}' then return head .. rest end
+  return head .. ',' .. rest
+end
+
+-- Create follow-up spec `s` (as store/chains.py writes it) unless it exists already
+-- (its id was fixed at submit, so a second run of the same branch makes nothing new),
+-- with `payload` spliced, `trace` when the spec has none, and `parent` / `pgrp` naming
+-- the job or the group whose outcome submitted it. Returns the follow-up's id (an
+-- earlier job's when its idempotency key matched one).
+local function make_follow_up(s, payload, trace, parent, pgrp)
+  if redis.call('EXISTS', P_JOB .. s.id) == 1 then return s.id end
+  local delay = tonumber(s.delay_ms) or 0
+  return (create_job({id = s.id, type = s.type, prio = s.prio, payload = payload,
+    retries = s.retries, run_at = (delay > 0 and NOW + delay) or 0, idem = s.idem or '',
+    timeout_ms = s.timeout_ms or '', lease_ms = s.lease_ms or '',
+    bo_base = s.bo_base or '', bo_factor = s.bo_factor or '', bo_max = s.bo_max or '',
+    trace = s.trace or trace, on_ok = s.on_ok or '', on_fail = s.on_fail or '',
+    parent = parent, pgrp = pgrp}))
 end
 
 -- Submit the follow-ups `specs` (a job's stored on_ok or on_fail JSON, or nil) of job
@@ -304,25 +360,18 @@ local function follow_up(id, jtype, specs, state, key, value)
   end
   local parent = '{"id":' .. cjson.encode(id) .. ',"type":' .. cjson.encode(jtype) ..
     ',"state":"' .. state .. '","' .. key .. '":' .. value .. '}'
-  local trace = nil
+  local trace = redis.call('HGET', P_JOB .. id, 'trace') or ''
   local ids = {}
   for _, s in ipairs(cjson.decode(specs)) do
-    local fid = s.id
-    if redis.call('EXISTS', P_JOB .. fid) == 0 then
-      if trace == nil then trace = redis.call('HGET', P_JOB .. id, 'trace') or '' end
-      local delay = tonumber(s.delay_ms) or 0
-      fid = create_job({id = s.id, type = s.type, prio = s.prio,
-        payload = with_parent(s.payload, parent), retries = s.retries,
-        run_at = (delay > 0 and NOW + delay) or 0, idem = s.idem or '',
-        timeout_ms = s.timeout_ms or '', lease_ms = s.lease_ms or '',
-        bo_base = s.bo_base or '', bo_factor = s.bo_factor or '', bo_max = s.bo_max or '',
-        trace = s.trace or trace, on_ok = s.on_ok or '', on_fail = s.on_fail or '',
-        parent = id})
-    end
-    ids[#ids + 1] = fid
+    ids[#ids + 1] = make_follow_up(s, with_outcome(s.payload, 'parent', parent), trace, id, '')
   end
   redis.call('HSET', P_JOB .. id, 'follow_ups', table.concat(ids, ','))
 end
+
+-- A group member reached a final state: count it in its group (see _groups.lua, which
+-- every script includes right after this prelude and which sets this function). Called
+-- as member_final(group id, job id, type, state, 'result' | 'error' | nil, value).
+local member_final
 
 -- Move a job to the DLQ (and submit its on_failure follow-ups). Dead jobs keep no
 -- TTL: the janitor enforces DLQ retention.
@@ -331,7 +380,9 @@ local function to_dead(id, jtype, from, attempt, wid, err)
   redis.call('HSET', P_JOB .. id, 'state', 'dead', 'finished', NOW, 'last_error', summary)
   redis.call('ZADD', K_DEAD, NOW, id)
   record(id, jtype, from, 'dead', attempt, wid, err)
-  follow_up(id, jtype, redis.call('HGET', P_JOB .. id, 'on_fail'), 'dead', 'error', summary)
+  local f = redis.call('HMGET', P_JOB .. id, 'on_fail', 'grp')
+  follow_up(id, jtype, f[1], 'dead', 'error', summary)
+  if f[2] then member_final(f[2], id, jtype, 'dead', 'error', summary) end
 end
 
 -- A lease ended without an outcome (expired, or the worker's stream closed). The

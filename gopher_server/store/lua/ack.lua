@@ -5,7 +5,9 @@
 -- then n triples: job id, lease token, result JSON
 --
 -- A job with on_success follow-ups submits them in the same call (see follow_up() in
--- the prelude); a repeated ack is stale, so they are made exactly once.
+-- the prelude); a repeated ack is stale, so they are made exactly once. A group member
+-- is counted in its group, and the last one submits the group's follow-ups (see
+-- _groups.lua).
 --
 -- ARGV[A+2+3n ...] optional: a refill, the dispatch arguments of the acking worker's
 --   stream (as dispatch.lua takes them). The call then also dispatches to it, as its
@@ -22,7 +24,7 @@ for i = 0, n - 1 do
   local b = A + 2 + i * 3
   local id, token, result = ARGV[b], ARGV[b + 1], ARGV[b + 2]
   local jk = P_JOB .. id
-  local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'on_ok')
+  local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'on_ok', 'grp')
   if not f[1] then
     out[#out + 1] = 'missing'
     out[#out + 1] = ''
@@ -36,6 +38,7 @@ for i = 0, n - 1 do
     redis.call('ZADD', K_FINISHED, NOW, id)
     record(id, f[4], 'active', 'succeeded', f[5], f[3], nil)
     follow_up(id, f[4], f[6], 'succeeded', 'result', result)
+    if f[7] then member_final(f[7], id, f[4], 'succeeded', 'result', result) end
     redis.call('PEXPIRE', jk, retention)
     redis.call('PEXPIRE', P_HIST .. id, retention)
     out[#out + 1] = 'ok'

@@ -5,12 +5,13 @@
 --
 -- An ACTIVE job loses its lease at once (its worker's later ack is refused) and its
 -- worker is told on the control channel ("c <worker> <job>") to stop the handler.
--- A cancelled job submits none of its follow-ups.
+-- A cancelled job submits none of its follow-ups; a cancelled group member counts as
+-- final in its group (which may then complete).
 -- Returns {state after the call, 1 if this call cancelled it else 0};
 -- {'missing', 0} for an unknown job.
 local id, retention = ARGV[A], tonumber(ARGV[A + 1])
 local jk = P_JOB .. id
-local f = redis.call('HMGET', jk, 'state', 'prio', 'type', 'wid', 'attempt')
+local f = redis.call('HMGET', jk, 'state', 'prio', 'type', 'wid', 'attempt', 'grp')
 local state = f[1]
 if not state then return {'missing', 0} end
 if state == 'succeeded' or state == 'dead' or state == 'cancelled' then return {state, 0} end
@@ -27,6 +28,7 @@ end
 redis.call('HSET', jk, 'state', 'cancelled', 'finished', NOW)
 redis.call('ZADD', K_FINISHED, NOW, id)
 record(id, f[3], state, 'cancelled', f[5], f[4], nil)
+if f[6] then member_final(f[6], id, f[3], 'cancelled', nil, nil) end
 redis.call('PEXPIRE', jk, retention)
 redis.call('PEXPIRE', P_HIST .. id, retention)
 announce()

@@ -2,19 +2,22 @@
 --
 -- ARGV[A]  n, then n job ids
 --
--- Ids not in the DLQ are skipped. Returns the number of jobs requeued.
+-- Ids not in the DLQ are skipped. A member of a group that still runs is no longer
+-- counted final there: the group waits for its new outcome.
+-- Returns the number of jobs requeued.
 local n = tonumber(ARGV[A])
 local moved = 0
 for i = 1, n do
   local id = ARGV[A + i]
   if redis.call('ZREM', K_DEAD, id) == 1 then
     local jk = P_JOB .. id
-    local f = redis.call('HMGET', jk, 'prio', 'type', 'state')
+    local f = redis.call('HMGET', jk, 'prio', 'type', 'state', 'grp')
     if f[3] == 'dead' then
       redis.call('HSET', jk, 'attempt', 0)
       redis.call('HDEL', jk, 'finished')
       make_ready(id, prio_of(f[1]), f[2], false)
       record(id, f[2], 'dead', 'enqueued', 0, nil, nil)
+      if f[4] then member_requeued(f[4], id) end
       moved = moved + 1
     end
   end

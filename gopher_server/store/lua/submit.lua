@@ -24,31 +24,13 @@ local out = {}
 
 -- The type cap is checked for the whole batch before any write: an error raised
 -- halfway would keep the jobs already created.
-local max_types = tonumber(ARGV[A + 1 + n * 15] or '') or 0
-if max_types > 0 then
-  -- One SISMEMBER per distinct type in the batch. (A repeat of an idempotent submit
-  -- never brings a new type: its first submit already added it.)
-  local seen, count = {}, 0
-  for i = 0, n - 1 do
-    local jtype = ARGV[A + 1 + i * 15 + 1]
-    if not seen[jtype] then
-      seen[jtype] = true
-      if redis.call('SISMEMBER', K_TYPES, jtype) == 0 then count = count + 1 end
-    end
-  end
-  if count > 0 and redis.call('SCARD', K_TYPES) + count > max_types then
-    return redis.error_reply('TYPE_LIMIT the broker knows ' .. redis.call('SCARD', K_TYPES)
-      .. ' job types and allows at most ' .. max_types .. '; this would add ' .. count)
-  end
-end
+local batch_types = {}
+for i = 0, n - 1 do batch_types[#batch_types + 1] = ARGV[A + 1 + i * 15 + 1] end
+local over = type_cap_error(batch_types, tonumber(ARGV[A + 1 + n * 15] or '') or 0)
+if over then return over end
 
 for i = 0, n - 1 do
-  local b = A + 1 + i * 15
-  local id, state, dup = create_job({id = ARGV[b], type = ARGV[b + 1], prio = ARGV[b + 2],
-    payload = ARGV[b + 3], retries = ARGV[b + 4], run_at = tonumber(ARGV[b + 5]),
-    idem = ARGV[b + 6], timeout_ms = ARGV[b + 7], lease_ms = ARGV[b + 8],
-    bo_base = ARGV[b + 9], bo_factor = ARGV[b + 10], bo_max = ARGV[b + 11],
-    trace = ARGV[b + 12], on_ok = ARGV[b + 13], on_fail = ARGV[b + 14], parent = ''})
+  local id, state, dup = create_job(job_from_args(A + 1 + i * 15))
   out[#out + 1] = id
   out[#out + 1] = state
   out[#out + 1] = dup
