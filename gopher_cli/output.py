@@ -73,7 +73,8 @@ def _convert(descriptor: Descriptor, data: dict[str, Any]) -> dict[str, Any]:
             value_field = field.message_type.fields_by_name["value"]
             out[key] = {k: _convert_value(value_field, v) for k, v in value.items()}
         elif isinstance(value, list):
-            out[key] = [_convert_value(field, item) for item in value]
+            if value or key != "warnings":  # left out while empty, as the REST API does
+                out[key] = [_convert_value(field, item) for item in value]
         else:
             out[key] = _convert_value(field, value)
     return out

@@ -10,6 +10,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from gopher_server.rest._naming import (
+    OMITTED_WHEN_EMPTY,
     descriptor_of,
     enum_of,
     enum_word,
@@ -51,7 +52,8 @@ def _message(raw: dict[str, Any], descriptor: Descriptor) -> dict[str, Any]:
             value_field = message_of(field).fields_by_name["value"]
             out[name] = {key: _value(value_field, item) for key, item in value.items()}
         elif field.is_repeated:
-            out[name] = [_value(field, item) for item in value]
+            if value or name not in OMITTED_WHEN_EMPTY:  # rule 8
+                out[name] = [_value(field, item) for item in value]
         else:
             out[name] = _value(field, value)
     return out

@@ -23,6 +23,9 @@ route, both directions, and the OpenAPI document:
    that are unset, and enum fields at their zero value, are left out.
 7. **Unknown fields are refused**: a body key or query parameter that is not a field (by
    these names; the camelCase and `_json` spellings are not accepted) is a 400 naming it.
+8. **Advisory lists appear only when they say something**: an empty `warnings` list is
+   left out (an exception to rule 6), so a submit that raises no concern answers the
+   documented `{"job_id", "status"}` and a client can test for the key.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from typing import cast
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+# Repeated fields left out of responses while empty (rule 8).
+OMITTED_WHEN_EMPTY = frozenset({"warnings"})
 # Suffix of string fields that carry JSON text (rule 2).
 JSON_SUFFIX = "_json"
 # REST names of JSON fields that must hold an object on input (rule 2).

@@ -58,7 +58,7 @@ def test_every_annotated_unary_rpc_has_a_route_and_nothing_else_does() -> None:
 
 def test_creating_posts_answer_201() -> None:
     created = {b.method.name for b in discover_bindings() if b.success_status == 201}
-    assert created == {"SubmitJob", "SubmitJobs", "CreateSchedule"}
+    assert created == {"SubmitJob", "SubmitJobs", "SubmitGroup", "CreateSchedule"}
 
 
 @pytest.mark.parametrize(
