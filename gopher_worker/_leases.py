@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from gopher.v1 import worker_service_pb2 as pb
@@ -26,7 +25,7 @@ async def keep_leases(worker: Worker) -> None:
     the handler is stopped rather than left to run the job twice."""
     while True:
         await asyncio.sleep(CHECK_INTERVAL_S)
-        now_ms = int(time.time() * 1000)
+        now_ms = worker.clock.now_ms()
         due = [
             r for r in worker.running.values() if r.deadline_ms - now_ms < r.lease.lease_ttl_ms // 2
         ]
@@ -48,10 +47,18 @@ async def keep_leases(worker: Worker) -> None:
                 continue
             worker.running.pop(run.lease.job_id, None)
             if run.task is not None and not run.task.done():
-                log.warning(
-                    "lease of job %s lost (%s); stopping its handler",
-                    run.lease.job_id,
-                    outcome.message,
-                )
+                if run.running:
+                    log.warning(
+                        "lease of job %s lost (%s); stopping its handler",
+                        run.lease.job_id,
+                        outcome.message,
+                    )
+                else:  # still waiting for a slot: it never starts
+                    worker.metrics.dropped.labels("expired").inc()
+                    log.warning(
+                        "job %s dropped unstarted: its lease was lost (%s)",
+                        run.lease.job_id,
+                        outcome.message,
+                    )
                 run.cancelled = True
                 run.task.cancel()

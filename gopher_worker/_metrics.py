@@ -79,6 +79,13 @@ class WorkerMetrics(JobHook):
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self.dropped = Counter(
+            "gopher_worker_deliveries_dropped",
+            "Deliveries dropped before their handler started, by reason (expired: the lease "
+            "ran out first; cancelled: the job was cancelled first)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.registry.register(_SlotCollector(busy, capacity, connected))
 
     def label(self, job_type: str) -> str:

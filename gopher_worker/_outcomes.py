@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
 from gopher.v1 import worker_service_pb2 as pb
 
 from gopher_client import AsyncClient, GopherError
+from gopher_worker._clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
@@ -21,8 +21,11 @@ class OutcomeBatcher:
     """Sends outcomes in batches, retrying through broker outages until each job's
     lease deadline (after which the broker has recovered the job anyway)."""
 
-    def __init__(self, client: AsyncClient, worker_id: str = "") -> None:
+    def __init__(
+        self, client: AsyncClient, worker_id: str = "", clock: Clock | None = None
+    ) -> None:
         self._client = client
+        self._clock: Clock = clock or SystemClock()
         # Sent with acks so the broker holding this worker's stream refills the freed
         # slots in the same call.
         self._worker_id = worker_id
@@ -97,7 +100,7 @@ class OutcomeBatcher:
     def _requeue(
         self, acks: list[tuple[pb.AckJobRequest, int]], nacks: list[tuple[pb.NackJobRequest, int]]
     ) -> None:
-        now = int(time.time() * 1000)
+        now = self._clock.now_ms()
         live_acks = [a for a in acks if a[1] > now]
         live_nacks = [n for n in nacks if n[1] > now]
         dropped = len(acks) + len(nacks) - len(live_acks) - len(live_nacks)

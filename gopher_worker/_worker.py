@@ -20,6 +20,7 @@ from gopher_client import AsyncClient
 from gopher_client._tracing import tracing_enabled
 from gopher_worker._breaker import BreakerPolicy, CircuitBreaker
 from gopher_worker._circuit_reporter import CircuitReporter
+from gopher_worker._clock import Clock, SystemClock
 from gopher_worker._execution import Outcome, failure, run_handler
 from gopher_worker._hooks import CANCELLED, FAILED, HANDED_BACK, SUCCEEDED, Hooks, JobHook
 from gopher_worker._http import StatusServer
@@ -62,6 +63,7 @@ class Worker:
         hooks: Sequence[JobHook] = (),
         tracer_provider: Any = None,
         breaker: BreakerPolicy | None = BreakerPolicy(),  # noqa: B008 - frozen, shared safely
+        clock: Clock | None = None,
     ) -> None:
         if not registry.job_types:
             raise ValueError("the registry has no handlers")
@@ -83,6 +85,8 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.grace_s = grace_s
         self.token = token
+        # Compared with the broker's lease deadlines (see _clock.py).
+        self.clock: Clock = clock or SystemClock()
         self.running: dict[str, _Running] = {}
         self.completed = 0
         self.failed = 0
@@ -125,7 +129,7 @@ class Worker:
         self._client = AsyncClient(target, **self._client_config)
         if self._status is not None:
             await self._status.start()
-        self._outcomes = OutcomeBatcher(self._client, self.worker_id)
+        self._outcomes = OutcomeBatcher(self._client, self.worker_id, self.clock)
         self._outcomes.start()
         self._circuits = CircuitReporter(self._client, self.worker_id)
         self._circuits.start()
@@ -214,6 +218,8 @@ class Worker:
             if run is not None and run.task is not None:
                 run.cancelled = True
                 run.task.cancel()
+                if not run.running:  # still waiting for a slot: its handler never starts
+                    self.metrics.dropped.labels("cancelled").inc()
                 log.info("job %s cancelled by the broker", job_id)
 
     def _start_jobs(self, response: pb.StreamJobsResponse) -> None:
@@ -243,6 +249,9 @@ class Worker:
             async with self._slots:
                 if self._draining:
                     return  # prefetched but never started: drain() hands it back
+                if run.deadline_ms <= self.clock.now_ms():
+                    self._drop_expired(run)
+                    return
                 run.running = True
                 self.busy += 1
                 try:
@@ -277,6 +286,22 @@ class Worker:
         ended = SUCCEEDED if outcome.ack is not None else FAILED
         self.hooks.finish(job, ended, time.perf_counter() - started, outcome.error)
         self._report(run, outcome)
+
+    def _drop_expired(self, run: _Running) -> None:
+        # The lease ran out before a slot was free, or while this process was stopped
+        # with the delivery unread: the broker has taken the job back (it may already
+        # have run elsewhere), so running it now would run it twice, and no outcome
+        # would be accepted. Nothing to report.
+        self.running.pop(run.lease.job_id, None)
+        self.metrics.dropped.labels("expired").inc()
+        log.warning(
+            "job %s (%s) attempt %d dropped unstarted: its lease expired %d ms ago",
+            run.lease.job_id,
+            run.lease.type,
+            run.lease.attempt,
+            self.clock.now_ms() - run.deadline_ms,
+            extra={"job_id": run.lease.job_id, "type": run.lease.type},
+        )
 
     def _report(self, run: _Running, outcome: Outcome) -> None:
         self.running.pop(run.lease.job_id, None)
