@@ -91,6 +91,9 @@ class Streamer:
                 job_types=session.job_types,
                 capacity=session.capacity,
             )
+            # An empty first message says the stream is open and registered: the worker
+            # turns ready now rather than at the first job or heartbeat.
+            yield worker_service_pb2.StreamJobsResponse()
             async for response in self._deliver(session, context):
                 yield response
         finally:

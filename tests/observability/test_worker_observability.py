@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
+import redis.asyncio as aioredis
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gopher_client import AsyncClient
+from gopher_server.store.keys import Keys
 from gopher_worker import Job, Registry, Worker
 from tests.observability.test_broker_metrics import samples
-from tests.support import BrokerThread
+from tests.support import BrokerThread, until
 
 
 async def test_worker_serves_metrics_and_health(broker: BrokerThread) -> None:
@@ -87,3 +90,35 @@ async def test_handler_span_is_child_of_submit_span(broker: BrokerThread) -> Non
     assert follow.parent is not None and follow.parent.span_id == handler.context.span_id
     assert handler.kind == trace.SpanKind.CONSUMER
     assert handler.attributes is not None and handler.attributes["gopher.job.id"] == job_id
+
+
+async def test_worker_is_ready_as_soon_as_its_stream_opens(
+    broker_factory: Callable[..., BrokerThread], aredis: aioredis.Redis
+) -> None:
+    # No job and no heartbeat for a minute: nothing but the stream's opening can make
+    # the worker ready within the wait below.
+    broker = broker_factory(heartbeat_interval_s=60)
+    registry = Registry()
+
+    @registry.handler("ok")
+    async def ok(job: Job) -> None:
+        return None
+
+    worker = Worker(registry, broker.address, metrics_port=0)
+    await worker.start()
+    try:
+        assert worker._status is not None
+        readyz = f"http://127.0.0.1:{worker._status.port}/readyz"
+        async with httpx.AsyncClient() as http:
+
+            async def stream_open() -> bool:
+                return bool(await aredis.hlen(Keys().worker_streams(worker.worker_id)))
+
+            async def ready() -> bool:
+                return (await http.get(readyz)).status_code == 200
+
+            await until(stream_open, 10, "the worker's stream registered")
+            # The wait is a timeout, not a speed claim: 503 lasted the heartbeat before.
+            await until(ready, 5, "/readyz 200")
+    finally:
+        await worker.drain(1)
