@@ -33,20 +33,38 @@ class StreamSession:
     # Leases another call made for this stream (a hand-off, a refill), not yet written.
     handed: list[Lease] = field(default_factory=list)
     closed: bool = False
+    # Event-loop time at which a held-back type (rate limit, breaker) may go again, as
+    # another call's dispatch for this stream found it; None when not known. The stream
+    # loop dispatches by then at the latest.
+    retry_at: float | None = None
+    # The stream loop's wait while it is parked, so an earlier retry_at can shorten it.
+    parked: asyncio.Timeout | None = None
 
     def take_cancellations(self) -> list[str]:
         """Job ids to tell the worker to stop, cleared once taken."""
         taken, self.cancelled_jobs = self.cancelled_jobs, []
         return taken
 
-    def hand(self, leases: list[Lease]) -> bool:
-        """Queue leases made for this stream by someone else and wake it; False when
-        the stream has closed (the caller must give them back)."""
+    def hand(self, leases: list[Lease], wait_ms: int = 0) -> bool:
+        """Queue leases made for this stream by someone else and wake it, and note the
+        dispatch's `wait_ms` (when a held-back type may go again); False when the stream
+        has closed (the caller must give the leases back)."""
         if self.closed:
             return False
-        self.handed.extend(leases)
-        self.wake.set()
+        if wait_ms > 0:
+            self.retry_in(wait_ms)
+        if leases:
+            self.handed.extend(leases)
+            self.wake.set()
         return True
+
+    def retry_in(self, wait_ms: int) -> None:
+        """Dispatch again within `wait_ms` at the latest (a parked wait is shortened)."""
+        at = asyncio.get_running_loop().time() + wait_ms / 1000
+        if self.retry_at is None or at < self.retry_at:
+            self.retry_at = at
+        if self.parked is not None and (self.parked.when() or float("inf")) > at:
+            self.parked.reschedule(at)
 
     def take_handed(self) -> list[Lease]:
         """The handed leases to write now, cleared once taken."""

@@ -129,6 +129,7 @@ class Streamer:
                     # up to the free slots: no dispatch needed this turn.
                     result = DispatchResult(handed, 0, 0)
                 else:
+                    session.retry_at = None  # this dispatch finds out afresh
                     result = await self.store.dispatch(
                         session.worker_id, session.session_id, session.capacity, session.job_types
                     )
@@ -147,16 +148,24 @@ class Streamer:
                         continue  # there may be more work and free slots
                 if result.wait_ms:
                     wait_s = min(wait_s, result.wait_ms / 1000)
+                if session.retry_at is not None:
+                    # A hand-off or refill found a type held back: without this, the
+                    # stream would next look at the heartbeat, starving a rate limit.
+                    wait_s = min(wait_s, max(0.0, session.retry_at - loop.time()))
                 # Parked with nothing leased and nothing held back: free slots, so a
                 # submit may hand new work to this stream directly.
-                session.waiting = not result.leases and not result.wait_ms
+                session.waiting = (
+                    not result.leases and not result.wait_ms and session.retry_at is None
+                )
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 # Keep the stream open through a Redis outage; dispatch resumes when it is back.
                 log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)
                 wait_s = 0.5
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait_s):  # no extra task, unlike wait_for
+                async with asyncio.timeout(wait_s) as parked:  # no extra task, unlike wait_for
+                    session.parked = parked
                     await session.wake.wait()
+            session.parked = None
             session.waiting = False
 
     async def _release(self, session: StreamSession) -> None:
@@ -227,8 +236,10 @@ async def hand_over(
     attempt."""
     count_dispatch(metrics, store.clock.now_ms(), result)
     if not result.leases:
+        # Nothing to give, but maybe when to look again (a rate-limited type's next token).
+        stream.hand([], result.wait_ms)
         return False
-    if stream.hand(result.leases):
+    if stream.hand(result.leases, result.wait_ms):
         return True
     await store.nack([NackItem(x.job_id, x.token, handback=True) for x in result.leases])
     return False
