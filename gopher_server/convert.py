@@ -79,20 +79,24 @@ def job_message(record: JobRecord, with_history: bool = True) -> job_pb2.Job:
     if "bo_max" in f:
         job.retry_policy.max_delay_s = record.get_int("bo_max") / 1000
     if with_history:
-        _add_history(job, record.events, created)
+        if record.history_whole:
+            _add_submit(job, record, created)
+        _add_history(job, record.events)
     return job
 
 
-def _add_history(job: job_pb2.Job, events: list[dict[str, Any]], created_ms: int) -> None:
-    # The submit itself is not stored (it would cost memory per queued job); it is
-    # rebuilt here from the creation time.
-    first = job.events.add(attempt=0)
+def _add_submit(job: job_pb2.Job, record: JobRecord, created_ms: int) -> None:
+    # The submit itself is not stored (it would cost memory per queued job). Every later
+    # transition is, so the state the submit created is the one the first stored event
+    # left, or the current state when nothing happened since. (Not `run_at`: a retry
+    # overwrites it.)
+    events = record.events
+    submitted = events[0].get("f", "") if events else record.state
+    first = job.events.add(attempt=0, to_state=STATES.get(submitted, 0))
     first.time.CopyFrom(_ts(created_ms))
-    first.to_state = (
-        job_pb2.JOB_STATE_SCHEDULED
-        if job.run_at.ToMilliseconds() > created_ms
-        else job_pb2.JOB_STATE_ENQUEUED
-    )
+
+
+def _add_history(job: job_pb2.Job, events: list[dict[str, Any]]) -> None:
     for ev in events:
         t = int(ev.get("t", 0))
         error = f"{ev['et']}: {ev.get('em', '')}" if "et" in ev else ""

@@ -136,11 +136,15 @@ class NackItem:
 
 @dataclass(slots=True)
 class JobRecord:
-    """A job as stored: the raw hash fields plus its decoded history events."""
+    """A job as stored: the raw hash fields plus its decoded history events.
+
+    `history_whole` is False when the capped history may have dropped its oldest
+    events (it is full), so the submit is not known to precede the first one kept."""
 
     id: str
     fields: dict[str, str]
     events: list[dict[str, Any]] = field(default_factory=list)
+    history_whole: bool = True
 
     def get_int(self, name: str, default: int = 0) -> int:
         """Integer field `name`, or `default` when absent."""

@@ -368,7 +368,7 @@ class Store:
         if not fields:
             return None
         events = [orjson.loads(e) for e in replies[1]] if with_history else []
-        return JobRecord(job_id, job_fields(fields), events)
+        return JobRecord(job_id, job_fields(fields), events, self._whole(events))
 
     async def get_jobs(self, job_ids: Sequence[str], with_history: bool = False) -> list[JobRecord]:
         """Records of the given jobs that still exist, in order, in one round trip."""
@@ -385,5 +385,11 @@ class Store:
         for job_id, i in zip(job_ids, range(0, len(replies), step), strict=True):
             if replies[i]:
                 events = [orjson.loads(e) for e in replies[i + 1]] if with_history else []
-                records.append(JobRecord(job_id, job_fields(replies[i]), events))
+                records.append(
+                    JobRecord(job_id, job_fields(replies[i]), events, self._whole(events))
+                )
         return records
+
+    def _whole(self, events: list[dict[str, Any]]) -> bool:
+        # A history under its cap was never trimmed (trimming happens only past it).
+        return len(events) < self.settings.history_cap

@@ -9,6 +9,7 @@ import orjson
 from gopher.v1 import job_pb2
 
 from gopher_client import AsyncClient
+from gopher_server.convert import job_message
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
@@ -155,3 +156,51 @@ async def test_history_is_capped_keeping_the_newest_events(store: Store) -> None
     events = await store.redis.lrange(store.keys.history("h"), 0, -1)
     assert len(events) == 3
     assert [orjson.loads(e)["s"] for e in events] == ["active", "retrying", "enqueued"]
+
+
+async def test_history_of_a_retried_job_shows_only_what_happened(
+    store: Store, clock: FakeClock
+) -> None:
+    # Submitted ready, failed once, retried later: the retry's run_at (later than the
+    # creation) must not turn the submit into a "scheduled" one.
+    await store.submit([new_job("r", retries=3)])
+    lease = await lease_one(store)
+    await store.nack([NackItem("r", lease.token, "E", "m", retry_after_ms=5000)])
+    clock.advance(5000)
+    await store.promote_due()
+    lease = await lease_one(store)
+    await store.ack([("r", lease.token, "null")])
+    record = await store.get_job("r")
+    assert record is not None
+    assert [(e.from_state, e.to_state) for e in job_message(record).events] == [
+        (S.JOB_STATE_UNSPECIFIED, S.JOB_STATE_ENQUEUED),
+        (S.JOB_STATE_ENQUEUED, S.JOB_STATE_ACTIVE),
+        (S.JOB_STATE_ACTIVE, S.JOB_STATE_RETRYING),
+        (S.JOB_STATE_RETRYING, S.JOB_STATE_ENQUEUED),
+        (S.JOB_STATE_ENQUEUED, S.JOB_STATE_ACTIVE),
+        (S.JOB_STATE_ACTIVE, S.JOB_STATE_SUCCEEDED),
+    ]
+    await store.submit([new_job("later", run_at_ms=clock.now_ms() + 1000)])
+    waiting = await store.get_job("later")
+    assert waiting is not None
+    assert [(e.from_state, e.to_state) for e in job_message(waiting).events] == [
+        (S.JOB_STATE_UNSPECIFIED, S.JOB_STATE_SCHEDULED)
+    ]
+
+
+async def test_trimmed_history_shows_no_submit_it_no_longer_holds(store: Store) -> None:
+    from dataclasses import replace
+
+    store.settings = replace(store.settings, history_cap=3)
+    await store.submit([new_job("h", retries=10, backoff_base_ms=0)])
+    for _ in range(2):
+        lease = await lease_one(store)
+        await store.nack([NackItem("h", lease.token, "E", "again")])
+        await store.promote_due()
+    record = await store.get_job("h")
+    assert record is not None
+    assert [(e.from_state, e.to_state) for e in job_message(record).events] == [
+        (S.JOB_STATE_ENQUEUED, S.JOB_STATE_ACTIVE),
+        (S.JOB_STATE_ACTIVE, S.JOB_STATE_RETRYING),
+        (S.JOB_STATE_RETRYING, S.JOB_STATE_ENQUEUED),
+    ]
