@@ -1,0 +1,92 @@
+/** The job as a handler sees it, and the bookkeeping of one delivery. */
+import type { LeasedJob } from "./gen/gopher/v1/job";
+import { priorityName } from "./convert";
+import type { JsonObject, Priority } from "./types";
+
+/** One delivery of a job to a handler. */
+export interface WorkerJob<P = JsonObject> {
+  id: string;
+  type: string;
+  /** The decoded JSON object. */
+  payload: P;
+  /** This delivery's attempt, starting at 1. */
+  attempt: number;
+  /** Retries the job allows after its first attempt. */
+  retries: number;
+  /** True when a failure now sends the job to the dead letter queue. */
+  isLastAttempt: boolean;
+  priority: Priority;
+  createdAt: Date;
+  /** For a follow-up: the job whose outcome submitted it (its result is in payload.parent). */
+  parentId: string;
+  /** The submitter's W3C trace context. */
+  traceContext: Record<string, string>;
+  /**
+   * Aborts when the handler must stop: the job was cancelled, its lease was lost, its
+   * timeout passed, or the worker's drain ran out of grace. `signal.reason` says which
+   * (an Error named "AbortError" or "TimeoutError" with `kind`). Pass it to fetch() and
+   * friends; whatever the handler returns after it aborted is ignored.
+   */
+  signal: AbortSignal;
+}
+
+/** Why a running handler was told to stop. */
+export type StopKind = "cancelled" | "lease-lost" | "timeout" | "drain" | "stopped";
+
+/** The `signal.reason` of an aborted job. */
+export class StopReason extends Error {
+  readonly kind: StopKind;
+
+  constructor(kind: StopKind, message: string) {
+    super(message);
+    this.name = kind === "timeout" ? "TimeoutError" : "AbortError";
+    this.kind = kind;
+  }
+}
+
+/** A delivery held by the worker: waiting for a slot, or running. */
+export class Run {
+  readonly lease: LeasedJob;
+  /** Lease deadline, Unix ms, moved by each extension. */
+  deadlineMs: number;
+  readonly controller = new AbortController();
+  /** Holds an execution slot (a prefetched run waits for one). */
+  started = false;
+  /** Ended by the broker or a lost lease: report nothing. */
+  settled = false;
+
+  constructor(lease: LeasedJob) {
+    this.lease = lease;
+    this.deadlineMs = lease.leaseDeadlineUnixMs;
+  }
+
+  get id(): string {
+    return this.lease.jobId;
+  }
+
+  stop(kind: StopKind, message: string): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new StopReason(kind, message));
+  }
+
+  /** The handler's view; throws SyntaxError/TypeError when the payload is not a JSON object. */
+  toJob(): WorkerJob {
+    const payload: unknown = JSON.parse(this.lease.payloadJson || "{}");
+    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+      throw new TypeError("payload is not a JSON object");
+    }
+    const l = this.lease;
+    return {
+      id: l.jobId,
+      type: l.type,
+      payload: payload as JsonObject,
+      attempt: l.attempt,
+      retries: l.retries,
+      isLastAttempt: l.attempt > l.retries,
+      priority: priorityName(l.priority),
+      createdAt: new Date(l.createdUnixMs),
+      parentId: l.parentId,
+      traceContext: { ...l.traceContext },
+      signal: this.controller.signal,
+    };
+  }
+}
