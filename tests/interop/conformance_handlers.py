@@ -92,3 +92,11 @@ async def block(job: Job) -> dict[str, Any]:
         time.sleep(float(job.payload.get("ms", 3000)) / 1000)  # noqa: ASYNC251 (the point)
     note("end", job)
     return {"attempt": job.attempt, "sdk": "python", "pid": os.getpid()}
+
+
+@registry.handler("python.step")
+async def step(job: Job) -> dict[str, Any]:
+    """One link of a cross-language chain: say who ran it and what the parent returned."""
+    note("start", job)
+    parent = job.payload.get("parent") or {}
+    return {"sdk": "python", "n": job.payload.get("n"), "parent_result": parent.get("result")}

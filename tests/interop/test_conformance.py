@@ -62,6 +62,7 @@ def test_opens_stream_with_identity_and_capacity(
         "conf.permanent",
         "conf.retry_after",
         "conf.sleep",
+        f"{sdk}.step",
     ]
     assert info.pid == proc.popen.pid
     assert info.hostname == socket.gethostname()

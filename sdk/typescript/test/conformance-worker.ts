@@ -94,6 +94,13 @@ worker.handle("conf.block", (job) => {
   return { attempt: job.attempt, sdk: "node", pid: process.pid };
 });
 
+worker.handle("node.step", (job) => {
+  // One link of a cross-language chain: say who ran it and what the parent returned.
+  note("start", job);
+  const parent = (job.payload.parent ?? {}) as { result?: unknown };
+  return { sdk: "node", n: job.payload.n ?? null, parent_result: (parent.result ?? null) as any };
+});
+
 // run(): SIGTERM or SIGINT drains (the SDK's own handling, under test), a second one stops.
 void worker.run();
 process.stdout.write(`gopher-worker-node ${worker.workerId} running ${worker.jobTypes.join(", ")}\n`);
