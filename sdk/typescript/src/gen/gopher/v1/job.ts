@@ -50,6 +50,24 @@ export enum JobState {
 }
 
 /**
+ * GroupState is where a group is. Every state but RUNNING is final: the group's
+ * follow-ups were submitted, exactly once, when its last member became final.
+ */
+export enum GroupState {
+  /** GROUP_STATE_UNSPECIFIED - Not set. */
+  GROUP_STATE_UNSPECIFIED = 0,
+  /** GROUP_STATE_RUNNING - At least one member is not final yet (REST: "running"). */
+  GROUP_STATE_RUNNING = 1,
+  /** GROUP_STATE_SUCCEEDED - Every member succeeded (REST: "succeeded"). */
+  GROUP_STATE_SUCCEEDED = 2,
+  /** GROUP_STATE_FAILED - Every member is final and at least one died (REST: "failed"). */
+  GROUP_STATE_FAILED = 3,
+  /** GROUP_STATE_CANCELLED - Every member is final, none died and at least one was cancelled (REST: "cancelled"). */
+  GROUP_STATE_CANCELLED = 4,
+  UNRECOGNIZED = -1,
+}
+
+/**
  * RetryPolicy shapes the exponential backoff between attempts:
  * delay = min(max_delay_s, base_delay_s * factor ^ (attempt - 1)), then full jitter in
  * [delay/2, delay]. Unset fields take the broker's defaults.
@@ -160,11 +178,56 @@ export interface Job {
    * its on_failure jobs when it died); empty until then.
    */
   followUpIds: string[];
+  /** For a group member: the group it belongs to (see JobService.SubmitGroup). */
+  groupId: string;
+  /**
+   * For a follow-up of a group (on_complete, on_success, on_failure): the group whose
+   * outcome submitted it. Every member's outcome is in the payload under "group".
+   */
+  parentGroupId: string;
 }
 
 export interface Job_TraceContextEntry {
   key: string;
   value: string;
+}
+
+/** GroupStateCount is how many of a group's members are in one state. */
+export interface GroupStateCount {
+  /** The members' state. */
+  state: JobState;
+  /** How many members are in it (never 0 in an answer). */
+  count: number;
+}
+
+/** Group is a fan-out of jobs with follow-ups that run once all of them are final. */
+export interface Group {
+  /** Unique id (UUID4) chosen by the broker. */
+  id: string;
+  /** RUNNING until every member is final, then the group's outcome. */
+  state: GroupState;
+  /** The member jobs, in submission order. */
+  memberIds: string[];
+  /**
+   * Members by their current state, in JobState order; states without members are
+   * left out. A member whose record has expired counts in the final state it reached.
+   */
+  counts: GroupStateCount[];
+  /**
+   * The follow-ups the group's outcome submitted (on_complete, then on_success or
+   * on_failure); empty while RUNNING.
+   */
+  followUpIds: string[];
+  /** When the group was submitted. */
+  createdAt?:
+    | Date
+    | undefined;
+  /** When its last member became final; unset while RUNNING. */
+  finishedAt?:
+    | Date
+    | undefined;
+  /** Client-chosen key that made the group's submit idempotent, if any. */
+  idempotencyKey: string;
 }
 
 /** LeasedJob is one delivery to a worker: the job plus the lease that fences it. */
@@ -540,6 +603,8 @@ function createBaseJob(): Job {
     traceContext: {},
     parentId: "",
     followUpIds: [],
+    groupId: "",
+    parentGroupId: "",
   };
 }
 
@@ -610,6 +675,12 @@ export const Job: MessageFns<Job> = {
     }
     for (const v of message.followUpIds) {
       writer.uint32(178).string(v!);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(186).string(message.groupId);
+    }
+    if (message.parentGroupId !== "") {
+      writer.uint32(194).string(message.parentGroupId);
     }
     return writer;
   },
@@ -806,6 +877,22 @@ export const Job: MessageFns<Job> = {
             message.followUpIds.push(reader.string());
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.parentGroupId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -855,6 +942,8 @@ export const Job: MessageFns<Job> = {
     );
     message.parentId = object.parentId ?? "";
     message.followUpIds = object.followUpIds?.map((e) => e) || [];
+    message.groupId = object.groupId ?? "";
+    message.parentGroupId = object.parentGroupId ?? "";
     return message;
   },
 };
@@ -922,6 +1011,221 @@ export const Job_TraceContextEntry: MessageFns<Job_TraceContextEntry> = {
     const message = createBaseJob_TraceContextEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseGroupStateCount(): GroupStateCount {
+  return { state: 0, count: 0 };
+}
+
+export const GroupStateCount: MessageFns<GroupStateCount> = {
+  encode(message: GroupStateCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).int32(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GroupStateCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroupStateCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GroupStateCount>): GroupStateCount {
+    return GroupStateCount.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GroupStateCount>): GroupStateCount {
+    const message = createBaseGroupStateCount();
+    message.state = object.state ?? 0;
+    message.count = object.count ?? 0;
+    return message;
+  },
+};
+
+function createBaseGroup(): Group {
+  return {
+    id: "",
+    state: 0,
+    memberIds: [],
+    counts: [],
+    followUpIds: [],
+    createdAt: undefined,
+    finishedAt: undefined,
+    idempotencyKey: "",
+  };
+}
+
+export const Group: MessageFns<Group> = {
+  encode(message: Group, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    for (const v of message.memberIds) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.counts) {
+      GroupStateCount.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.followUpIds) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    if (message.finishedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(58).fork()).join();
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(66).string(message.idempotencyKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Group {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGroup();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.memberIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.counts.push(GroupStateCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.followUpIds.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<Group>): Group {
+    return Group.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Group>): Group {
+    const message = createBaseGroup();
+    message.id = object.id ?? "";
+    message.state = object.state ?? 0;
+    message.memberIds = object.memberIds?.map((e) => e) || [];
+    message.counts = object.counts?.map((e) => GroupStateCount.fromPartial(e)) || [];
+    message.followUpIds = object.followUpIds?.map((e) => e) || [];
+    message.createdAt = object.createdAt ?? undefined;
+    message.finishedAt = object.finishedAt ?? undefined;
+    message.idempotencyKey = object.idempotencyKey ?? "";
     return message;
   },
 };

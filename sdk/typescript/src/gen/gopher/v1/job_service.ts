@@ -21,7 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp";
-import { Job, JobState, Priority, RetryPolicy } from "./job";
+import { Group, Job, JobState, Priority, RetryPolicy } from "./job";
 
 export const protobufPackage = "gopher.v1";
 
@@ -103,7 +103,14 @@ export interface SubmitJobResponse {
    * Set (true) only when the idempotency key matched an earlier job and nothing new
    * was written; absent otherwise, so REST answers the documented two keys.
    */
-  duplicate?: boolean | undefined;
+  duplicate?:
+    | boolean
+    | undefined;
+  /**
+   * Things the submitter should know although the job was accepted, e.g. that no live
+   * worker handles its type (the job waits until one connects). Empty when all is well.
+   */
+  warnings: string[];
 }
 
 /** SubmitJobsRequest is a batch of jobs written atomically. */
@@ -176,6 +183,68 @@ export interface WatchJobRequest {
 export interface WatchJobResponse {
   /** The job's record right after the change (history omitted). */
   job?: Job | undefined;
+}
+
+/** SubmitGroupRequest describes a group: its members and the follow-ups of its outcome. */
+export interface SubmitGroupRequest {
+  /**
+   * The members, 1..the broker's batch limit. Each obeys the SubmitJob rules (and may
+   * carry its own on_success / on_failure chain), except that idempotency_key is
+   * refused on a member: give the group one instead.
+   */
+  jobs: SubmitJobRequest[];
+  /**
+   * Follow-ups submitted when every member is final, whatever the outcome. Each obeys
+   * the follow-up rules of SubmitJobRequest.on_success (no run_at, delay_s counts from
+   * the group's end) and its payload must not hold the key "group": the broker adds
+   * {"id", "state": "succeeded" | "failed" | "cancelled", "members": [{"id", "type",
+   * "state", "result" | "error"}, ...]} with every member, in submission order.
+   */
+  onComplete: SubmitJobRequest[];
+  /** Follow-ups submitted, after on_complete, when every member succeeded. */
+  onSuccess: SubmitJobRequest[];
+  /**
+   * Follow-ups submitted, after on_complete, when every member is final and at least
+   * one died (retries exhausted or a permanent error).
+   */
+  onFailure: SubmitJobRequest[];
+  /**
+   * Client-chosen key (1..256 printable ASCII characters): a repeat within the
+   * broker's idempotency TTL returns the first group and writes nothing.
+   */
+  idempotencyKey: string;
+}
+
+/** SubmitGroupResponse names the group and its members. */
+export interface SubmitGroupResponse {
+  /** The group's id. */
+  groupId: string;
+  /** One answer per member, in request order. */
+  members: SubmitJobResponse[];
+  /**
+   * Set (true) only when the idempotency key matched an earlier group, whose ids are
+   * returned; absent otherwise.
+   */
+  duplicate?:
+    | boolean
+    | undefined;
+  /**
+   * Things the submitter should know although the group was accepted (see
+   * SubmitJobResponse.warnings).
+   */
+  warnings: string[];
+}
+
+/** GetGroupRequest names a group. */
+export interface GetGroupRequest {
+  /** The group's id. */
+  groupId: string;
+}
+
+/** GetGroupResponse carries the group. */
+export interface GetGroupResponse {
+  /** The group. */
+  group?: Group | undefined;
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
@@ -472,7 +541,7 @@ export const SubmitJobRequest_TraceContextEntry: MessageFns<SubmitJobRequest_Tra
 };
 
 function createBaseSubmitJobResponse(): SubmitJobResponse {
-  return { jobId: "", status: 0, duplicate: undefined };
+  return { jobId: "", status: 0, duplicate: undefined, warnings: [] };
 }
 
 export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
@@ -485,6 +554,9 @@ export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
     }
     if (message.duplicate !== undefined) {
       writer.uint32(24).bool(message.duplicate);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(34).string(v!);
     }
     return writer;
   },
@@ -526,6 +598,14 @@ export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
             message.duplicate = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -546,6 +626,7 @@ export const SubmitJobResponse: MessageFns<SubmitJobResponse> = {
     message.jobId = object.jobId ?? "";
     message.status = object.status ?? 0;
     message.duplicate = object.duplicate ?? undefined;
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };
@@ -1172,6 +1253,310 @@ export const WatchJobResponse: MessageFns<WatchJobResponse> = {
   },
 };
 
+function createBaseSubmitGroupRequest(): SubmitGroupRequest {
+  return { jobs: [], onComplete: [], onSuccess: [], onFailure: [], idempotencyKey: "" };
+}
+
+export const SubmitGroupRequest: MessageFns<SubmitGroupRequest> = {
+  encode(message: SubmitGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.jobs) {
+      SubmitJobRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.onComplete) {
+      SubmitJobRequest.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.onSuccess) {
+      SubmitJobRequest.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.onFailure) {
+      SubmitJobRequest.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(42).string(message.idempotencyKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobs.push(SubmitJobRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.onComplete.push(SubmitJobRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.onSuccess.push(SubmitJobRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.onFailure.push(SubmitJobRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SubmitGroupRequest>): SubmitGroupRequest {
+    return SubmitGroupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitGroupRequest>): SubmitGroupRequest {
+    const message = createBaseSubmitGroupRequest();
+    message.jobs = object.jobs?.map((e) => SubmitJobRequest.fromPartial(e)) || [];
+    message.onComplete = object.onComplete?.map((e) => SubmitJobRequest.fromPartial(e)) || [];
+    message.onSuccess = object.onSuccess?.map((e) => SubmitJobRequest.fromPartial(e)) || [];
+    message.onFailure = object.onFailure?.map((e) => SubmitJobRequest.fromPartial(e)) || [];
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    return message;
+  },
+};
+
+function createBaseSubmitGroupResponse(): SubmitGroupResponse {
+  return { groupId: "", members: [], duplicate: undefined, warnings: [] };
+}
+
+export const SubmitGroupResponse: MessageFns<SubmitGroupResponse> = {
+  encode(message: SubmitGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    for (const v of message.members) {
+      SubmitJobResponse.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.duplicate !== undefined) {
+      writer.uint32(24).bool(message.duplicate);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.members.push(SubmitJobResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.duplicate = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SubmitGroupResponse>): SubmitGroupResponse {
+    return SubmitGroupResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitGroupResponse>): SubmitGroupResponse {
+    const message = createBaseSubmitGroupResponse();
+    message.groupId = object.groupId ?? "";
+    message.members = object.members?.map((e) => SubmitJobResponse.fromPartial(e)) || [];
+    message.duplicate = object.duplicate ?? undefined;
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetGroupRequest(): GetGroupRequest {
+  return { groupId: "" };
+}
+
+export const GetGroupRequest: MessageFns<GetGroupRequest> = {
+  encode(message: GetGroupRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.groupId !== "") {
+      writer.uint32(10).string(message.groupId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetGroupRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetGroupRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetGroupRequest>): GetGroupRequest {
+    return GetGroupRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetGroupRequest>): GetGroupRequest {
+    const message = createBaseGetGroupRequest();
+    message.groupId = object.groupId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetGroupResponse(): GetGroupResponse {
+  return { group: undefined };
+}
+
+export const GetGroupResponse: MessageFns<GetGroupResponse> = {
+  encode(message: GetGroupResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== undefined) {
+      Group.encode(message.group, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetGroupResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetGroupResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = Group.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetGroupResponse>): GetGroupResponse {
+    return GetGroupResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetGroupResponse>): GetGroupResponse {
+    const message = createBaseGetGroupResponse();
+    message.group = (object.group !== undefined && object.group !== null) ? Group.fromPartial(object.group) : undefined;
+    return message;
+  },
+};
+
 /** JobService is how applications submit background work and follow it. */
 export type JobServiceService = typeof JobServiceService;
 export const JobServiceService = {
@@ -1229,6 +1614,30 @@ export const JobServiceService = {
     responseDeserialize: (value: Buffer): CancelJobResponse => CancelJobResponse.decode(value),
   },
   /**
+   * SubmitGroup submits jobs as one group, atomically: all members and the group are
+   * written, or nothing. When every member is final, the broker submits the group's
+   * follow-ups exactly once, in the same atomic step as the last member's transition.
+   */
+  submitGroup: {
+    path: "/gopher.v1.JobService/SubmitGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SubmitGroupRequest): Buffer => Buffer.from(SubmitGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SubmitGroupRequest => SubmitGroupRequest.decode(value),
+    responseSerialize: (value: SubmitGroupResponse): Buffer => Buffer.from(SubmitGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SubmitGroupResponse => SubmitGroupResponse.decode(value),
+  },
+  /** GetGroup returns a group's state, its members by state and its follow-ups. */
+  getGroup: {
+    path: "/gopher.v1.JobService/GetGroup" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetGroupRequest): Buffer => Buffer.from(GetGroupRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetGroupRequest => GetGroupRequest.decode(value),
+    responseSerialize: (value: GetGroupResponse): Buffer => Buffer.from(GetGroupResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetGroupResponse => GetGroupResponse.decode(value),
+  },
+  /**
    * WatchJob streams the job's state changes, starting with its current state, and
    * ends after the job reaches a final state.
    */
@@ -1257,6 +1666,14 @@ export interface JobServiceServer extends UntypedServiceImplementation {
   listJobs: handleUnaryCall<ListJobsRequest, ListJobsResponse>;
   /** CancelJob cancels a job that has not finished. Final jobs are left as they are. */
   cancelJob: handleUnaryCall<CancelJobRequest, CancelJobResponse>;
+  /**
+   * SubmitGroup submits jobs as one group, atomically: all members and the group are
+   * written, or nothing. When every member is final, the broker submits the group's
+   * follow-ups exactly once, in the same atomic step as the last member's transition.
+   */
+  submitGroup: handleUnaryCall<SubmitGroupRequest, SubmitGroupResponse>;
+  /** GetGroup returns a group's state, its members by state and its follow-ups. */
+  getGroup: handleUnaryCall<GetGroupRequest, GetGroupResponse>;
   /**
    * WatchJob streams the job's state changes, starting with its current state, and
    * ends after the job reaches a final state.
@@ -1347,6 +1764,42 @@ export interface JobServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelJobResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * SubmitGroup submits jobs as one group, atomically: all members and the group are
+   * written, or nothing. When every member is final, the broker submits the group's
+   * follow-ups exactly once, in the same atomic step as the last member's transition.
+   */
+  submitGroup(
+    request: SubmitGroupRequest,
+    callback: (error: ServiceError | null, response: SubmitGroupResponse) => void,
+  ): ClientUnaryCall;
+  submitGroup(
+    request: SubmitGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SubmitGroupResponse) => void,
+  ): ClientUnaryCall;
+  submitGroup(
+    request: SubmitGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SubmitGroupResponse) => void,
+  ): ClientUnaryCall;
+  /** GetGroup returns a group's state, its members by state and its follow-ups. */
+  getGroup(
+    request: GetGroupRequest,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
+  ): ClientUnaryCall;
+  getGroup(
+    request: GetGroupRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetGroupResponse) => void,
   ): ClientUnaryCall;
   /**
    * WatchJob streams the job's state changes, starting with its current state, and
