@@ -5,6 +5,7 @@ gets an empty Redis and its own broker and workers."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -223,6 +224,22 @@ def drain_rate(
 def e2e(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:
     """`e2e_jobs` queued first, then drained by the workers: handler starts per second."""
     return drain_rate(redis, sizes, settings, sizes.e2e_jobs, "e2e")
+
+
+def e2e_node(
+    redis: RedisServer, sizes: Sizes, settings: StackSettings, python_per_s: float
+) -> Metrics:
+    """`e2e` again with the Node SDK's worker processes (same count, concurrency and
+    prefetch), right after the Python run: its rate and the ratio to the Python one."""
+    node = drain_rate(
+        redis, sizes, dataclasses.replace(settings, worker="node"), sizes.e2e_jobs, "e2e-node"
+    )
+    return {
+        "e2e_node_per_s": node["e2e_per_s"],
+        "e2e_node_steady_per_s": node["e2e_steady_per_s"],
+        "e2e_node_cpu": node["e2e_cpu"],
+        "e2e_node_vs_python": round(node["e2e_per_s"] / python_per_s, 2) if python_per_s else None,
+    }
 
 
 def latency(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics:

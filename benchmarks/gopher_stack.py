@@ -16,6 +16,9 @@ from gopher_client import Client
 
 # Lifecycle logs of the children go here (INFO lines are few; per-job logging is off).
 LOG_DIR = Path(__file__).resolve().parent / "results" / "logs"
+NODE_BENCH_WORKER = (
+    Path(__file__).resolve().parent.parent / "sdk/typescript/build/bench/noop-worker.js"
+)
 
 
 def _entry_point(name: str, module: str) -> list[str]:
@@ -27,6 +30,24 @@ def _entry_point(name: str, module: str) -> list[str]:
     return [found] if found else [sys.executable, "-m", module]
 
 
+def _worker_program(worker: str) -> list[str]:
+    """The no-op worker of `worker`: the Python SDK's gopher-worker, or the Node SDK's
+    benchmark worker (built by `npm run build:dev` in sdk/typescript)."""
+    if worker == "python":
+        return [
+            *_entry_point("gopher-worker", "gopher_worker.main"),
+            "benchmarks.gopher_app:registry",
+        ]
+    if worker == "node":
+        program = NODE_BENCH_WORKER
+        if not program.exists():
+            raise RuntimeError(
+                f"{program} is missing: run `npm ci && npm run build:dev` in sdk/typescript"
+            )
+        return [shutil.which("node") or "node", str(program)]
+    raise ValueError(f"unknown worker {worker!r}")
+
+
 @dataclass
 class StackSettings:
     """How many workers and how much concurrency each gets."""
@@ -34,6 +55,7 @@ class StackSettings:
     workers: int = 2
     concurrency: int = 16
     prefetch: int = 1  # jobs leased per slot (gopher-worker --prefetch); 1 = no buffer
+    worker: str = "python"  # "node": the TypeScript SDK's worker (sdk/typescript/bench/)
     server_flags: list[str] = field(default_factory=list)
 
 
@@ -90,8 +112,7 @@ class GopherStack:
     def start_workers(self, wait: bool = True) -> None:
         """Start the worker processes; with `wait`, return once all are connected."""
         base = [
-            *_entry_point("gopher-worker", "gopher_worker.main"),
-            "benchmarks.gopher_app:registry",
+            *_worker_program(self.settings.worker),
             "--server",
             self.address,
             "--concurrency",

@@ -57,6 +57,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="gopher-worker --prefetch (default 4: Celery runs with its default prefetch "
         "multiplier of 4; the sweep also measures prefetch 1, the worker's default)",
     )
+    p.add_argument(
+        "--worker",
+        choices=["python", "node"],
+        default="python",
+        help="node: also run e2e with the TypeScript SDK's worker, same sizes, and report "
+        "its rate next to the Python worker's (needs `npm ci && npm run build:dev` in "
+        "sdk/typescript)",
+    )
     p.add_argument("--peer-timeout", type=float, default=600, help="seconds per peer")
     p.add_argument("--out", type=Path, default=BENCH / "results" / "latest.json")
     p.add_argument("--soak-s", type=float, help="soak duration override, seconds")
@@ -91,6 +99,7 @@ def run_gopher(
     settings: StackSettings,
     only: list[str],
     with_profile: bool = False,
+    node_worker: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Gopher's core and scale scenarios; a failed scenario is recorded, not fatal."""
     core: dict[str, Any] = {
@@ -107,7 +116,7 @@ def run_gopher(
     scale["load_average_at_scenario_start"] = loads
 
     def step(name: str, target: dict[str, Any], fn: Callable[[], dict[str, Any]]) -> None:
-        if only and name not in only and name != "profile":
+        if only and name not in only and name != "profile" and name != "e2e_node":
             return
         print(f"  gopher {name} ...", flush=True)
         loads[name] = machine.load_now()
@@ -125,6 +134,12 @@ def run_gopher(
     step("enqueue", m, lambda: gopher_core.enqueue(redis, sizes, settings))
     step("memory", m, lambda: gopher_core.memory(redis, sizes, settings))
     step("e2e", m, lambda: gopher_core.e2e(redis, sizes, settings))
+    if node_worker:
+        step(
+            "e2e_node",
+            m,
+            lambda: gopher_core.e2e_node(redis, sizes, settings, float(m.get("e2e_per_s") or 0)),
+        )
     step("latency", m, lambda: gopher_core.latency(redis, sizes, settings))
     step("sweep", scale, lambda: gopher_scale.sweep(redis, sizes, settings))
     step("backlog", scale, lambda: gopher_scale.backlog(redis, sizes, settings))
@@ -195,7 +210,9 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         if not args.no_gopher:
-            core, scale = run_gopher(redis, sizes, settings, only, args.profile)
+            core, scale = run_gopher(
+                redis, sizes, settings, only, args.profile, args.worker == "node"
+            )
             results["systems"].append(core)
             results["gopher_scale"] = scale
             results["targets"] = report.verdicts({**core["metrics"], **scale})
