@@ -90,7 +90,11 @@ export interface StreamJobsRequest {
   pid: number;
 }
 
-/** StreamJobsResponse carries deliveries (batched for throughput) and cancellations. */
+/**
+ * StreamJobsResponse carries deliveries (batched for throughput) and cancellations.
+ * An empty one is sent as soon as the stream is open (the worker is then ready) and
+ * at every heartbeat.
+ */
 export interface StreamJobsResponse {
   /** Newly leased jobs. */
   jobs: LeasedJob[];
