@@ -63,4 +63,5 @@ class Janitor(PeriodicComponent):
             log.info("janitor removed %d dead job(s) past DLQ retention", purged)
         await registry.prune_workers(self.store, WORKER_FORGET_MS)
         await circuits.prune(self.store)
+        await self.store.prune_holds()
         return False

@@ -141,7 +141,8 @@ class Keys:
     def worker_holds(self) -> str:
         """Hash worker id -> Unix ms until which it gets no new jobs: it let a lease
         expire (presumed hung), or it is draining (it handed a job back). Cleared when
-        the worker answers or opens a new stream."""
+        the worker answers or opens a new stream; the janitor prunes the holds of
+        workers that are gone."""
         return f"{self.tag}:holds"
 
     def circuits(self) -> str:

@@ -23,6 +23,7 @@ SCRIPT_NAMES = (
     "requeue_dead",
     "purge_dead",
     "trim_finished",
+    "prune_holds",
     "submit_group",
 )
 

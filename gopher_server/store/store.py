@@ -352,6 +352,12 @@ class Store:
         return how many were deleted."""
         return int(await self._run("trim_finished", [keep, batch]))
 
+    async def prune_holds(self) -> int:
+        """Forget the holds of workers that are gone (no live stream) and holds whose
+        time is over; return how many were removed."""
+        args = [self.keys.worker_streams(""), self.settings.stream_fresh_ms]
+        return int(await self._run("prune_holds", args))
+
     async def purge_dead(self, job_ids: Sequence[str]) -> int:
         """Delete dead jobs; return how many were deleted."""
         return int(await self._run("purge_dead", [len(job_ids), *job_ids]))

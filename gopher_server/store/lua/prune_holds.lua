@@ -1,0 +1,32 @@
+-- prune_holds: forget worker holds (KEYS[13]) that can no longer matter.
+--
+-- ARGV[A]    prefix of the per-worker stream heartbeat hashes (+ worker id)
+-- ARGV[A+1]  a stream heartbeat younger than this (ms) means the stream is alive
+--
+-- A hold is set when a draining worker hands a job back or a worker is presumed hung,
+-- and cleared when that worker answers or opens a new stream. Worker ids are per
+-- process, so a worker that exits never clears its own hold. An entry goes when its
+-- time is over (dispatch already ignores it) or when its worker has no live stream
+-- left: that worker is gone, and a worker that comes back clears its hold anyway.
+-- Returns the number of entries removed.
+local streams_prefix, fresh_ms = ARGV[A], tonumber(ARGV[A + 1])
+
+local function has_live_stream(wid)
+  local beats = redis.call('HVALS', streams_prefix .. wid)
+  for _, beat in ipairs(beats) do
+    if NOW - tonumber(beat) <= fresh_ms then return true end
+  end
+  return false
+end
+
+local holds = redis.call('HGETALL', K_HOLDS)
+local gone = {}
+for i = 1, #holds, 2 do
+  local wid, until_ms = holds[i], tonumber(holds[i + 1]) or 0
+  if until_ms <= NOW or not has_live_stream(wid) then gone[#gone + 1] = wid end
+end
+-- HDEL takes the ids in chunks: unpack() of a very long list overflows Lua's stack.
+for s = 1, #gone, 1000 do
+  redis.call('HDEL', K_HOLDS, unpack(gone, s, math.min(s + 999, #gone)))
+end
+return #gone
