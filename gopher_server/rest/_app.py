@@ -24,6 +24,7 @@ from gopher_server.rest._invoke import Invoker
 from gopher_server.rest._naming import descriptor_of, rest_name
 from gopher_server.rest._openapi import build_openapi
 from gopher_server.rest._routes import Binding, Router, discover_bindings
+from gopher_server.rest.guard import guard_state_change
 
 logger = logging.getLogger("gopher.rest")
 
@@ -42,17 +43,6 @@ def _raw_route_path(scope: Scope) -> str:
     if root and path.startswith(root):
         path = path[len(root) :]
     return path.split("?", 1)[0] or "/"
-
-
-def _check_content_type(value: str | None) -> None:
-    media = (value or "").split(";", 1)[0].strip().lower()
-    if media in ("", "application/json") or (
-        media.startswith("application/") and media.endswith("+json")
-    ):
-        return  # no Content-Type at all is taken as JSON: hand-written scripts often omit it
-    raise RestError(
-        415, "unsupported_media_type", f"Content-Type {value!r} is not JSON; send application/json"
-    )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -159,9 +149,10 @@ class Dispatcher:
                 raise RestError(405, "method_not_allowed", message, headers={"Allow": "GET"})
             return page()
         binding, variables = self.router.match(request.method, path)
+        # Before anything is read: a cross-site or non-JSON state change is refused.
+        guard_state_change(binding.http_method, request.headers)
         body: Any = None
         if binding.body:
-            _check_content_type(request.headers.get("content-type"))
             body = parse_json_body(await _read_body(request, self.max_body_bytes))
         rpc_request = build_request(
             binding, variables, list(request.query_params.multi_items()), body

@@ -12,6 +12,9 @@ from gopher_client import AsyncClient
 from gopher_server.rest import create_app
 from tests.support import BrokerThread
 
+# State-changing calls must declare JSON (gopher_server.rest.guard), body or not.
+JSON = {"content-type": "application/json"}
+
 
 def _closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
@@ -30,7 +33,9 @@ async def offline() -> AsyncIterator[httpx.AsyncClient]:
     """
     client = AsyncClient(f"127.0.0.1:{_closed_port()}", timeout_s=5.0)
     transport = httpx.ASGITransport(app=create_app(client, max_body_bytes=4096))
-    async with httpx.AsyncClient(transport=transport, base_url="http://rest.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://rest.test", headers=JSON
+    ) as http:
         yield http
     await client.close()
 
@@ -47,5 +52,7 @@ async def gopher(broker: BrokerThread) -> AsyncIterator[AsyncClient]:
 async def rest(gopher: AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP client for the shim in this process, over a real broker on a flushed Redis."""
     transport = httpx.ASGITransport(app=create_app(gopher))
-    async with httpx.AsyncClient(transport=transport, base_url="http://rest.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://rest.test", headers=JSON
+    ) as http:
         yield http
