@@ -44,52 +44,67 @@ function resultJson(result: unknown): string {
 
 /**
  * Run `handler` for `run`. Resolves (never rejects) with the outcome. A handler that
- * ignores its signal is not waited for once the signal aborts: its job is settled at
+ * ignores its signal is not waited for once the run is stopped: its job is settled at
  * once and whatever it returns later is dropped.
+ *
+ * One promise per job and no listener on the signal: this is the hot path of every job,
+ * and a no-op handler's cost is mostly this bookkeeping.
  */
-export async function execute(run: Run, handler: Handler | undefined): Promise<Outcome> {
+export function execute(run: Run, handler: Handler | undefined): Promise<Outcome> {
   let job: WorkerJob;
   try {
     job = run.toJob();
   } catch (error) {
-    return failure(error, true); // a payload that is not a JSON object can never run
+    return Promise.resolve(failure(error, true)); // a payload that is not a JSON object can never run
   }
   if (handler === undefined) {
-    return failure(new Error(`no handler for job type ${run.lease.type}`), true);
+    return Promise.resolve(failure(new Error(`no handler for job type ${run.lease.type}`), true));
   }
+  if (run.stopReason !== undefined) return Promise.resolve(stoppedOutcome(run.stopReason));
   const timeoutS = run.lease.timeoutS || handler.timeoutS || 0;
-  const signal = run.controller.signal;
-  const timer =
-    timeoutS > 0
-      ? setTimeout(() => run.stop("timeout", `handler exceeded its ${timeoutS}s timeout`), timeoutS * 1000)
-      : undefined;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<Outcome>((resolve) => {
-    onAbort = () => resolve(stoppedOutcome(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
+  return new Promise<Outcome>((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const finish = (outcome: Outcome): void => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) clearTimeout(timer);
+      run.onStop = undefined;
+      resolve(outcome);
+    };
+    const failed = (error: unknown): void =>
+      finish(run.stopReason !== undefined ? stoppedOutcome(run.stopReason) : failure(error));
+    run.onStop = (reason) => finish(stoppedOutcome(reason));
+    if (timeoutS > 0) {
+      timer = setTimeout(() => run.stop("timeout", `handler exceeded its ${timeoutS}s timeout`), timeoutS * 1000);
+    }
+    try {
+      const value = handler.fn(job);
+      if (isThenable(value)) value.then((v) => finish(ackOf(v)), failed);
+      else finish(ackOf(value));
+    } catch (error) {
+      failed(error); // thrown by the handler, or by a broken thenable it returned
+    }
   });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  );
+}
+
+function ackOf(value: unknown): Outcome {
   try {
-    const ran = (async (): Promise<Outcome> => {
-      let value: unknown;
-      try {
-        value = await handler.fn(job);
-      } catch (error) {
-        return signal.aborted ? stoppedOutcome(signal.reason) : failure(error);
-      }
-      try {
-        return { kind: "ack", resultJson: resultJson(value) };
-      } catch (error) {
-        return failure(error, true); // BigInt, cycles: no retry can fix that
-      }
-    })();
-    return await Promise.race([ran, aborted]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    if (onAbort) signal.removeEventListener("abort", onAbort);
+    return { kind: "ack", resultJson: resultJson(value) };
+  } catch (error) {
+    return failure(error, true); // BigInt, cycles: no retry can fix that
   }
 }
 
-function stoppedOutcome(reason: unknown): Outcome {
-  if (reason instanceof StopReason && reason.kind === "timeout") return failure(reason);
-  return { kind: "stopped", reason: reason instanceof StopReason ? reason : new StopReason("stopped", String(reason)) };
+function stoppedOutcome(reason: StopReason): Outcome {
+  if (reason.kind === "timeout") return failure(reason);
+  return { kind: "stopped", reason };
 }

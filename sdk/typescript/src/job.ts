@@ -49,11 +49,17 @@ export class Run {
   readonly lease: LeasedJob;
   /** Lease deadline, Unix ms, moved by each extension. */
   deadlineMs: number;
-  readonly controller = new AbortController();
   /** Holds an execution slot (a prefetched run waits for one). */
   started = false;
   /** Ended by the broker or a lost lease: report nothing. */
   settled = false;
+  /** Why the run was told to stop; undefined while it may go on. */
+  stopReason: StopReason | undefined;
+  /** Called once by `stop()`: the execution waiting on the handler (see execution.ts). */
+  onStop: ((reason: StopReason) => void) | undefined;
+  // Made on first use of `signal`: most handlers never look at it, and an
+  // AbortController per job is a large share of a no-op job's cost.
+  private controller: AbortController | undefined;
 
   constructor(lease: LeasedJob) {
     this.lease = lease;
@@ -64,8 +70,24 @@ export class Run {
     return this.lease.jobId;
   }
 
+  /** Aborts on `stop()` (already aborted when asked for after it). */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.stopReason !== undefined) this.controller.abort(this.stopReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Tell the handler to stop; the first reason wins. */
   stop(kind: StopKind, message: string): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new StopReason(kind, message));
+    if (this.stopReason !== undefined) return;
+    const reason = new StopReason(kind, message);
+    this.stopReason = reason;
+    this.controller?.abort(reason);
+    const onStop = this.onStop;
+    this.onStop = undefined;
+    onStop?.(reason);
   }
 
   /** The handler's view; throws SyntaxError/TypeError when the payload is not a JSON object. */
@@ -75,6 +97,7 @@ export class Run {
       throw new TypeError("payload is not a JSON object");
     }
     const l = this.lease;
+    const run = this;
     return {
       id: l.jobId,
       type: l.type,
@@ -86,7 +109,10 @@ export class Run {
       createdAt: new Date(l.createdUnixMs),
       parentId: l.parentId,
       traceContext: { ...l.traceContext },
-      signal: this.controller.signal,
+      // An own getter, so `{ ...job }` and destructuring still carry the signal.
+      get signal() {
+        return run.signal;
+      },
     };
   }
 }

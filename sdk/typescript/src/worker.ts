@@ -292,19 +292,18 @@ export class Worker<T extends JobTypes = AnyJobs> {
         this.log.warn(`delivery of job ${run.id} dropped unstarted: its lease expired`);
         continue;
       }
-      void this.runOne(run);
+      this.runOne(run);
     }
   }
 
-  private async runOne(run: Run): Promise<void> {
+  private runOne(run: Run): void {
     run.started = true;
     this.busy += 1;
-    let outcome: Outcome;
-    try {
-      outcome = await execute(run, this.handlers.get(run.lease.type));
-    } finally {
-      this.busy -= 1;
-    }
+    void execute(run, this.handlers.get(run.lease.type)).then((outcome) => this.finished(run, outcome));
+  }
+
+  private finished(run: Run, outcome: Outcome): void {
+    this.busy -= 1;
     this.report(run, outcome);
     if (this.busy === 0) for (const w of this.idleWaiters.splice(0)) w();
     this.pump();
@@ -376,6 +375,7 @@ export class Worker<T extends JobTypes = AnyJobs> {
   /** Drop `run` from the held deliveries, unless a newer lease of its job replaced it. */
   private forget(run: Run): void {
     if (this.held.get(run.id) === run) this.held.delete(run.id);
+    if (run.started) return; // a started run has left the waiting line
     const i = this.waiting.indexOf(run);
     if (i >= 0) this.waiting.splice(i, 1);
   }
