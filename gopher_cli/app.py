@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gopher_cli import dash, events, groups, jobs, procs, queues, schedules, workers
+from gopher_cli import dash, events, groups, jobs, operator, procs, queues, schedules, workers
 from gopher_cli.common import EXIT_CODES_HELP
 from gopher_cli.dev import dev
 
@@ -35,6 +35,8 @@ app.add_typer(schedules.schedules_app)
 app.add_typer(workers.ratelimit_app)
 app.command("dash")(dash.dash)
 app.command("events")(events.events)
+app.command("whoami")(operator.whoami)
+app.command("throughput")(operator.throughput)
 app.command("server", context_settings=procs.PASSTHROUGH)(procs.server)
 app.command("worker", context_settings=procs.PASSTHROUGH)(procs.worker)
 app.command("rest")(procs.rest)

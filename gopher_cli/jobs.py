@@ -145,11 +145,12 @@ def list_(
         PriorityName | None, typer.Option(help="Only jobs of this priority.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most jobs to show.")] = 50,
+    id_prefix: Annotated[str, typer.Option(help="Only jobs whose id starts with this.")] = "",
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """List jobs, optionally filtered by state, type and priority.
+    """List jobs, optionally filtered by state, type, priority and id prefix.
 
     Example:  gopherctl job list --state retrying --type email --limit 20
     """
@@ -161,6 +162,7 @@ def list_(
                 priority=priority.value if priority else None,
                 page_size=size,
                 page_token=page_token,
+                id_prefix=id_prefix,
             ),
             limit,
         )

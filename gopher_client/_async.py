@@ -151,14 +151,17 @@ class AsyncClient:
         priority: str | int | None = None,
         page_size: int = 0,
         page_token: str = "",
+        id_prefix: str = "",
     ) -> jobs_pb.ListJobsResponse:
-        """Return one page of jobs matching the filters (None/empty means any)."""
+        """Return one page of jobs matching the filters (None/empty means any);
+        `id_prefix` finds jobs whose id starts with it."""
         request = jobs_pb.ListJobsRequest(
             state=state_value(state),  # type: ignore[arg-type]
             type=job_type,
             priority=priority_value(priority),  # type: ignore[arg-type]
             page_size=page_size,
             page_token=page_token,
+            id_prefix=id_prefix,
         )
         return await self.call(self.jobs.ListJobs, request)
 

@@ -5,6 +5,7 @@ GopherServerError
  ├── TooLarge          payload or batch over its limit      -> RESOURCE_EXHAUSTED
  ├── NotFound          no such job, schedule or worker      -> NOT_FOUND
  ├── StaleLease        lease token stale or unknown         -> FAILED_PRECONDITION
+ ├── WrongState        job not in a state the call acts on  -> FAILED_PRECONDITION
  └── Unavailable       Redis unreachable                    -> UNAVAILABLE
 """
 
@@ -34,6 +35,10 @@ class NotFound(GopherServerError):
 
 class StaleLease(GopherServerError):
     """The lease token does not match the job's current lease."""
+
+
+class WrongState(GopherServerError):
+    """The job exists but is not in a state the call acts on; nothing was written."""
 
 
 class Unavailable(GopherServerError):

@@ -22,6 +22,7 @@ _CODES: dict[type[errors.GopherServerError], grpc.StatusCode] = {
     errors.TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.NotFound: grpc.StatusCode.NOT_FOUND,
     errors.StaleLease: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.WrongState: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 

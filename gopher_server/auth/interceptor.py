@@ -173,7 +173,7 @@ class AuthInterceptor(_Base):
             return handler
         method = details.method
         guarded = self._guard(method, handler)
-        service = method.lstrip("/").split("/", 1)[0]
+        service, _, method_name = method.lstrip("/").partition("/")
         if service in OPEN_SERVICES:
             return guarded
         identity = "anonymous"
@@ -184,7 +184,7 @@ class AuthInterceptor(_Base):
                 reason = reason or "invalid"
                 status = _status(grpc.StatusCode.UNAUTHENTICATED, _REFUSALS[reason])
                 return self._deny(handler, status, reason, method, "")
-            if not entry.allows(service):
+            if not entry.allows(service, method_name):
                 roles = ",".join(sorted(entry.roles))
                 message = f"token {entry.name!r} (role {roles}) may not call {service}"
                 status = _status(grpc.StatusCode.PERMISSION_DENIED, message)

@@ -5,7 +5,10 @@ Tokens are configured only as SHA-256 digests, one line each: `NAME ROLE[,ROLE] 
 
     submit  JobService (submit, get, list, watch, cancel)
     work    WorkerService (stream, ack, nack, extend)
+    view    every read of JobService and AdminService (Get*, List*, Watch*), no change
     admin   every service
+
+Every valid token may call AdminService/GetCaller (who am I, what may I do).
 
 Health and reflection stay open: load balancers and orchestrators probe health without
 credentials, and reflection only describes the public contract (docs/security.md).
@@ -21,12 +24,17 @@ from pathlib import Path
 
 from gopher_server.config import ConfigError, ServerConfig
 
-ROLES = ("submit", "work", "admin")
+ROLES = ("submit", "work", "view", "admin")
 # Services each role may call; admin may call every service.
 ROLE_SERVICES: dict[str, frozenset[str]] = {
     "submit": frozenset({"gopher.v1.JobService"}),
     "work": frozenset({"gopher.v1.WorkerService"}),
 }
+# The view role reads these services through their read methods only.
+VIEW_SERVICES = frozenset({"gopher.v1.JobService", "gopher.v1.AdminService"})
+READ_PREFIXES = ("Get", "List", "Watch")
+# Methods every authenticated caller may use, whatever its role.
+ANY_ROLE_METHODS = frozenset({"gopher.v1.AdminService/GetCaller"})
 # Open without a token: health probes and the contract's description.
 OPEN_SERVICES = frozenset(
     {
@@ -51,11 +59,15 @@ class TokenEntry:
     roles: frozenset[str]
     digest: bytes
 
-    def allows(self, service: str) -> bool:
-        """True when one of the roles may call `service` (e.g. "gopher.v1.JobService")."""
-        return "admin" in self.roles or any(
-            service in ROLE_SERVICES.get(role, frozenset()) for role in self.roles
-        )
+    def allows(self, service: str, method: str = "") -> bool:
+        """True when one of the roles may call `method` of `service` (e.g.
+        "gopher.v1.JobService", "SubmitJob"); "" for the method asks about the service
+        as a whole, which the read-only view role never gets."""
+        if "admin" in self.roles or f"{service}/{method}" in ANY_ROLE_METHODS:
+            return True
+        if "view" in self.roles and service in VIEW_SERVICES and method.startswith(READ_PREFIXES):
+            return True
+        return any(service in ROLE_SERVICES.get(role, frozenset()) for role in self.roles)
 
 
 def parse_line(line: str, where: str) -> TokenEntry:

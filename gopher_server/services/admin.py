@@ -9,12 +9,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from gopher.v1 import admin_service_pb2 as pb
 from gopher.v1 import admin_service_pb2_grpc, job_pb2, worker_service_pb2
 
+from gopher_server.auth.tokens import TokenTable
 from gopher_server.config import ServerConfig
 from gopher_server.convert import PRIORITIES, job_message
 from gopher_server.errors import InvalidArgument, NotFound
 from gopher_server.services import schedule_codec
 from gopher_server.services.events import list_events
 from gopher_server.services.jobs import page_size
+from gopher_server.services.operator import OperatorActions
 from gopher_server.status import unary
 from gopher_server.store import admin, circuits, listing, schedules
 from gopher_server.store import workers as registry
@@ -37,12 +39,16 @@ def _ts(ms: int) -> Timestamp:
     return ts
 
 
-class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
-    """Thin servicer over the store's admin operations."""
+class AdminService(OperatorActions, admin_service_pb2_grpc.AdminServiceServicer):
+    """Thin servicer over the store's admin operations. `tokens` is the broker's token
+    table (None when auth is off), for GetCaller."""
 
-    def __init__(self, store: Store, config: ServerConfig) -> None:
+    def __init__(
+        self, store: Store, config: ServerConfig, tokens: TokenTable | None = None
+    ) -> None:
         self.store = store
         self.config = config
+        self.tokens = tokens
 
     @unary
     async def GetQueueStats(
@@ -98,6 +104,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
                 job_type=request.type,
                 page_size=page_size(request.page_size),
                 page_token=request.page_token,
+                error_contains=request.error_contains,
             )
         except listing.BadPageToken as exc:
             raise InvalidArgument(str(exc), "page_token") from None
@@ -118,10 +125,14 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
     async def RequeueDeadJobs(
         self, request: pb.RequeueDeadJobsRequest, context: Context
     ) -> pb.RequeueDeadJobsResponse:
+        if request.type:
+            check_name(request.type, "type")
         if request.job_ids:
             ids = list(request.job_ids)
-        elif request.type:
-            ids = await admin.dead_ids(self.store, check_name(request.type, "type"))
+        elif request.type or request.error_contains:
+            ids = await admin.dead_ids(
+                self.store, request.type, error_contains=request.error_contains
+            )
         elif request.all:
             ids = await admin.dead_ids(self.store)
         else:
@@ -138,7 +149,12 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
             raise InvalidArgument(
                 f"older_than_s must be between 0 and {MAX_AGE_S} seconds", "older_than_s"
             )
-        ids = await admin.dead_ids(self.store, request.type, int(request.older_than_s * 1000))
+        ids = await admin.dead_ids(
+            self.store, request.type, int(request.older_than_s * 1000), request.error_contains
+        )
+        if request.job_ids:
+            chosen = set(request.job_ids)
+            ids = [i for i in ids if i in chosen]
         return pb.PurgeDeadJobsResponse(purged=await admin.purge_dead(self.store, ids))
 
     @unary

@@ -18,6 +18,7 @@ from gopher_server.dispatch.session import StreamSession
 from gopher_server.dispatch.streamer import hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
+from gopher_server.services.operator import check_id_prefix
 from gopher_server.status import abort, unary
 from gopher_server.store import groups, listing
 from gopher_server.store.records import NewJob, SubmitResult
@@ -182,6 +183,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
                 priority=priority,
                 page_size=page_size(request.page_size),
                 page_token=request.page_token,
+                id_prefix=check_id_prefix(request.id_prefix),
             )
         except listing.BadPageToken as exc:
             raise InvalidArgument(str(exc), "page_token") from None

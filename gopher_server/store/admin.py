@@ -65,20 +65,28 @@ async def set_paused(store: Store, priority: str, paused: bool) -> None:
         await store.redis.publish(store.keys.control_channel(), f"w {job_type}")
 
 
-async def dead_ids(store: Store, job_type: str = "", older_than_ms: int = 0) -> list[str]:
-    """Ids in the DLQ, optionally only of one type or dead at least `older_than_ms`."""
+async def dead_ids(
+    store: Store, job_type: str = "", older_than_ms: int = 0, error_contains: str = ""
+) -> list[str]:
+    """Ids in the DLQ, optionally only of one type, dead at least `older_than_ms`, or
+    whose last error contains `error_contains` (case-insensitive)."""
     max_score = "+inf" if older_than_ms <= 0 else store.clock.now_ms() - older_than_ms
     ids = texts(await store.redis.zrangebyscore(store.keys.dead(), "-inf", max_score))
-    if not job_type or not ids:
+    if not (job_type or error_contains) or not ids:
         return ids
+    needle = error_contains.lower()
     selected: list[str] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         async with store.redis.pipeline(transaction=False) as pipe:
             for job_id in chunk:
-                pipe.hget(store.keys.job(job_id), "type")
-            types = await pipe.execute()
-        selected += [j for j, t in zip(chunk, types, strict=True) if t == job_type]
+                pipe.hmget(store.keys.job(job_id), "type", "last_error")
+            rows = await pipe.execute()
+        selected += [
+            j
+            for j, (t, err) in zip(chunk, rows, strict=True)
+            if (not job_type or t == job_type) and needle in (err or "").lower()
+        ]
     return selected
 
 

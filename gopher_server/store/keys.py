@@ -154,6 +154,17 @@ class Keys:
         """Stream of recent transitions (capped) for dashboards."""
         return f"{self.tag}:events"
 
+    def throughput(self, minute: int) -> str:
+        """Hash "<state>\t<type>" -> transitions into that state during one minute
+        (`minute` = Unix ms // 60000), expiring after THROUGHPUT_TTL_S. Scripts name it
+        as KEYS[12] (events) .. ":m:" .. minute."""
+        return f"{self.events()}:m:{minute}"
+
+    def job_ids(self) -> str:
+        """Sorted set of every stored job's id, all scored 0: the id index that finds a
+        job by an id prefix (ZRANGEBYLEX), about 35 bytes per job."""
+        return f"{self.tag}:ids"
+
     # -- pub/sub channels --------------------------------------------------------
     def control_channel(self) -> str:
         """Channel carrying wake-ups ("w <type>"), freed slots ("s <worker>") and
@@ -196,4 +207,5 @@ class Keys:
             self.events(),
             self.worker_holds(),
             self.circuits(),
+            self.job_ids(),
         ]

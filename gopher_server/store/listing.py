@@ -28,9 +28,10 @@ class BadPageToken(ValueError):
 
 @dataclass(frozen=True)
 class _Source:
-    kind: str  # "list", "zset" (oldest first) or "zrev" (newest first)
+    kind: str  # "list", "zset" (oldest first), "zrev" (newest first) or "lex" (id index)
     key: str
     state: str  # state the source holds, used to filter shared sets
+    prefix: str = ""  # for "lex": the id prefix
 
 
 def _encode(index: int, offset: int) -> str:
@@ -45,8 +46,12 @@ def _decode(token: str) -> tuple[int, int]:
         raise BadPageToken("page_token is not a token from a previous page") from exc
 
 
-async def _sources(store: Store, state: str, job_type: str, priority: str) -> list[_Source]:
+async def _sources(
+    store: Store, state: str, job_type: str, priority: str, id_prefix: str = ""
+) -> list[_Source]:
     keys = store.keys
+    if id_prefix:  # the id index, in id order; the other filters apply per job
+        return [_Source("lex", keys.job_ids(), state, id_prefix)]
     priorities = [priority] if priority else list(PRIORITIES)
     ready: list[_Source] = []
     for p in priorities:
@@ -79,18 +84,25 @@ async def _slice(store: Store, source: _Source, start: int, count: int) -> list[
     end = start + count - 1
     if source.kind == "list":
         return texts(await store.redis.lrange(source.key, start, end))
+    if source.kind == "lex":
+        low, high = f"[{source.prefix}", f"[{source.prefix}\xff"
+        return texts(await store.redis.zrangebylex(source.key, low, high, start, count))
     if source.kind == "zset":
         return texts(await store.redis.zrange(source.key, start, end))
     return texts(await store.redis.zrevrange(source.key, start, end))
 
 
-def _matches(record: JobRecord, source: _Source, job_type: str, priority: str) -> bool:
+def _matches(
+    record: JobRecord, source: _Source, job_type: str, priority: str, error_contains: str
+) -> bool:
     f = record.fields
     if source.state and f.get("state") != source.state:
         return False
     if job_type and f.get("type") != job_type:
         return False
-    return not priority or f.get("prio") == priority
+    if error_contains and error_contains.lower() not in str(f.get("last_error", "")).lower():
+        return False
+    return not priority or f.get("prio", "normal") == priority
 
 
 async def list_jobs(
@@ -101,10 +113,13 @@ async def list_jobs(
     priority: str = "",
     page_size: int = 50,
     page_token: str = "",
+    id_prefix: str = "",
+    error_contains: str = "",
 ) -> tuple[list[JobRecord], str]:
     """One page of jobs matching the filters ('' means any) and the next page token
-    ('' when there is no more)."""
-    sources: Sequence[_Source] = await _sources(store, state, job_type, priority)
+    ('' when there is no more). `id_prefix` reads the id index instead of the queues;
+    `error_contains` matches the last error's text, case-insensitively."""
+    sources: Sequence[_Source] = await _sources(store, state, job_type, priority, id_prefix)
     index, offset = _decode(page_token) if page_token else (0, 0)
     page: list[JobRecord] = []
     scanned = 0
@@ -120,7 +135,7 @@ async def list_jobs(
             offset += 1
             scanned += 1
             record = records.get(job_id)
-            if record and _matches(record, source, job_type, priority):
+            if record and _matches(record, source, job_type, priority, error_contains):
                 page.append(record)
                 if len(page) == page_size:
                     break

@@ -25,6 +25,7 @@ SCRIPT_NAMES = (
     "trim_finished",
     "prune_holds",
     "submit_group",
+    "run_now",
 )
 
 

@@ -17,6 +17,7 @@ from redis.exceptions import ResponseError
 
 from gopher_server.clock import Clock
 from gopher_server.errors import TooLarge
+from gopher_server.store._text import text
 from gopher_server.store.chains import encode_follow_ups
 from gopher_server.store.job_hash import PayloadChunking, job_fields
 from gopher_server.store.keys import Keys
@@ -342,6 +343,12 @@ class Store:
         The state is 'missing' for an unknown job."""
         state, done = await self._run("cancel", [job_id, self.settings.finished_retention_ms])
         return state, bool(int(done))
+
+    async def run_now(self, job_id: str) -> tuple[str, bool]:
+        """Make a scheduled or retrying job ready at once; return (state after the call,
+        whether this call moved it). The state is 'missing' for an unknown job."""
+        state, moved = await self._run("run_now", [job_id])
+        return text(state), bool(int(moved))
 
     async def requeue_dead(self, job_ids: Sequence[str]) -> int:
         """Requeue dead jobs with attempts reset; return how many moved."""

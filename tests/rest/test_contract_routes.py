@@ -160,6 +160,7 @@ def test_openapi_document_describes_the_contract() -> None:
         "priority",
         "page_size",
         "page_token",
+        "id_prefix",
     }
     rate = doc["paths"]["/api/rate-limits/{type}"]["put"]["requestBody"]
     assert "type" not in rate["content"]["application/json"]["schema"]["properties"]

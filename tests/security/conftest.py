@@ -21,6 +21,7 @@ TOKENS = {
     "worker": ("work", "tok-work-0123456789"),
     "operator": ("admin", "tok-admin-0123456789"),
     "pipeline": ("submit,work", "tok-both-0123456789"),
+    "viewer": ("view", "tok-view-0123456789"),
 }
 
 

@@ -51,6 +51,7 @@ EXPECTED = {
     "worker": {"job": DENIED, "work": NOT_FOUND, "admin": DENIED},
     "operator": {"job": NOT_FOUND, "work": NOT_FOUND, "admin": OK},
     "pipeline": {"job": NOT_FOUND, "work": NOT_FOUND, "admin": DENIED},
+    "viewer": {"job": NOT_FOUND, "work": DENIED, "admin": OK},
 }
 
 

@@ -88,14 +88,16 @@ class ResumeQueueResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ListDeadJobsRequest(_message.Message):
-    __slots__ = ("type", "page_size", "page_token")
+    __slots__ = ("type", "page_size", "page_token", "error_contains")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CONTAINS_FIELD_NUMBER: _ClassVar[int]
     type: str
     page_size: int
     page_token: str
-    def __init__(self, type: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    error_contains: str
+    def __init__(self, type: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., error_contains: _Optional[str] = ...) -> None: ...
 
 class ListDeadJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_page_token")
@@ -118,14 +120,16 @@ class RequeueDeadJobResponse(_message.Message):
     def __init__(self, state: _Optional[_Union[_job_pb2.JobState, str]] = ...) -> None: ...
 
 class RequeueDeadJobsRequest(_message.Message):
-    __slots__ = ("job_ids", "type", "all")
+    __slots__ = ("job_ids", "type", "all", "error_contains")
     JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     ALL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CONTAINS_FIELD_NUMBER: _ClassVar[int]
     job_ids: _containers.RepeatedScalarFieldContainer[str]
     type: str
     all: bool
-    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., type: _Optional[str] = ..., all: _Optional[bool] = ...) -> None: ...
+    error_contains: str
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., type: _Optional[str] = ..., all: _Optional[bool] = ..., error_contains: _Optional[str] = ...) -> None: ...
 
 class RequeueDeadJobsResponse(_message.Message):
     __slots__ = ("requeued",)
@@ -134,12 +138,16 @@ class RequeueDeadJobsResponse(_message.Message):
     def __init__(self, requeued: _Optional[int] = ...) -> None: ...
 
 class PurgeDeadJobsRequest(_message.Message):
-    __slots__ = ("type", "older_than_s")
+    __slots__ = ("type", "older_than_s", "job_ids", "error_contains")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     OLDER_THAN_S_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CONTAINS_FIELD_NUMBER: _ClassVar[int]
     type: str
     older_than_s: float
-    def __init__(self, type: _Optional[str] = ..., older_than_s: _Optional[float] = ...) -> None: ...
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    error_contains: str
+    def __init__(self, type: _Optional[str] = ..., older_than_s: _Optional[float] = ..., job_ids: _Optional[_Iterable[str]] = ..., error_contains: _Optional[str] = ...) -> None: ...
 
 class PurgeDeadJobsResponse(_message.Message):
     __slots__ = ("purged",)
@@ -377,3 +385,101 @@ class ListEventsResponse(_message.Message):
     last_id: str
     truncated: bool
     def __init__(self, events: _Optional[_Iterable[_Union[FeedEvent, _Mapping]]] = ..., last_id: _Optional[str] = ..., truncated: _Optional[bool] = ...) -> None: ...
+
+class GetThroughputRequest(_message.Message):
+    __slots__ = ("minutes", "type")
+    MINUTES_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    minutes: int
+    type: str
+    def __init__(self, minutes: _Optional[int] = ..., type: _Optional[str] = ...) -> None: ...
+
+class ThroughputMinute(_message.Message):
+    __slots__ = ("start", "succeeded", "failed", "dead", "cancelled", "succeeded_by_type", "failed_by_type")
+    class SucceededByTypeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class FailedByTypeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    START_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    DEAD_FIELD_NUMBER: _ClassVar[int]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    SUCCEEDED_BY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_BY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    succeeded: int
+    failed: int
+    dead: int
+    cancelled: int
+    succeeded_by_type: _containers.ScalarMap[str, int]
+    failed_by_type: _containers.ScalarMap[str, int]
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., succeeded: _Optional[int] = ..., failed: _Optional[int] = ..., dead: _Optional[int] = ..., cancelled: _Optional[int] = ..., succeeded_by_type: _Optional[_Mapping[str, int]] = ..., failed_by_type: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class GetThroughputResponse(_message.Message):
+    __slots__ = ("minutes",)
+    MINUTES_FIELD_NUMBER: _ClassVar[int]
+    minutes: _containers.RepeatedCompositeFieldContainer[ThroughputMinute]
+    def __init__(self, minutes: _Optional[_Iterable[_Union[ThroughputMinute, _Mapping]]] = ...) -> None: ...
+
+class GetCallerRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCallerResponse(_message.Message):
+    __slots__ = ("name", "roles", "auth_enabled", "can_admin")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    AUTH_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    CAN_ADMIN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    auth_enabled: bool
+    can_admin: bool
+    def __init__(self, name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., auth_enabled: _Optional[bool] = ..., can_admin: _Optional[bool] = ...) -> None: ...
+
+class CancelJobsRequest(_message.Message):
+    __slots__ = ("job_ids", "state", "type", "priority", "all", "limit")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    ALL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    state: _job_pb2.JobState
+    type: str
+    priority: _job_pb2.Priority
+    all: bool
+    limit: int
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[_job_pb2.JobState, str]] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., all: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class CancelJobsResponse(_message.Message):
+    __slots__ = ("cancelled", "more")
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    cancelled: int
+    more: bool
+    def __init__(self, cancelled: _Optional[int] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class RunJobNowRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class RunJobNowResponse(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: _job_pb2.JobState
+    def __init__(self, state: _Optional[_Union[_job_pb2.JobState, str]] = ...) -> None: ...

@@ -125,6 +125,26 @@ class AdminServiceStub:
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.GetThroughput = channel.unary_unary(
+                '/gopher.v1.AdminService/GetThroughput',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.GetThroughputRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.GetThroughputResponse.FromString,
+                _registered_method=True)
+        self.GetCaller = channel.unary_unary(
+                '/gopher.v1.AdminService/GetCaller',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.GetCallerRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.GetCallerResponse.FromString,
+                _registered_method=True)
+        self.CancelJobs = channel.unary_unary(
+                '/gopher.v1.AdminService/CancelJobs',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.CancelJobsRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.CancelJobsResponse.FromString,
+                _registered_method=True)
+        self.RunJobNow = channel.unary_unary(
+                '/gopher.v1.AdminService/RunJobNow',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -259,6 +279,38 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetThroughput(self, request, context):
+        """GetThroughput reports outcomes per minute (succeeded, failed attempts, dead,
+        cancelled), in total and per job type, for up to the last 60 minutes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCaller(self, request, context):
+        """GetCaller says who the caller is to the broker and what its roles allow. Every
+        valid token may call it, whatever its role (dashboards use it to hide actions).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJobs(self, request, context):
+        """CancelJobs cancels many jobs: the listed ids, or every job matching a filter (at
+        most `limit` per call; call again while `more` is true).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunJobNow(self, request, context):
+        """RunJobNow makes a scheduled or retrying job ready at once. Jobs in other states
+        are refused with FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -351,6 +403,26 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_admin__service__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'GetThroughput': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetThroughput,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.GetThroughputRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.GetThroughputResponse.SerializeToString,
+            ),
+            'GetCaller': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCaller,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.GetCallerRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.GetCallerResponse.SerializeToString,
+            ),
+            'CancelJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJobs,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.CancelJobsRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.CancelJobsResponse.SerializeToString,
+            ),
+            'RunJobNow': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunJobNow,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -840,6 +912,114 @@ class AdminService:
             '/gopher.v1.AdminService/ListEvents',
             gopher_dot_v1_dot_admin__service__pb2.ListEventsRequest.SerializeToString,
             gopher_dot_v1_dot_admin__service__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetThroughput(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/GetThroughput',
+            gopher_dot_v1_dot_admin__service__pb2.GetThroughputRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.GetThroughputResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCaller(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/GetCaller',
+            gopher_dot_v1_dot_admin__service__pb2.GetCallerRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.GetCallerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/CancelJobs',
+            gopher_dot_v1_dot_admin__service__pb2.CancelJobsRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.CancelJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunJobNow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/RunJobNow',
+            gopher_dot_v1_dot_admin__service__pb2.RunJobNowRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.RunJobNowResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -85,18 +85,20 @@ class GetJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[_job_pb2.Job, _Mapping]] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("state", "type", "priority", "page_size", "page_token")
+    __slots__ = ("state", "type", "priority", "page_size", "page_token", "id_prefix")
     STATE_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ID_PREFIX_FIELD_NUMBER: _ClassVar[int]
     state: _job_pb2.JobState
     type: str
     priority: _job_pb2.Priority
     page_size: int
     page_token: str
-    def __init__(self, state: _Optional[_Union[_job_pb2.JobState, str]] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    id_prefix: str
+    def __init__(self, state: _Optional[_Union[_job_pb2.JobState, str]] = ..., type: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., id_prefix: _Optional[str] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_page_token")

@@ -16,6 +16,10 @@
 --   KEYS[13] holds      hash  worker id -> ms until which it gets no new jobs
 --   KEYS[14] circuits   hash  "<worker>\t<type>" -> "<state>:<until ms>", breakers
 --                             holding a type back from a worker
+--   KEYS[15] ids      zset  every stored job id, scored 0 (the id-prefix index)
+--
+-- Data-named keys also derived here: KEYS[12] .. ':m:' .. minute, a hash
+-- "<state>\t<type>" -> transitions that minute (the throughput history, expiring).
 --
 -- ARGV[1..8] key prefixes completed with ids (data-named keys share the same tag):
 --   job hash, history list, ready list, inflight set, job channel, ready-types set,
@@ -47,7 +51,11 @@ local A = 18
 local K_SCHEDULED, K_RETRY, K_LEASES, K_DEAD, K_FINISHED = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_PAUSED, K_SEQ, K_CURSOR, K_TYPES = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_LIMITS, K_ACTIVE, K_EVENTS, K_HOLDS = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
-local K_CIRCUITS = KEYS[14]
+local K_CIRCUITS, K_IDS = KEYS[14], KEYS[15]
+-- Per-minute throughput counters live this long: the last hour is read, and a
+-- counter outlives its hour by a margin.
+local THROUGHPUT_TTL_S = 7200
+local COUNTED = {succeeded = true, retrying = true, dead = true, cancelled = true}
 
 -- Types that got ready work in this call, and workers that got a free slot: each is
 -- announced once on the control channel at the end (see announce()).
@@ -148,6 +156,12 @@ end
 -- trimmed approximately (whole nodes, O(1) amortised). The entry id is Redis's own
 -- clock (always increasing); `t` is the injected time the job history also uses.
 local function feed(id, jtype, from, to, attempt, worker, etype)
+  if COUNTED[to] then  -- one HINCRBY per outcome; the TTL is set once per field
+    local tk = K_EVENTS .. ':m:' .. math.floor(NOW / 60000)
+    if redis.call('HINCRBY', tk, to .. '\t' .. (jtype or ''), 1) == 1 then
+      redis.call('EXPIRE', tk, THROUGHPUT_TTL_S)
+    end
+  end
   if FEED_CAP <= 0 then return end
   local args = {'XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP, '*', 'j', id, 'y', jtype or '',
     'f', from, 's', to, 'a', attempt or 0, 't', NOW}
@@ -302,6 +316,7 @@ local function create_job(j)
     push_ready(j.id, prio_of(j.prio), j.type, false)
   end
   redis.call('SADD', K_TYPES, j.type)
+  redis.call('ZADD', K_IDS, 0, j.id)
   if j.idem ~= '' then
     redis.call('SET', P_IDEM .. j.idem, j.id, 'PX', IDEM_TTL)
     seen_idem[j.idem] = j.id

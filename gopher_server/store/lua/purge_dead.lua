@@ -15,6 +15,7 @@ for i = 1, n do
       redis.call('DEL', P_IDEM .. idem)
     end
     redis.call('DEL', P_JOB .. id, P_HIST .. id)
+    redis.call('ZREM', K_IDS, id)
     purged = purged + 1
   end
 end

@@ -15,6 +15,7 @@ local ids = redis.call('ZRANGE', K_FINISHED, 0, excess - 1)
 for _, id in ipairs(ids) do
   local idem = redis.call('HGET', P_JOB .. id, 'idem')
   redis.call('DEL', P_JOB .. id, P_HIST .. id)
+  redis.call('ZREM', K_IDS, id)
   if idem and redis.call('GET', P_IDEM .. idem) == id then
     redis.call('DEL', P_IDEM .. idem)
   end

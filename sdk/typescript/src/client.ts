@@ -110,6 +110,7 @@ export class Client<T extends JobTypes = AnyJobs> {
       priority: options.priority ? PRIORITY_TO_PB[options.priority] : PbPriority.PRIORITY_UNSPECIFIED,
       pageSize: options.pageSize ?? 0,
       pageToken: options.pageToken ?? "",
+      idPrefix: options.idPrefix ?? "",
     };
     const response = await this.call<{ jobs: Parameters<typeof jobFromPb>[0][]; nextPageToken: string }>(
       (b, md, o, cb) => b.jobs.listJobs(request, md, o, cb),

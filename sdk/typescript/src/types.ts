@@ -139,6 +139,8 @@ export interface ListOptions {
   pageSize?: number;
   /** From a previous page's `nextPageToken`. */
   pageToken?: string;
+  /** Only jobs whose id starts with this text (read from the broker's id index). */
+  idPrefix?: string;
 }
 
 /** One page of jobs. */

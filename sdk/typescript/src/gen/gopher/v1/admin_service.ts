@@ -112,6 +112,11 @@ export interface ListDeadJobsRequest {
   pageSize: number;
   /** Token from a previous page; empty for the first. */
   pageToken: string;
+  /**
+   * Only jobs whose last error contains this text (case-insensitive); empty means any.
+   * A filter that matches few jobs may give short pages: follow next_page_token.
+   */
+  errorContains: string;
 }
 
 /** ListDeadJobsResponse is one page of dead jobs, newest first. */
@@ -136,7 +141,8 @@ export interface RequeueDeadJobResponse {
 
 /**
  * RequeueDeadJobsRequest selects dead jobs to requeue. Exactly one selector is used:
- * job_ids if given, else type if given, else all must be true.
+ * job_ids if given, else the filter (type and/or error_contains) if given, else all
+ * must be true.
  */
 export interface RequeueDeadJobsRequest {
   /** Specific dead jobs. */
@@ -145,6 +151,11 @@ export interface RequeueDeadJobsRequest {
   type: string;
   /** Every dead job. */
   all: boolean;
+  /**
+   * Every dead job whose last error contains this text (case-insensitive); combines
+   * with type.
+   */
+  errorContains: string;
 }
 
 /** RequeueDeadJobsResponse counts what moved. */
@@ -159,6 +170,10 @@ export interface PurgeDeadJobsRequest {
   type: string;
   /** Only jobs dead for at least this many seconds; 0 means any age. */
   olderThanS: number;
+  /** Only these dead jobs (the other filters then also apply); empty means any. */
+  jobIds: string[];
+  /** Only jobs whose last error contains this text (case-insensitive); empty means any. */
+  errorContains: string;
 }
 
 /** PurgeDeadJobsResponse counts what was deleted. */
@@ -415,6 +430,108 @@ export interface ListEventsResponse {
    * kept: events right after after_id may be lost.
    */
   truncated: boolean;
+}
+
+/** GetThroughputRequest chooses the window. */
+export interface GetThroughputRequest {
+  /** Minutes to report, ending with the current one, 1..60; 0 means 60. */
+  minutes: number;
+  /** Only this job type; empty means all types. */
+  type: string;
+}
+
+/** ThroughputMinute counts the outcomes of one minute. */
+export interface ThroughputMinute {
+  /** Start of the minute. */
+  start?:
+    | Date
+    | undefined;
+  /** Attempts that succeeded. */
+  succeeded: number;
+  /** Attempts that failed (retried or dead). */
+  failed: number;
+  /** Jobs that went to the dead letter queue. */
+  dead: number;
+  /** Jobs cancelled. */
+  cancelled: number;
+  /** Attempts that succeeded, per job type. */
+  succeededByType: { [key: string]: number };
+  /** Attempts that failed, per job type. */
+  failedByType: { [key: string]: number };
+}
+
+export interface ThroughputMinute_SucceededByTypeEntry {
+  key: string;
+  value: number;
+}
+
+export interface ThroughputMinute_FailedByTypeEntry {
+  key: string;
+  value: number;
+}
+
+/** GetThroughputResponse lists the minutes, oldest first. */
+export interface GetThroughputResponse {
+  /** One entry per minute, oldest first, the current (partial) minute last. */
+  minutes: ThroughputMinute[];
+}
+
+/** GetCallerRequest takes no parameters. */
+export interface GetCallerRequest {
+}
+
+/** GetCallerResponse describes the caller. */
+export interface GetCallerResponse {
+  /** The token's name; "anonymous" when the broker runs without auth. */
+  name: string;
+  /** The token's roles (submit, work, view, admin); every role when auth is off. */
+  roles: string[];
+  /** True when the broker checks tokens. */
+  authEnabled: boolean;
+  /**
+   * True when the caller may change state through AdminService (pause, requeue,
+   * cancel, ...): the admin role, or no auth.
+   */
+  canAdmin: boolean;
+}
+
+/**
+ * CancelJobsRequest selects jobs to cancel: job_ids if given, else the filter, which
+ * must name at least one of state, type and priority, or set all.
+ */
+export interface CancelJobsRequest {
+  /** Specific jobs. */
+  jobIds: string[];
+  /** Jobs in this state (a non-final one); unset means any. */
+  state: JobState;
+  /** Jobs of this type; empty means any. */
+  type: string;
+  /** Jobs of this priority; unset means any. */
+  priority: Priority;
+  /** Every job that has not finished, when no other filter is given. */
+  all: boolean;
+  /** Most jobs cancelled by this call, 1..10000; 0 means 1000. */
+  limit: number;
+}
+
+/** CancelJobsResponse counts what was cancelled. */
+export interface CancelJobsResponse {
+  /** Jobs this call cancelled. */
+  cancelled: number;
+  /** True when the limit was reached and more jobs may match: call again. */
+  more: boolean;
+}
+
+/** RunJobNowRequest names the job. */
+export interface RunJobNowRequest {
+  /** The job's id. */
+  jobId: string;
+}
+
+/** RunJobNowResponse reports the job's new state. */
+export interface RunJobNowResponse {
+  /** ENQUEUED. */
+  state: JobState;
 }
 
 function createBaseQueueStats(): QueueStats {
@@ -986,7 +1103,7 @@ export const ResumeQueueResponse: MessageFns<ResumeQueueResponse> = {
 };
 
 function createBaseListDeadJobsRequest(): ListDeadJobsRequest {
-  return { type: "", pageSize: 0, pageToken: "" };
+  return { type: "", pageSize: 0, pageToken: "", errorContains: "" };
 }
 
 export const ListDeadJobsRequest: MessageFns<ListDeadJobsRequest> = {
@@ -999,6 +1116,9 @@ export const ListDeadJobsRequest: MessageFns<ListDeadJobsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(26).string(message.pageToken);
+    }
+    if (message.errorContains !== "") {
+      writer.uint32(34).string(message.errorContains);
     }
     return writer;
   },
@@ -1040,6 +1160,14 @@ export const ListDeadJobsRequest: MessageFns<ListDeadJobsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.errorContains = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1060,6 +1188,7 @@ export const ListDeadJobsRequest: MessageFns<ListDeadJobsRequest> = {
     message.type = object.type ?? "";
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.errorContains = object.errorContains ?? "";
     return message;
   },
 };
@@ -1242,7 +1371,7 @@ export const RequeueDeadJobResponse: MessageFns<RequeueDeadJobResponse> = {
 };
 
 function createBaseRequeueDeadJobsRequest(): RequeueDeadJobsRequest {
-  return { jobIds: [], type: "", all: false };
+  return { jobIds: [], type: "", all: false, errorContains: "" };
 }
 
 export const RequeueDeadJobsRequest: MessageFns<RequeueDeadJobsRequest> = {
@@ -1255,6 +1384,9 @@ export const RequeueDeadJobsRequest: MessageFns<RequeueDeadJobsRequest> = {
     }
     if (message.all !== false) {
       writer.uint32(24).bool(message.all);
+    }
+    if (message.errorContains !== "") {
+      writer.uint32(34).string(message.errorContains);
     }
     return writer;
   },
@@ -1296,6 +1428,14 @@ export const RequeueDeadJobsRequest: MessageFns<RequeueDeadJobsRequest> = {
             message.all = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.errorContains = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1316,6 +1456,7 @@ export const RequeueDeadJobsRequest: MessageFns<RequeueDeadJobsRequest> = {
     message.jobIds = object.jobIds?.map((e) => e) || [];
     message.type = object.type ?? "";
     message.all = object.all ?? false;
+    message.errorContains = object.errorContains ?? "";
     return message;
   },
 };
@@ -1376,7 +1517,7 @@ export const RequeueDeadJobsResponse: MessageFns<RequeueDeadJobsResponse> = {
 };
 
 function createBasePurgeDeadJobsRequest(): PurgeDeadJobsRequest {
-  return { type: "", olderThanS: 0 };
+  return { type: "", olderThanS: 0, jobIds: [], errorContains: "" };
 }
 
 export const PurgeDeadJobsRequest: MessageFns<PurgeDeadJobsRequest> = {
@@ -1386,6 +1527,12 @@ export const PurgeDeadJobsRequest: MessageFns<PurgeDeadJobsRequest> = {
     }
     if (message.olderThanS !== 0) {
       writer.uint32(17).double(message.olderThanS);
+    }
+    for (const v of message.jobIds) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.errorContains !== "") {
+      writer.uint32(34).string(message.errorContains);
     }
     return writer;
   },
@@ -1419,6 +1566,22 @@ export const PurgeDeadJobsRequest: MessageFns<PurgeDeadJobsRequest> = {
             message.olderThanS = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.jobIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.errorContains = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1438,6 +1601,8 @@ export const PurgeDeadJobsRequest: MessageFns<PurgeDeadJobsRequest> = {
     const message = createBasePurgeDeadJobsRequest();
     message.type = object.type ?? "";
     message.olderThanS = object.olderThanS ?? 0;
+    message.jobIds = object.jobIds?.map((e) => e) || [];
+    message.errorContains = object.errorContains ?? "";
     return message;
   },
 };
@@ -3474,6 +3639,837 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
   },
 };
 
+function createBaseGetThroughputRequest(): GetThroughputRequest {
+  return { minutes: 0, type: "" };
+}
+
+export const GetThroughputRequest: MessageFns<GetThroughputRequest> = {
+  encode(message: GetThroughputRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.minutes !== 0) {
+      writer.uint32(8).int32(message.minutes);
+    }
+    if (message.type !== "") {
+      writer.uint32(18).string(message.type);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetThroughputRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetThroughputRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.minutes = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetThroughputRequest>): GetThroughputRequest {
+    return GetThroughputRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetThroughputRequest>): GetThroughputRequest {
+    const message = createBaseGetThroughputRequest();
+    message.minutes = object.minutes ?? 0;
+    message.type = object.type ?? "";
+    return message;
+  },
+};
+
+function createBaseThroughputMinute(): ThroughputMinute {
+  return { start: undefined, succeeded: 0, failed: 0, dead: 0, cancelled: 0, succeededByType: {}, failedByType: {} };
+}
+
+export const ThroughputMinute: MessageFns<ThroughputMinute> = {
+  encode(message: ThroughputMinute, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      Timestamp.encode(toTimestamp(message.start), writer.uint32(10).fork()).join();
+    }
+    if (message.succeeded !== 0) {
+      writer.uint32(16).int64(message.succeeded);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(24).int64(message.failed);
+    }
+    if (message.dead !== 0) {
+      writer.uint32(32).int64(message.dead);
+    }
+    if (message.cancelled !== 0) {
+      writer.uint32(40).int64(message.cancelled);
+    }
+    globalThis.Object.entries(message.succeededByType).forEach(([key, value]: [string, number]) => {
+      ThroughputMinute_SucceededByTypeEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    globalThis.Object.entries(message.failedByType).forEach(([key, value]: [string, number]) => {
+      ThroughputMinute_FailedByTypeEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThroughputMinute {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThroughputMinute();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.succeeded = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.failed = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dead = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.cancelled = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = ThroughputMinute_SucceededByTypeEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.succeededByType[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = ThroughputMinute_FailedByTypeEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.failedByType[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ThroughputMinute>): ThroughputMinute {
+    return ThroughputMinute.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ThroughputMinute>): ThroughputMinute {
+    const message = createBaseThroughputMinute();
+    message.start = object.start ?? undefined;
+    message.succeeded = object.succeeded ?? 0;
+    message.failed = object.failed ?? 0;
+    message.dead = object.dead ?? 0;
+    message.cancelled = object.cancelled ?? 0;
+    message.succeededByType = (globalThis.Object.entries(object.succeededByType ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.failedByType = (globalThis.Object.entries(object.failedByType ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseThroughputMinute_SucceededByTypeEntry(): ThroughputMinute_SucceededByTypeEntry {
+  return { key: "", value: 0 };
+}
+
+export const ThroughputMinute_SucceededByTypeEntry: MessageFns<ThroughputMinute_SucceededByTypeEntry> = {
+  encode(message: ThroughputMinute_SucceededByTypeEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThroughputMinute_SucceededByTypeEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThroughputMinute_SucceededByTypeEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ThroughputMinute_SucceededByTypeEntry>): ThroughputMinute_SucceededByTypeEntry {
+    return ThroughputMinute_SucceededByTypeEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ThroughputMinute_SucceededByTypeEntry>): ThroughputMinute_SucceededByTypeEntry {
+    const message = createBaseThroughputMinute_SucceededByTypeEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseThroughputMinute_FailedByTypeEntry(): ThroughputMinute_FailedByTypeEntry {
+  return { key: "", value: 0 };
+}
+
+export const ThroughputMinute_FailedByTypeEntry: MessageFns<ThroughputMinute_FailedByTypeEntry> = {
+  encode(message: ThroughputMinute_FailedByTypeEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).int64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThroughputMinute_FailedByTypeEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThroughputMinute_FailedByTypeEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ThroughputMinute_FailedByTypeEntry>): ThroughputMinute_FailedByTypeEntry {
+    return ThroughputMinute_FailedByTypeEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ThroughputMinute_FailedByTypeEntry>): ThroughputMinute_FailedByTypeEntry {
+    const message = createBaseThroughputMinute_FailedByTypeEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetThroughputResponse(): GetThroughputResponse {
+  return { minutes: [] };
+}
+
+export const GetThroughputResponse: MessageFns<GetThroughputResponse> = {
+  encode(message: GetThroughputResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.minutes) {
+      ThroughputMinute.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetThroughputResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetThroughputResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.minutes.push(ThroughputMinute.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetThroughputResponse>): GetThroughputResponse {
+    return GetThroughputResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetThroughputResponse>): GetThroughputResponse {
+    const message = createBaseGetThroughputResponse();
+    message.minutes = object.minutes?.map((e) => ThroughputMinute.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetCallerRequest(): GetCallerRequest {
+  return {};
+}
+
+export const GetCallerRequest: MessageFns<GetCallerRequest> = {
+  encode(_: GetCallerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetCallerRequest>): GetCallerRequest {
+    return GetCallerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetCallerRequest>): GetCallerRequest {
+    const message = createBaseGetCallerRequest();
+    return message;
+  },
+};
+
+function createBaseGetCallerResponse(): GetCallerResponse {
+  return { name: "", roles: [], authEnabled: false, canAdmin: false };
+}
+
+export const GetCallerResponse: MessageFns<GetCallerResponse> = {
+  encode(message: GetCallerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.roles) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.authEnabled !== false) {
+      writer.uint32(24).bool(message.authEnabled);
+    }
+    if (message.canAdmin !== false) {
+      writer.uint32(32).bool(message.canAdmin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCallerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCallerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.authEnabled = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.canAdmin = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetCallerResponse>): GetCallerResponse {
+    return GetCallerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCallerResponse>): GetCallerResponse {
+    const message = createBaseGetCallerResponse();
+    message.name = object.name ?? "";
+    message.roles = object.roles?.map((e) => e) || [];
+    message.authEnabled = object.authEnabled ?? false;
+    message.canAdmin = object.canAdmin ?? false;
+    return message;
+  },
+};
+
+function createBaseCancelJobsRequest(): CancelJobsRequest {
+  return { jobIds: [], state: 0, type: "", priority: 0, all: false, limit: 0 };
+}
+
+export const CancelJobsRequest: MessageFns<CancelJobsRequest> = {
+  encode(message: CancelJobsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.jobIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.priority !== 0) {
+      writer.uint32(32).int32(message.priority);
+    }
+    if (message.all !== false) {
+      writer.uint32(40).bool(message.all);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(48).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelJobsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelJobsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.priority = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CancelJobsRequest>): CancelJobsRequest {
+    return CancelJobsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CancelJobsRequest>): CancelJobsRequest {
+    const message = createBaseCancelJobsRequest();
+    message.jobIds = object.jobIds?.map((e) => e) || [];
+    message.state = object.state ?? 0;
+    message.type = object.type ?? "";
+    message.priority = object.priority ?? 0;
+    message.all = object.all ?? false;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseCancelJobsResponse(): CancelJobsResponse {
+  return { cancelled: 0, more: false };
+}
+
+export const CancelJobsResponse: MessageFns<CancelJobsResponse> = {
+  encode(message: CancelJobsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cancelled !== 0) {
+      writer.uint32(8).int64(message.cancelled);
+    }
+    if (message.more !== false) {
+      writer.uint32(16).bool(message.more);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CancelJobsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCancelJobsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cancelled = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<CancelJobsResponse>): CancelJobsResponse {
+    return CancelJobsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CancelJobsResponse>): CancelJobsResponse {
+    const message = createBaseCancelJobsResponse();
+    message.cancelled = object.cancelled ?? 0;
+    message.more = object.more ?? false;
+    return message;
+  },
+};
+
+function createBaseRunJobNowRequest(): RunJobNowRequest {
+  return { jobId: "" };
+}
+
+export const RunJobNowRequest: MessageFns<RunJobNowRequest> = {
+  encode(message: RunJobNowRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunJobNowRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunJobNowRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<RunJobNowRequest>): RunJobNowRequest {
+    return RunJobNowRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunJobNowRequest>): RunJobNowRequest {
+    const message = createBaseRunJobNowRequest();
+    message.jobId = object.jobId ?? "";
+    return message;
+  },
+};
+
+function createBaseRunJobNowResponse(): RunJobNowResponse {
+  return { state: 0 };
+}
+
+export const RunJobNowResponse: MessageFns<RunJobNowResponse> = {
+  encode(message: RunJobNowResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunJobNowResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunJobNowResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<RunJobNowResponse>): RunJobNowResponse {
+    return RunJobNowResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunJobNowResponse>): RunJobNowResponse {
+    const message = createBaseRunJobNowResponse();
+    message.state = object.state ?? 0;
+    return message;
+  },
+};
+
 /** AdminService is how operators watch and steer Gopher. */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
@@ -3681,6 +4677,59 @@ export const AdminServiceService = {
     responseSerialize: (value: ListEventsResponse): Buffer => Buffer.from(ListEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListEventsResponse => ListEventsResponse.decode(value),
   },
+  /**
+   * GetThroughput reports outcomes per minute (succeeded, failed attempts, dead,
+   * cancelled), in total and per job type, for up to the last 60 minutes.
+   */
+  getThroughput: {
+    path: "/gopher.v1.AdminService/GetThroughput" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetThroughputRequest): Buffer => Buffer.from(GetThroughputRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetThroughputRequest => GetThroughputRequest.decode(value),
+    responseSerialize: (value: GetThroughputResponse): Buffer =>
+      Buffer.from(GetThroughputResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetThroughputResponse => GetThroughputResponse.decode(value),
+  },
+  /**
+   * GetCaller says who the caller is to the broker and what its roles allow. Every
+   * valid token may call it, whatever its role (dashboards use it to hide actions).
+   */
+  getCaller: {
+    path: "/gopher.v1.AdminService/GetCaller" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetCallerRequest): Buffer => Buffer.from(GetCallerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetCallerRequest => GetCallerRequest.decode(value),
+    responseSerialize: (value: GetCallerResponse): Buffer => Buffer.from(GetCallerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetCallerResponse => GetCallerResponse.decode(value),
+  },
+  /**
+   * CancelJobs cancels many jobs: the listed ids, or every job matching a filter (at
+   * most `limit` per call; call again while `more` is true).
+   */
+  cancelJobs: {
+    path: "/gopher.v1.AdminService/CancelJobs" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CancelJobsRequest): Buffer => Buffer.from(CancelJobsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CancelJobsRequest => CancelJobsRequest.decode(value),
+    responseSerialize: (value: CancelJobsResponse): Buffer => Buffer.from(CancelJobsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CancelJobsResponse => CancelJobsResponse.decode(value),
+  },
+  /**
+   * RunJobNow makes a scheduled or retrying job ready at once. Jobs in other states
+   * are refused with FAILED_PRECONDITION.
+   */
+  runJobNow: {
+    path: "/gopher.v1.AdminService/RunJobNow" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RunJobNowRequest): Buffer => Buffer.from(RunJobNowRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RunJobNowRequest => RunJobNowRequest.decode(value),
+    responseSerialize: (value: RunJobNowResponse): Buffer => Buffer.from(RunJobNowResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RunJobNowResponse => RunJobNowResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -3724,6 +4773,26 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * events_max_len setting; older entries are dropped.
    */
   listEvents: handleUnaryCall<ListEventsRequest, ListEventsResponse>;
+  /**
+   * GetThroughput reports outcomes per minute (succeeded, failed attempts, dead,
+   * cancelled), in total and per job type, for up to the last 60 minutes.
+   */
+  getThroughput: handleUnaryCall<GetThroughputRequest, GetThroughputResponse>;
+  /**
+   * GetCaller says who the caller is to the broker and what its roles allow. Every
+   * valid token may call it, whatever its role (dashboards use it to hide actions).
+   */
+  getCaller: handleUnaryCall<GetCallerRequest, GetCallerResponse>;
+  /**
+   * CancelJobs cancels many jobs: the listed ids, or every job matching a filter (at
+   * most `limit` per call; call again while `more` is true).
+   */
+  cancelJobs: handleUnaryCall<CancelJobsRequest, CancelJobsResponse>;
+  /**
+   * RunJobNow makes a scheduled or retrying job ready at once. Jobs in other states
+   * are refused with FAILED_PRECONDITION.
+   */
+  runJobNow: handleUnaryCall<RunJobNowRequest, RunJobNowResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -4018,6 +5087,82 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetThroughput reports outcomes per minute (succeeded, failed attempts, dead,
+   * cancelled), in total and per job type, for up to the last 60 minutes.
+   */
+  getThroughput(
+    request: GetThroughputRequest,
+    callback: (error: ServiceError | null, response: GetThroughputResponse) => void,
+  ): ClientUnaryCall;
+  getThroughput(
+    request: GetThroughputRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetThroughputResponse) => void,
+  ): ClientUnaryCall;
+  getThroughput(
+    request: GetThroughputRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetThroughputResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetCaller says who the caller is to the broker and what its roles allow. Every
+   * valid token may call it, whatever its role (dashboards use it to hide actions).
+   */
+  getCaller(
+    request: GetCallerRequest,
+    callback: (error: ServiceError | null, response: GetCallerResponse) => void,
+  ): ClientUnaryCall;
+  getCaller(
+    request: GetCallerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetCallerResponse) => void,
+  ): ClientUnaryCall;
+  getCaller(
+    request: GetCallerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetCallerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CancelJobs cancels many jobs: the listed ids, or every job matching a filter (at
+   * most `limit` per call; call again while `more` is true).
+   */
+  cancelJobs(
+    request: CancelJobsRequest,
+    callback: (error: ServiceError | null, response: CancelJobsResponse) => void,
+  ): ClientUnaryCall;
+  cancelJobs(
+    request: CancelJobsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CancelJobsResponse) => void,
+  ): ClientUnaryCall;
+  cancelJobs(
+    request: CancelJobsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CancelJobsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RunJobNow makes a scheduled or retrying job ready at once. Jobs in other states
+   * are refused with FAILED_PRECONDITION.
+   */
+  runJobNow(
+    request: RunJobNowRequest,
+    callback: (error: ServiceError | null, response: RunJobNowResponse) => void,
+  ): ClientUnaryCall;
+  runJobNow(
+    request: RunJobNowRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RunJobNowResponse) => void,
+  ): ClientUnaryCall;
+  runJobNow(
+    request: RunJobNowRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RunJobNowResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -149,6 +149,11 @@ export interface ListJobsRequest {
   pageSize: number;
   /** Opaque token from a previous response's next_page_token; empty for the first page. */
   pageToken: string;
+  /**
+   * Only jobs whose id starts with this text (1..64 characters); empty means any.
+   * Read from the id index, so it stays fast with millions of jobs.
+   */
+  idPrefix: string;
 }
 
 /** ListJobsResponse is one page of jobs. */
@@ -852,7 +857,7 @@ export const GetJobResponse: MessageFns<GetJobResponse> = {
 };
 
 function createBaseListJobsRequest(): ListJobsRequest {
-  return { state: 0, type: "", priority: 0, pageSize: 0, pageToken: "" };
+  return { state: 0, type: "", priority: 0, pageSize: 0, pageToken: "", idPrefix: "" };
 }
 
 export const ListJobsRequest: MessageFns<ListJobsRequest> = {
@@ -871,6 +876,9 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(42).string(message.pageToken);
+    }
+    if (message.idPrefix !== "") {
+      writer.uint32(50).string(message.idPrefix);
     }
     return writer;
   },
@@ -928,6 +936,14 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.idPrefix = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -950,6 +966,7 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     message.priority = object.priority ?? 0;
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.idPrefix = object.idPrefix ?? "";
     return message;
   },
 };
