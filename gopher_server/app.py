@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from typing import Any, TypeAlias
 
 import grpc
@@ -34,6 +35,7 @@ from gopher_server.health import SERVICES, HealthMonitor
 from gopher_server.observability.interceptor import MetricsInterceptor
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.observability.refresher import StatsRefresher
+from gopher_server.ports import PortSpec, check_free, listen
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
@@ -137,6 +139,7 @@ class Broker:
         self._stopped = False
         self._private: PrivateSocket | None = None
         self._http_tls: TlsFiles | None = None
+        self._http_socket: socket.socket | None = None
         self.metrics = BrokerMetrics(version=__version__)
 
     @property
@@ -156,6 +159,13 @@ class Broker:
         # Security settings first: a bad or unsafe one refuses to start before any work.
         auth = auth_interceptor(cfg, self.metrics.registry)
         grpc_files, self._http_tls = grpc_tls(cfg), http_tls(cfg)
+        # Ports next, before Redis or anything else: a taken one is a one-line refusal.
+        grpc_port = PortSpec("gRPC", cfg.host, cfg.port, "--port", "GOPHER_PORT")
+        check_free(grpc_port)
+        if cfg.http_port is not None:
+            self._http_socket = listen(
+                PortSpec("HTTP", cfg.http_host, cfg.http_port, "--http-port", "GOPHER_HTTP_PORT")
+            )
         self.redis = await connect_redis(cfg.redis_url, cfg.redis_connect_attempts)
         chunking = await read_chunking(self.redis)
         self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg, chunking))
@@ -179,9 +189,12 @@ class Broker:
         reflection.enable_server_reflection(
             (*[s for s in SERVICES if s], "grpc.health.v1.Health", reflection.SERVICE_NAME), server
         )
-        self.port = bind_grpc(server, f"{cfg.host}:{cfg.port}", grpc_files)
+        try:  # taken since check_free (a race): grpc raises RuntimeError or returns 0
+            self.port = bind_grpc(server, f"{cfg.host}:{cfg.port}", grpc_files)
+        except RuntimeError:
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot bind gRPC to {cfg.host}:{cfg.port}")
+            raise grpc_port.unavailable("is already in use")
         if grpc_files is not None:
             self._private = PrivateSocket()
             server.add_insecure_port(self._private.address)
@@ -224,7 +237,7 @@ class Broker:
             **uvicorn_options(self._http_tls),
         )
         self._http = uvicorn.Server(config)
-        self._http_task = asyncio.create_task(self._http.serve(), name="gopher-http")
+        self._http_task = asyncio.create_task(self._serve_http(), name="gopher-http")
         while not self._http.started:
             if self._http_task.done():
                 self._http_task.result()
@@ -237,6 +250,15 @@ class Broker:
             self.config.http_host,
             self.http_port,
         )
+
+    async def _serve_http(self) -> None:
+        assert self._http is not None and self._http_socket is not None
+        try:
+            await self._http.serve(sockets=[self._http_socket])
+        except SystemExit as exc:
+            # uvicorn exits the process on a startup failure; inside a task that would
+            # tear the event loop down under gRPC (a crash), so it becomes an error here.
+            raise OSError(f"HTTP server failed to start (uvicorn exit {exc.code})") from None
 
     async def stop(self) -> None:
         """Shut down in the documented order, within the configured grace period."""
@@ -261,7 +283,10 @@ class Broker:
             self._http.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._http_task, timeout=self.config.shutdown_grace_s)
+        if self._http_socket is not None:
+            self._http_socket.close()
         if self.redis is not None:
             await self.store.close()
             await self.redis.aclose()
-        log.info("gopher broker stopped")
+        if self.server is not None:  # a start refused before serving stays one line
+            log.info("gopher broker stopped")

@@ -13,6 +13,7 @@ from gopher_client._logging import setup_logging
 from gopher_client._tracing import configure_tracing
 from gopher_server.app import Broker
 from gopher_server.config import ConfigError, ServerConfig
+from gopher_server.ports import PortUnavailableError
 
 
 def _env(name: str, default: str) -> str:
@@ -213,6 +214,10 @@ async def serve(config: ServerConfig) -> None:
         print(f"gopher-server ready on {broker.address}", flush=True)
         await stop.wait()
     finally:
+        # While stopping (after a signal or a failed start) a further SIGINT/SIGTERM
+        # acts at once, as by default: the broker can never hang ignoring them.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await broker.stop()
 
 
@@ -228,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             runner.run(serve(config))
-    except ConnectionError as exc:
+    except (ConnectionError, PortUnavailableError) as exc:
         print(f"gopher-server: {exc}", file=sys.stderr)
         sys.exit(1)
     except ConfigError as exc:  # unsafe or invalid settings: refused before serving
