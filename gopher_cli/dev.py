@@ -31,6 +31,7 @@ class Part:
     def __init__(self, name: str, argv: list[str], ready_text: str) -> None:
         self.name = name
         self.ready = threading.Event()
+        self.ready_line = ""
         self.process = subprocess.Popen(
             argv,
             stdout=subprocess.PIPE,
@@ -47,7 +48,8 @@ class Part:
         assert self.process.stdout is not None
         color = COLORS.get(self.name, "") if sys.stdout.isatty() else ""
         for line in self.process.stdout:
-            if self._ready_text in line:
+            if self._ready_text in line and not self.ready.is_set():
+                self.ready_line = line
                 self.ready.set()
             sys.stdout.write(f"{color}{self.name:>6} |{RESET if color else ''} {line}")
             sys.stdout.flush()
@@ -75,7 +77,9 @@ class Part:
 def dev(
     port: Annotated[int, typer.Option(help="Broker gRPC port.")] = 50051,
     http_port: Annotated[int, typer.Option(help="Broker HTTP port (REST, /metrics, docs).")] = 8080,
-    redis_port: Annotated[int, typer.Option(help="Port of the embedded Redis.")] = 6399,
+    redis_port: Annotated[
+        int | None, typer.Option(help="Port of the embedded Redis (default: a free port).")
+    ] = None,
     redis_url: Annotated[
         str | None,
         typer.Option(envvar="GOPHER_REDIS_URL", help="Use this Redis instead of the embedded one."),
@@ -102,14 +106,17 @@ def dev(
     try:
         if redis_url is None:
             directory = data_dir or tempfile.mkdtemp(prefix="gopher-dev-")
+            # The embedded Redis refuses a taken port and checks that the server
+            # answering is its own child, so the stack never writes into another Redis.
+            port_args = ["--port", str(redis_port)] if redis_port is not None else []
             redis = Part(
                 "redis",
                 [
                     py,
                     "-m",
                     "gopher_server.embedded_redis",
-                    "--port",
-                    str(redis_port),
+                    *port_args,
+                    "--port-flag=--redis-port",
                     "--dir",
                     directory,
                     "--appendonly",
@@ -118,7 +125,7 @@ def dev(
             )
             parts.append(redis)
             redis.wait_ready(20)
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
+            redis_url = redis.ready_line.split(" at ", 1)[1].split()[0]
         broker = Part(
             "broker",
             [

