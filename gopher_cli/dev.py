@@ -165,6 +165,7 @@ def dev(
         print(
             "\nGopher is running.",
             f"  gRPC     127.0.0.1:{port}",
+            f"  web UI   {base}/ui/",
             f"  REST     {base}/api/jobs",
             f"  API docs {base}/api/docs",
             f"  metrics  {base}/metrics",

@@ -36,6 +36,8 @@ class ServerConfig:
     port: int = 50051
     http_port: int | None = None
     http_host: str = "127.0.0.1"
+    ui_base_path: str = ""  # path a reverse proxy serves the broker under, e.g. "/gopher"
+    ui_read_only: bool = False  # the dashboard shows no actions and refuses every post
     prefix: str = "gopher"
     default_lease_s: float = 30.0
     max_payload_bytes: int = 1024 * 1024

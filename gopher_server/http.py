@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
 
 from gopher_client import AsyncClient
 
@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 
 def create_http_app(broker: Broker) -> Starlette:
-    """The broker's HTTP app. The REST shim reaches the broker through the client SDK
-    over loopback gRPC, like any other client (same validation, same auth)."""
+    """The broker's HTTP app. The REST shim and the dashboard (`/ui/`) reach the broker
+    through the client SDK over loopback gRPC, like any other client (same validation,
+    same auth)."""
     from gopher_server.rest import create_app
+    from gopher_server.ui import UiSettings, create_ui_app
 
     client = AsyncClient(broker.internal_address)
 
@@ -38,10 +40,18 @@ def create_http_app(broker: Broker) -> Starlette:
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(broker.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    async def to_dashboard(request: Request) -> Response:
+        prefix = request.headers.get("x-forwarded-prefix", "").rstrip("/")
+        safe = prefix if prefix.startswith("/") and "//" not in prefix else ""
+        return RedirectResponse(f"{safe or broker.config.ui_base_path}/ui/", status_code=307)
+
+    settings = UiSettings(broker.config.ui_base_path, broker.config.ui_read_only)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route("/ui", to_dashboard),
+        Mount("/ui", app=create_ui_app(client, settings)),
     ]
     app = Starlette(routes=routes)
     # Everything else goes to the shim, which answers every path itself (a Mount would

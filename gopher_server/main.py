@@ -117,6 +117,18 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         help="HTTP port for REST, /metrics and health; -1 disables [GOPHER_HTTP_PORT]",
     )
     p.add_argument("--http-host", default=_env("HTTP_HOST", d.http_host), help="HTTP bind address")
+    p.add_argument(
+        "--ui-base-path",
+        default=_env("UI_BASE_PATH", d.ui_base_path),
+        help="path a reverse proxy serves the broker under, e.g. /gopher (the dashboard is then "
+        "at /gopher/ui/; an X-Forwarded-Prefix header overrides it) [GOPHER_UI_BASE_PATH]",
+    )
+    p.add_argument(
+        "--ui-read-only",
+        action="store_true",
+        default=_env("UI_READ_ONLY", "") in ("1", "true", "yes"),
+        help="the web dashboard shows no actions and refuses every change [GOPHER_UI_READ_ONLY]",
+    )
     p.add_argument("--prefix", default=_env("PREFIX", d.prefix), help="Redis key namespace")
     p.add_argument(
         "--lease-ttl",
@@ -186,6 +198,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         port=a.port,
         http_port=None if a.http_port < 0 else a.http_port,
         http_host=a.http_host,
+        ui_base_path=a.ui_base_path.rstrip("/"),
+        ui_read_only=a.ui_read_only,
         prefix=a.prefix,
         default_lease_s=a.lease_ttl,
         max_payload_bytes=a.max_payload_bytes,
