@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import typer
 
 from gopher_cli import dash, events, groups, jobs, operator, procs, queues, schedules, workers
@@ -45,6 +47,12 @@ app.command("dev")(dev)
 
 def main() -> None:
     """Console-script entry point for `gopherctl`."""
+    # Ctrl-C stops every command (dash, job watch, submit --wait...) wherever it runs: a
+    # shell starts background jobs, nohup and some CI runners with SIGINT ignored, and
+    # Python keeps an inherited SIG_IGN. Commands that stop in an order of their own
+    # (`dev`, and the broker and worker that `server` and `worker` become) install
+    # their own handlers over this one.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     app()
 
 

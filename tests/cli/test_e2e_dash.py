@@ -18,10 +18,15 @@ from gopher_client import Client
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")
 
 
+def ignore_sigint_in_child() -> None:
+    """preexec_fn: start the child with SIGINT ignored, as `cmd &` in a script does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Terminal:
     """gopherctl dash running with a pty as its terminal."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, ignore_sigint: bool = False) -> None:
         self.master, slave = os.openpty()
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "50"}
         self.process = subprocess.Popen(
@@ -31,6 +36,8 @@ class Terminal:
             stderr=slave,
             env=env,
             start_new_session=True,  # the pty becomes its controlling terminal
+            # As a background job, nohup or some CI runners start it: SIGINT ignored.
+            preexec_fn=ignore_sigint_in_child if ignore_sigint else None,
         )
         os.close(slave)
         self.screen = b""
@@ -95,3 +102,13 @@ def test_dash_refreshes_and_stops_on_ctrl_c(terminal: Terminal, client: Client) 
     terminal.wait_for("arrived-later=1")  # a later refresh picked it up
     os.killpg(terminal.process.pid, signal.SIGINT)
     assert terminal.exit_code() == 0
+
+
+def test_dash_stops_on_ctrl_c_when_started_with_sigint_ignored(broker: Any, client: Client) -> None:
+    terminal = Terminal(broker.address, ignore_sigint=True)
+    try:
+        terminal.wait_for("press q to quit")
+        os.killpg(terminal.process.pid, signal.SIGINT)
+        assert terminal.exit_code() == 0
+    finally:
+        terminal.close()
