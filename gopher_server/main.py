@@ -10,6 +10,7 @@ import signal
 import sys
 
 from gopher_client._logging import setup_logging
+from gopher_client._options import add_option
 from gopher_client._tracing import configure_tracing
 from gopher_server.app import Broker
 from gopher_server.config import ConfigError, ServerConfig
@@ -23,60 +24,44 @@ def _env(name: str, default: str) -> str:
 def _add_security_flags(p: argparse.ArgumentParser, d: ServerConfig) -> None:
     """Auth, TLS and limits flags (docs/security.md)."""
     g = p.add_argument_group("security")
-    g.add_argument(
+    add_option(
+        g,
         "--auth-tokens-file",
-        default=_env("AUTH_TOKENS_FILE", ""),
-        help="token table, lines 'NAME ROLE sha256:HEX'; none means auth off "
-        "[GOPHER_AUTH_TOKENS_FILE; GOPHER_AUTH_TOKENS holds inline ';'-separated lines]",
+        "GOPHER_AUTH_TOKENS_FILE",
+        d.auth_tokens_file,
+        "token table, lines 'NAME ROLE sha256:HEX'; none means auth off "
+        "(GOPHER_AUTH_TOKENS holds inline ';'-separated lines)",
     )
-    g.add_argument(
+    add_option(
+        g,
         "--insecure-allow-unauthenticated",
-        action="store_true",
-        default=_env("INSECURE_ALLOW_UNAUTHENTICATED", "") == "1",
-        help="serve a non-loopback address without auth (refused otherwise)",
+        "GOPHER_INSECURE_ALLOW_UNAUTHENTICATED",
+        d.insecure_allow_unauthenticated,
+        "serve a non-loopback address without auth (refused otherwise)",
     )
     for prefix, port in (("", "gRPC"), ("http-", "HTTP")):
-        env = prefix.upper().replace("-", "_")
-        g.add_argument(
-            f"--{prefix}tls-cert",
-            default=_env(f"{env}TLS_CERT", ""),
-            help=f"{port} TLS certificate chain, PEM [GOPHER_{env}TLS_CERT]",
-        )
-        g.add_argument(
-            f"--{prefix}tls-key",
-            default=_env(f"{env}TLS_KEY", ""),
-            help=f"{port} TLS private key, PEM [GOPHER_{env}TLS_KEY]",
-        )
-        g.add_argument(
+        env = "GOPHER_" + prefix.upper().replace("-", "_")
+        add_option(g, f"--{prefix}tls-cert", f"{env}TLS_CERT", "", f"{port} TLS cert chain, PEM")
+        add_option(g, f"--{prefix}tls-key", f"{env}TLS_KEY", "", f"{port} TLS private key, PEM")
+        add_option(
+            g,
             f"--{prefix}tls-client-ca",
-            default=_env(f"{env}TLS_CLIENT_CA", ""),
-            help=f"CA of required {port} client certificates (mTLS), PEM "
-            f"[GOPHER_{env}TLS_CLIENT_CA]",
+            f"{env}TLS_CLIENT_CA",
+            "",
+            f"CA of required {port} client certificates (mTLS), PEM",
         )
-    g.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=int(_env("MAX_MESSAGE_BYTES", str(d.max_message_bytes))),
-        help="largest gRPC message accepted",
-    )
-    g.add_argument(
-        "--max-streams-per-worker",
-        type=int,
-        default=int(_env("MAX_STREAMS_PER_WORKER", str(d.max_streams_per_worker))),
-        help="open job streams one worker id may hold on this broker",
-    )
-    g.add_argument(
-        "--submit-rate",
-        type=float,
-        default=float(_env("SUBMIT_RATE_PER_S", str(d.submit_rate_per_s))),
-        help="submit calls per second per token; 0 means no limit",
-    )
-    g.add_argument(
-        "--submit-burst",
-        type=int,
-        default=int(_env("SUBMIT_BURST", str(d.submit_burst))),
-        help="submit calls allowed in a burst; 0 means max(1, rate)",
-    )
+    limits = (
+        ("--max-message-bytes", "MAX_MESSAGE_BYTES", int, d.max_message_bytes,
+         "largest gRPC message accepted"),
+        ("--max-streams-per-worker", "MAX_STREAMS_PER_WORKER", int, d.max_streams_per_worker,
+         "open job streams one worker id may hold on this broker"),
+        ("--submit-rate", "SUBMIT_RATE_PER_S", float, d.submit_rate_per_s,
+         "submit calls per second per token; 0 means no limit"),
+        ("--submit-burst", "SUBMIT_BURST", int, d.submit_burst,
+         "submit calls allowed in a burst; 0 means max(1, rate)"),
+    )  # fmt: skip
+    for flag, env_name, kind, default, meaning in limits:
+        add_option(g, flag, f"GOPHER_{env_name}", default, meaning, type=kind)
 
 
 def _security_settings(a: argparse.Namespace) -> dict[str, object]:
@@ -97,95 +82,65 @@ def _security_settings(a: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def parse_args(argv: list[str] | None = None) -> ServerConfig:
-    """Flags (each with a GOPHER_* environment default) to a ServerConfig."""
-    d = ServerConfig()
+def _weights_text(weights: dict[str, int]) -> str:
+    return ":".join(str(weights[name]) for name in ("high", "normal", "low"))
+
+
+# Options outside the security group: (flag, GOPHER_* variable, type, default, help).
+# Defaults are ServerConfig's, so --help and the dataclass cannot disagree.
+_D = ServerConfig()
+OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (
+    ("--redis-url", "REDIS_URL", str, _D.redis_url, "Redis URL"),
+    ("--host", "HOST", str, _D.host, "gRPC bind address"),
+    ("--port", "PORT", int, _D.port, "gRPC port"),
+    ("--http-port", "HTTP_PORT", int, -1,
+     "HTTP port for REST, /metrics and health; -1 disables"),
+    ("--http-host", "HTTP_HOST", str, _D.http_host, "HTTP bind address"),
+    ("--ui-base-path", "UI_BASE_PATH", str, _D.ui_base_path,
+     "path a reverse proxy serves the broker under, e.g. /gopher (the dashboard is then "
+     "at /gopher/ui/; an X-Forwarded-Prefix header overrides it)"),
+    ("--ui-read-only", "UI_READ_ONLY", bool, _D.ui_read_only,
+     "the web dashboard shows no actions and refuses every change"),
+    ("--prefix", "PREFIX", str, _D.prefix, "Redis key namespace"),
+    ("--lease-ttl", "LEASE_TTL_S", float, _D.default_lease_s, "default lease length, seconds"),
+    ("--max-payload-bytes", "MAX_PAYLOAD_BYTES", int, _D.max_payload_bytes,
+     "largest job payload accepted"),
+    ("--max-batch", "MAX_BATCH", int, _D.max_batch, "most jobs in one SubmitJobs call"),
+    ("--weights", "PRIORITY_WEIGHTS", str, _weights_text(_D.priority_weights),
+     "high:normal:low dispatch weights"),
+    ("--strict-priority", "STRICT_PRIORITY", bool, _D.strict_priority,
+     "always drain higher priorities first"),
+    ("--retention", "RETENTION_S", float, _D.finished_retention_s,
+     "seconds to keep finished jobs"),
+    ("--backoff-base", "BACKOFF_BASE_S", float, _D.backoff_base_s, "first retry delay, seconds"),
+    ("--backoff-max", "BACKOFF_MAX_S", float, _D.backoff_max_s, "largest retry delay, seconds"),
+    ("--redis-attempts", "REDIS_ATTEMPTS", int, _D.redis_connect_attempts,
+     "tries to reach Redis at start (with backoff) before giving up"),
+    ("--max-finished", "MAX_FINISHED", int, _D.finished_max_jobs,
+     "most finished jobs kept (oldest go first), on top of --retention"),
+    ("--events-max-len", "EVENTS_MAX_LEN", int, _D.events_max_len,
+     "entries kept in the global events feed; 0 turns it off"),
+    ("--log-level", "LOG_LEVEL", str, "INFO", "log level"),
+)  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The gopher-server command line; every option names its default and variable."""
     p = argparse.ArgumentParser(
         prog="gopher-server", description="Run a Gopher broker (gRPC + HTTP)."
     )
-    p.add_argument(
-        "--redis-url", default=_env("REDIS_URL", d.redis_url), help="Redis URL [GOPHER_REDIS_URL]"
+    for flag, env, kind, default, meaning in OPTIONS:
+        add_option(p, flag, f"GOPHER_{env}", default, meaning, type=kind)
+    add_option(
+        p, "--log-format", "GOPHER_LOG_FORMAT", "text", "log format", choices=["text", "json"]
     )
-    p.add_argument("--host", default=_env("HOST", d.host), help="gRPC bind address [GOPHER_HOST]")
-    p.add_argument(
-        "--port", type=int, default=int(_env("PORT", str(d.port))), help="gRPC port [GOPHER_PORT]"
-    )
-    p.add_argument(
-        "--http-port",
-        type=int,
-        default=int(_env("HTTP_PORT", "-1")),
-        help="HTTP port for REST, /metrics and health; -1 disables [GOPHER_HTTP_PORT]",
-    )
-    p.add_argument("--http-host", default=_env("HTTP_HOST", d.http_host), help="HTTP bind address")
-    p.add_argument(
-        "--ui-base-path",
-        default=_env("UI_BASE_PATH", d.ui_base_path),
-        help="path a reverse proxy serves the broker under, e.g. /gopher (the dashboard is then "
-        "at /gopher/ui/; an X-Forwarded-Prefix header overrides it) [GOPHER_UI_BASE_PATH]",
-    )
-    p.add_argument(
-        "--ui-read-only",
-        action="store_true",
-        default=_env("UI_READ_ONLY", "") in ("1", "true", "yes"),
-        help="the web dashboard shows no actions and refuses every change [GOPHER_UI_READ_ONLY]",
-    )
-    p.add_argument("--prefix", default=_env("PREFIX", d.prefix), help="Redis key namespace")
-    p.add_argument(
-        "--lease-ttl",
-        type=float,
-        default=float(_env("LEASE_TTL_S", str(d.default_lease_s))),
-        help="default lease length, seconds",
-    )
-    p.add_argument(
-        "--max-payload-bytes",
-        type=int,
-        default=int(_env("MAX_PAYLOAD_BYTES", str(d.max_payload_bytes))),
-    )
-    p.add_argument("--max-batch", type=int, default=int(_env("MAX_BATCH", str(d.max_batch))))
-    p.add_argument(
-        "--weights",
-        default=_env("PRIORITY_WEIGHTS", "3:2:1"),
-        help="high:normal:low dispatch weights, e.g. 3:2:1",
-    )
-    p.add_argument(
-        "--strict-priority",
-        action="store_true",
-        default=_env("STRICT_PRIORITY", "") == "1",
-        help="always drain higher priorities first",
-    )
-    p.add_argument(
-        "--retention",
-        type=float,
-        default=float(_env("RETENTION_S", str(d.finished_retention_s))),
-        help="seconds to keep finished jobs",
-    )
-    p.add_argument(
-        "--backoff-base", type=float, default=d.backoff_base_s, help="first retry delay, seconds"
-    )
-    p.add_argument(
-        "--backoff-max", type=float, default=d.backoff_max_s, help="largest retry delay, seconds"
-    )
-    _add_security_flags(p, d)
-    p.add_argument(
-        "--redis-attempts",
-        type=int,
-        default=int(_env("REDIS_ATTEMPTS", str(d.redis_connect_attempts))),
-        help="tries to reach Redis at start (with backoff) before giving up",
-    )
-    p.add_argument(
-        "--max-finished",
-        type=int,
-        default=int(_env("MAX_FINISHED", str(d.finished_max_jobs))),
-        help="most finished jobs kept (oldest go first), on top of --retention",
-    )
-    p.add_argument(
-        "--events-max-len",
-        type=int,
-        default=int(_env("EVENTS_MAX_LEN", str(d.events_max_len))),
-        help="entries kept in the global events feed; 0 turns it off",
-    )
-    p.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"))
-    p.add_argument("--log-format", choices=["text", "json"], default=_env("LOG_FORMAT", "text"))
+    _add_security_flags(p, _D)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> ServerConfig:
+    """Flags (each with a GOPHER_* environment default) to a ServerConfig."""
+    p = build_parser()
     a = p.parse_args(argv)
     try:
         high, normal, low = (int(x) for x in a.weights.split(":"))

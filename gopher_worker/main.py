@@ -12,7 +12,9 @@ import signal
 import sys
 import threading
 
+from gopher_client import DEFAULT_SERVER
 from gopher_client._logging import setup_logging
+from gopher_client._options import add_option
 from gopher_client._tracing import configure_tracing
 from gopher_worker._registry import Registry
 from gopher_worker._worker import Worker
@@ -74,48 +76,51 @@ def tls_config(args: argparse.Namespace) -> dict[str, bytes]:
     return config
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point of `gopher-worker`."""
+def build_parser() -> argparse.ArgumentParser:
+    """The gopher-worker command line; every option names its default and variable."""
     p = argparse.ArgumentParser(prog="gopher-worker", description="Run Gopher job handlers.")
     p.add_argument(
         "registry", help="handlers to run, as module:attribute (a gopher_worker.Registry)"
     )
-    p.add_argument(
-        "--server",
-        default=os.environ.get("GOPHER_SERVER", "127.0.0.1:50051"),
-        help="broker address(es), comma-separated [GOPHER_SERVER]",
+    add_option(
+        p, "--server", "GOPHER_SERVER", DEFAULT_SERVER, "broker address(es), comma-separated"
     )
-    p.add_argument(
-        "--concurrency", type=int, default=int(os.environ.get("GOPHER_CONCURRENCY", "16"))
-    )
-    p.add_argument(
+    add_option(p, "--concurrency", "GOPHER_CONCURRENCY", 16, "jobs run at once", type=int)
+    add_option(
+        p,
         "--prefetch",
+        "GOPHER_PREFETCH",
+        1,
+        "lease up to concurrency x prefetch jobs, so the next ones are already here "
+        "when a slot frees (1: no buffer)",
         type=int,
-        default=int(os.environ.get("GOPHER_PREFETCH", "1")),
-        help="lease up to concurrency x prefetch jobs, so the next ones are already here "
-        "when a slot frees (default 1: no buffer)",
     )
-    p.add_argument("--worker-id", default=os.environ.get("GOPHER_WORKER_ID"))
-    p.add_argument(
-        "--grace", type=float, default=30.0, help="seconds to let running jobs finish on SIGTERM"
-    )
-    p.add_argument(
-        "--token", default=os.environ.get("GOPHER_TOKEN"), help="auth token [GOPHER_TOKEN]"
-    )
+    add_option(p, "--worker-id", "GOPHER_WORKER_ID", None, "worker id (none: a fresh one)")
+    add_option(
+        p, "--grace", "GOPHER_GRACE_S", 30.0, "seconds to let running jobs finish on SIGTERM",
+        type=float,
+    )  # fmt: skip
+    add_option(p, "--token", "GOPHER_TOKEN", None, "auth token", secret=True)
     for flag, env, _, meaning in TLS_OPTIONS:
-        p.add_argument(flag, default=os.environ.get(env), help=f"{meaning}, PEM file [{env}]")
-    p.add_argument(
+        add_option(p, flag, env, None, f"{meaning}, PEM file")
+    add_option(
+        p,
         "--metrics-port",
+        "GOPHER_METRICS_PORT",
+        None,
+        "serve /metrics, /healthz and /readyz on this port (0: any free port; none: off)",
         type=int,
-        default=None,
-        help="serve /metrics, /healthz and /readyz on this port (0: any free port)",
     )
-    p.add_argument("--log-level", default=os.environ.get("GOPHER_LOG_LEVEL", "INFO"))
-    p.add_argument(
-        "--log-format",
-        choices=["text", "json"],
-        default=os.environ.get("GOPHER_LOG_FORMAT", "text"),
+    add_option(p, "--log-level", "GOPHER_LOG_LEVEL", "INFO", "log level")
+    add_option(
+        p, "--log-format", "GOPHER_LOG_FORMAT", "text", "log format", choices=["text", "json"]
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of `gopher-worker`."""
+    p = build_parser()
     args = p.parse_args(argv)
     configure_tracing("gopher-worker")
     setup_logging(args.log_level, args.log_format)
