@@ -51,6 +51,16 @@ async def fail(job: Job) -> None:
     raise RuntimeError(str(job.payload.get("message", "boom")))
 
 
+@registry.handler("conf.flaky")
+def flaky(job: Job) -> dict[str, Any]:
+    """Fail while the file payload.down_file exists (a downstream that is down); sync,
+    so it runs in the worker's thread pool and may touch the file system."""
+    note("start", job)
+    if os.path.exists(str(job.payload["down_file"])):
+        raise ConnectionError("downstream down")
+    return {"attempt": job.attempt, "sdk": "python"}
+
+
 @registry.handler("conf.permanent")
 async def permanent(job: Job) -> None:
     """Fail for good."""

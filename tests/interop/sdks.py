@@ -78,9 +78,12 @@ def start_worker(
     grace_s: float = 30.0,
     token: str | None = None,
     tls_ca: Path | None = None,
+    breaker: tuple[int, float] | None = None,
 ) -> Proc:
     """A worker process of `sdk` running the conformance handlers; returns once it has
-    printed its ready line (the test then waits for its stream)."""
+    printed its ready line (the test then waits for its stream). `breaker` is (failures,
+    cool-down s) for the Node worker's circuit breaker; the Python conformance worker
+    runs with the breaker's defaults."""
     flags = [
         "--server",
         server,
@@ -97,6 +100,10 @@ def start_worker(
         flags += ["--token", token]
     if tls_ca:
         flags += ["--tls-ca", str(tls_ca)]
+    if breaker is not None:
+        if sdk != "node":
+            raise ValueError("only the Node conformance worker takes a breaker policy")
+        flags += ["--breaker-failures", str(breaker[0]), "--breaker-cooldown", str(breaker[1])]
     env = {"GOPHER_CONFORMANCE_LOG": str(log_path), "GOPHER_LOG_LEVEL": "INFO"}
     if sdk == "python":
         argv = [

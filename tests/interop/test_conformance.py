@@ -59,6 +59,7 @@ def test_opens_stream_with_identity_and_capacity(
         "conf.block",
         "conf.echo",
         "conf.fail",
+        "conf.flaky",
         "conf.permanent",
         "conf.retry_after",
         "conf.sleep",

@@ -79,6 +79,7 @@ export function execute(run: Run, handler: Handler | undefined): Promise<Outcome
       timer = setTimeout(() => run.stop("timeout", `handler exceeded its ${timeoutS}s timeout`), timeoutS * 1000);
     }
     try {
+      run.ran = true;
       const value = handler.fn(job);
       if (isThenable(value)) value.then((v) => finish(ackOf(v)), failed);
       else finish(ackOf(value));

@@ -3,6 +3,7 @@
  * them, over the broker's gRPC contract (protos/gopher/v1). The generated contract
  * types are exported as `pb` for anything the SDK does not wrap.
  */
+export { type BreakerPolicy, type CircuitStateName } from "./breaker";
 export { Client, type WaitOptions } from "./client";
 export { type ConnectionOptions, type TlsOptions } from "./connection";
 export {

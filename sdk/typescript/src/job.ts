@@ -55,6 +55,8 @@ export class Run {
   started = false;
   /** Ended by the broker or a lost lease: report nothing. */
   settled = false;
+  /** Its handler was called (the circuit breaker counts only such runs). */
+  ran = false;
   /** Why the run was told to stop; undefined while it may go on. */
   stopReason: StopReason | undefined;
   /** Called once by `stop()`: the execution waiting on the handler (see execution.ts). */

@@ -5,6 +5,8 @@
  */
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import { CircuitBreaker, type BreakerPolicy, type CircuitStateName } from "./breaker";
+import { CircuitReporter } from "./circuits";
 import { Connection, type ConnectionOptions } from "./connection";
 import { execute, type Handler, type Outcome } from "./execution";
 import type { StreamJobsResponse } from "./gen/gopher/v1/worker_service";
@@ -35,6 +37,12 @@ export interface WorkerOptions extends ConnectionOptions {
   graceMs?: number;
   /** Where the worker logs (default: stderr at $GOPHER_LOG_LEVEL, else info). */
   logger?: Logger;
+  /**
+   * Per-type circuit breaker (default: on, with BreakerPolicy's defaults, as in the Python
+   * worker): a type that keeps failing is held back for a cool-down, reported to the
+   * brokers, then probed with one job. `false` turns it off.
+   */
+  breaker?: BreakerPolicy | false;
 }
 
 /** Options of one handler. */
@@ -79,6 +87,8 @@ export class Worker<T extends JobTypes = AnyJobs> {
   private outcomes: OutcomeBatcher | undefined;
   private leases: LeaseKeeper | undefined;
   private receiver: Receiver | undefined;
+  private readonly breaker: CircuitBreaker | undefined;
+  private circuits: CircuitReporter | undefined;
   private connectedWaiters: (() => void)[] = [];
   private stoppedWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
@@ -103,6 +113,9 @@ export class Worker<T extends JobTypes = AnyJobs> {
     this.prefetch = prefetch;
     this.graceMs = options.graceMs ?? 30_000;
     this.log = options.logger ?? consoleLogger();
+    const report = (type: string, state: CircuitStateName, untilMs: number) =>
+      this.circuits?.report(type, state, untilMs);
+    this.breaker = options.breaker === false ? undefined : new CircuitBreaker(options.breaker ?? {}, report, this.log);
   }
 
   /**
@@ -132,6 +145,11 @@ export class Worker<T extends JobTypes = AnyJobs> {
     return this.receiver?.connected ?? false;
   }
 
+  /** The circuit-breaker state of a job type ("closed" without a breaker). */
+  circuitState(type: string): CircuitStateName {
+    return this.breaker?.state(type) ?? "closed";
+  }
+
   get stats(): WorkerStats {
     return { ...this.counts, refused: this.outcomes?.stale ?? 0, busy: this.busy };
   }
@@ -145,6 +163,7 @@ export class Worker<T extends JobTypes = AnyJobs> {
     const conn = new Connection(this.options);
     this.conn = conn;
     this.outcomes = new OutcomeBatcher(conn, this.workerId, this.log);
+    this.circuits = new CircuitReporter(conn, this.workerId, this.log);
     this.leases = new LeaseKeeper(conn, () => this.held.values(), (run, why) => this.leaseLost(run, why), this.log);
     this.leases.start();
     const request = {
@@ -248,6 +267,7 @@ export class Worker<T extends JobTypes = AnyJobs> {
     this.held.clear();
     this.waiting.length = 0;
     this.outcomes?.stop();
+    this.circuits?.stop();
     this.conn?.close();
     this.log.info(`worker ${this.workerId} stopped`);
     for (const w of this.stoppedWaiters.splice(0)) w();
@@ -264,6 +284,10 @@ export class Worker<T extends JobTypes = AnyJobs> {
       const run = new Run(lease);
       if (this.draining) {
         this.handBack(run); // the broker then holds further jobs
+        continue;
+      }
+      if (this.breaker !== undefined && !this.breaker.admit(lease.type)) {
+        this.handBack(run, false); // raced with an open circuit: unrun, no attempt used
         continue;
       }
       this.held.set(run.id, run); // a newer lease of the same job replaces the older one
@@ -319,10 +343,12 @@ export class Worker<T extends JobTypes = AnyJobs> {
     if (outcome.kind === "ack") {
       this.counts.completed += 1;
       this.forget(run);
+      if (run.ran) this.breaker?.record(l.type, false);
       outcomes.ack({ jobId: l.jobId, leaseToken: l.leaseToken, resultJson: outcome.resultJson }, run.deadlineMs);
     } else if (outcome.kind === "nack") {
       this.counts.failed += 1;
       this.forget(run);
+      if (run.ran) this.breaker?.record(l.type, true);
       this.log.warn(`job ${l.jobId} (${l.type}) attempt ${l.attempt} failed: ${outcome.errorType}: ${outcome.message}`);
       outcomes.nack(
         {
@@ -345,7 +371,8 @@ export class Worker<T extends JobTypes = AnyJobs> {
     }
   }
 
-  private handBack(run: Run): void {
+  /** Give a delivery back unrun; `draining` also tells the broker to send no more. */
+  private handBack(run: Run, draining = true): void {
     this.forget(run);
     if (run.settled) return;
     run.settled = true;
@@ -358,7 +385,7 @@ export class Worker<T extends JobTypes = AnyJobs> {
         traceback: "",
         nonRetryable: false,
         handback: true,
-        draining: true,
+        draining,
       },
       run.deadlineMs,
     );

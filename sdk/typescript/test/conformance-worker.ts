@@ -5,8 +5,9 @@
  *
  *   node build/test/conformance-worker.js --server h:p[,h:p] [--worker-id ID]
  *        [--concurrency N] [--prefetch N] [--grace S] [--token T] [--tls-ca PEM]
+ *        [--breaker-failures N --breaker-cooldown S]   (default: the breaker's defaults)
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { PermanentError, RetryAfter, Worker, type WorkerJob } from "gopher-sdk";
 import { flags } from "./args";
 
@@ -34,6 +35,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 const tlsCa = args.get("tls-ca");
+const breakerFailures = args.get("breaker-failures");
 const worker = new Worker({
   servers: args.get("server"),
   workerId: args.get("worker-id"),
@@ -42,6 +44,9 @@ const worker = new Worker({
   graceMs: Number(args.get("grace") ?? 30) * 1000,
   token: args.get("token"),
   tls: tlsCa ? { ca: tlsCa } : undefined,
+  breaker: breakerFailures
+    ? { failureCount: Number(breakerFailures), cooldownS: Number(args.get("breaker-cooldown") ?? 30) }
+    : undefined,
 });
 
 worker.handle("conf.echo", (job) => {
@@ -52,6 +57,13 @@ worker.handle("conf.echo", (job) => {
 worker.handle("conf.fail", (job) => {
   note("start", job);
   throw new Error(String(job.payload.message ?? "boom"));
+});
+
+worker.handle("conf.flaky", (job) => {
+  // Fails while the file payload.down_file exists (a downstream that is down).
+  note("start", job);
+  if (existsSync(String(job.payload.down_file))) throw new Error("downstream down");
+  return { attempt: job.attempt, sdk: "node" };
 });
 
 worker.handle("conf.permanent", (job) => {
