@@ -59,7 +59,9 @@ def rest(
     port: Annotated[int, typer.Option(help="Port the REST shim listens on.")] = 8080,
     token: TokenOpt = None,
 ) -> None:
-    """Serve the REST API, OpenAPI and web dashboard in front of a broker.
+    """Serve the REST API and its OpenAPI docs in front of a broker.
+
+    The web dashboard is served by the broker itself, on its HTTP port (/ui/).
 
     Example:  gopherctl rest --server 127.0.0.1:50051 --port 8080
     """

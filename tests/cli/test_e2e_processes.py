@@ -145,3 +145,25 @@ def test_rest_serves_the_api_for_a_broker(
         "priority": "high",
         "depth": 1,
     }
+
+
+def test_rest_help_promises_only_what_the_shim_serves(
+    broker: Any, gopherctl: Run, processes: list[Process]
+) -> None:
+    port = free_port()
+    processes.append(Process([*GOPHERCTL, "rest", "--server", broker.address, "--port", str(port)]))
+    base = f"http://127.0.0.1:{port}"
+
+    def answered() -> httpx.Response | None:
+        try:
+            return httpx.get(f"{base}/api/queues", timeout=2)
+        except httpx.TransportError:
+            return None
+
+    wait_until(answered, timeout_s=30, what="the REST shim to listen")
+    summary = gopherctl("rest", "--help").stdout.split("Serve", 1)[1].split(".", 1)[0]
+    # What the first sentence says the shim serves, and where each thing answers.
+    promises = {"REST API": "/api/queues", "OpenAPI": "/api/openapi.json", "dashboard": "/ui/"}
+    for promise, path in promises.items():
+        served = httpx.get(f"{base}{path}", timeout=5).status_code == 200
+        assert (promise in summary) == served, f"help {summary!r} vs {path} served={served}"
