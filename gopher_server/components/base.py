@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from gopher_server.outage import REDIS_DOWN, RedisOutage
+
 log = logging.getLogger(__name__)
 
 # How long stop() waits for the loop between cancellations. redis-py can swallow a
@@ -16,7 +18,8 @@ class PeriodicComponent:
     """Runs `_tick()` every `interval_s` until stopped.
 
     `_tick()` returns True to run again at once (a backlog remains). A failed tick is
-    logged with the component's name and the loop goes on; only stop() ends it.
+    logged with the component's name and the loop goes on; only stop() ends it. Ticks
+    that fail because Redis is away log once per outage (see outage.py).
     `stop()` is safe before `start()` and safe twice.
     """
 
@@ -26,6 +29,7 @@ class PeriodicComponent:
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._outage = RedisOutage(self.name, log)
 
     def start(self) -> None:
         """Start the loop task."""
@@ -47,8 +51,13 @@ class PeriodicComponent:
             again = False
             try:
                 again = await self._tick()
+                self._outage.back()
             except asyncio.CancelledError:
                 raise
+            except REDIS_DOWN as exc:
+                if self._stopping:
+                    return
+                self._outage.lost(exc)
             except Exception:
                 if self._stopping:  # a cancellation that surfaced as another error
                     return

@@ -21,6 +21,7 @@ from typing import Any
 
 from gopher_server import schedule_rules
 from gopher_server.components.base import PeriodicComponent
+from gopher_server.outage import REDIS_DOWN
 from gopher_server.store import schedules
 from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
@@ -55,6 +56,8 @@ class CronScheduler(PeriodicComponent):
         for name, definition in (await schedules.all_schedules(self.store)).items():
             try:
                 await self._evaluate(name, definition, ticks.get(name, 0), now)
+            except REDIS_DOWN:
+                raise  # not this schedule's fault: the tick fails, logged once per outage
             except Exception:  # one broken schedule must not stop the others
                 log.exception("schedule %s could not be evaluated", name)
         self.passes += 1

@@ -21,6 +21,7 @@ import redis.exceptions
 
 from gopher_server.dispatch.session import StreamSession
 from gopher_server.dispatch.subscriber import Subscriber
+from gopher_server.outage import RedisOutage
 from gopher_server.store.autopipe import RedisTarget
 from gopher_server.store.keys import Keys
 
@@ -44,6 +45,7 @@ class Hub:
         self._delay = 0.05
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._outage = RedisOutage("pub/sub", log)
         self.connected = asyncio.Event()
 
     # -- sessions -------------------------------------------------------------------
@@ -169,7 +171,7 @@ class Hub:
             ) as exc:
                 if self._stopping:
                     return
-                log.warning("pub/sub connection lost (%s); reconnecting in %.2fs", exc, self._delay)
+                self._outage.lost(exc)
                 self.connected.clear()
             await asyncio.sleep(self._delay)
             self._delay = min(self._delay * 2, _RECONNECT_MAX_S)
@@ -179,6 +181,7 @@ class Hub:
         self.connected.set()
         self.wake_all()
         self._delay = 0.05
+        self._outage.back()
 
     async def _serve(self, target: RedisTarget) -> None:
         subscriber = await Subscriber.open(target, [self._ctl, *self._watchers], self._route)

@@ -25,6 +25,7 @@ from gopher_server.dispatch.hub import Hub
 from gopher_server.dispatch.session import StreamSession
 from gopher_server.errors import InvalidArgument, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
+from gopher_server.outage import RedisOutage
 from gopher_server.status import abort
 from gopher_server.store import workers as registry
 from gopher_server.store.records import DispatchResult, DispatchTarget, NackItem
@@ -48,6 +49,8 @@ class Streamer:
         self.metrics = metrics
         self.closing = False
         self._releases: set[asyncio.Task[None]] = set()
+        # Shared by every stream: an outage logs once per broker, not once per stream.
+        self._outage = RedisOutage("dispatch", log)
 
     async def serve(
         self, request: worker_service_pb2.StreamJobsRequest, context: Context
@@ -133,6 +136,7 @@ class Streamer:
                     result = await self.store.dispatch(
                         session.worker_id, session.session_id, session.capacity, session.job_types
                     )
+                    self._outage.back()
                     count_dispatch(self.metrics, self.store.clock.now_ms(), result)
                 cancels = session.take_cancellations()
                 if result.leases or cancels:
@@ -159,7 +163,7 @@ class Streamer:
                 )
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 # Keep the stream open through a Redis outage; dispatch resumes when it is back.
-                log.warning("dispatch to %s failed, redis unavailable: %s", session.worker_id, exc)
+                self._outage.lost(exc)
                 wait_s = 0.5
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_s) as parked:  # no extra task, unlike wait_for
