@@ -4,10 +4,9 @@
  * the listed brokers, and a graceful drain. docs/worker-protocol.md is the contract.
  */
 import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
-import { CircuitBreaker, type BreakerPolicy, type CircuitStateName } from "./breaker";
+import { CircuitBreaker, type CircuitStateName } from "./breaker";
 import { CircuitReporter } from "./circuits";
-import { Connection, type ConnectionOptions } from "./connection";
+import { Connection } from "./connection";
 import { execute, type Handler, type Outcome } from "./execution";
 import type { StreamJobsResponse } from "./gen/gopher/v1/worker_service";
 import { Run, type WorkerJob } from "./job";
@@ -16,52 +15,13 @@ import { consoleLogger, type Logger } from "./log";
 import { OutcomeBatcher } from "./outcomes";
 import { Receiver } from "./stream";
 import type { AnyJobs, JobTypes } from "./types";
+import { checkedSettings, NAME, type HandleOptions, type WorkerOptions, type WorkerStats } from "./worker-options";
+
+export type { HandleOptions, WorkerOptions, WorkerStats } from "./worker-options";
 
 /** How long a draining worker keeps its stream open after its last hand-back, to catch
  * jobs already on the wire (dispatch and write are milliseconds apart on the broker). */
 const DRAIN_SETTLE_MS = 300;
-const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-/** Worker settings (connection settings included). */
-export interface WorkerOptions extends ConnectionOptions {
-  /** Handlers run at once, 1..10000 (default 16). */
-  concurrency?: number;
-  /**
-   * Jobs leased per slot (default 1: none buffered). The broker may lease up to
-   * concurrency x prefetch jobs, so the next ones are already here when a slot frees.
-   */
-  prefetch?: number;
-  /** Stable id, 1..128 of [A-Za-z0-9_.:-] (default host-pid-random). */
-  workerId?: string;
-  /** How long a drain lets running handlers finish, ms (default 30000). */
-  graceMs?: number;
-  /** Where the worker logs (default: stderr at $GOPHER_LOG_LEVEL, else info). */
-  logger?: Logger;
-  /**
-   * Per-type circuit breaker (default: on, with BreakerPolicy's defaults, as in the Python
-   * worker): a type that keeps failing is held back for a cool-down, reported to the
-   * brokers, then probed with one job. `false` turns it off.
-   */
-  breaker?: BreakerPolicy | false;
-}
-
-/** Options of one handler. */
-export interface HandleOptions {
-  /** Time limit per attempt, seconds, when the job sets none. */
-  timeoutS?: number;
-}
-
-/** Counters for monitoring and tests. */
-export interface WorkerStats {
-  completed: number;
-  failed: number;
-  /** Outcomes the broker refused (stale lease). */
-  refused: number;
-  /** Deliveries dropped unstarted because their lease had expired. */
-  expiredDeliveries: number;
-  /** Handlers running now. */
-  busy: number;
-}
 
 /**
  * Runs jobs of the registered types:
@@ -96,22 +56,12 @@ export class Worker<T extends JobTypes = AnyJobs> {
   private counts = { completed: 0, failed: 0, expiredDeliveries: 0 };
 
   constructor(options: WorkerOptions = {}) {
-    const concurrency = options.concurrency ?? 16;
-    const prefetch = options.prefetch ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
-      throw new RangeError("concurrency must be an integer between 1 and 10000");
-    }
-    if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 100 || concurrency * prefetch > 10_000) {
-      throw new RangeError("prefetch must be an integer between 1 and 100 (and concurrency x prefetch <= 10000)");
-    }
-    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-    if (!NAME.test(this.workerId)) {
-      throw new RangeError("workerId must be 1..128 characters from [A-Za-z0-9_.:-]");
-    }
+    const settings = checkedSettings(options);
+    this.workerId = settings.workerId;
     this.options = options;
-    this.concurrency = concurrency;
-    this.prefetch = prefetch;
-    this.graceMs = options.graceMs ?? 30_000;
+    this.concurrency = settings.concurrency;
+    this.prefetch = settings.prefetch;
+    this.graceMs = settings.graceMs;
     this.log = options.logger ?? consoleLogger();
     const report = (type: string, state: CircuitStateName, untilMs: number) =>
       this.circuits?.report(type, state, untilMs);
