@@ -39,7 +39,7 @@ from gopher_server.ports import PortSpec, check_free, listen
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
-from gopher_server.store.connection import connection_class_for
+from gopher_server.store.connection import RedisTls, redis_client
 from gopher_server.store.job_hash import PayloadChunking, read_chunking
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
@@ -89,14 +89,12 @@ def store_settings(config: ServerConfig, chunking: PayloadChunking | None = None
     )
 
 
-async def connect_redis(url: str, attempts: int) -> aioredis.Redis:
+async def connect_redis(url: str, attempts: int, tls: RedisTls | None = None) -> aioredis.Redis:
     """A client whose server answered PING, trying `attempts` times with backoff.
     Raises ConnectionError with a clear message when Redis stays unreachable."""
-    fast = connection_class_for(url)
-    extra: dict[str, Any] = {"connection_class": fast} if fast else {}
-    client = aioredis.Redis.from_url(
+    client = redis_client(
         url,
-        **extra,
+        tls,
         decode_responses=True,
         health_check_interval=10,
         socket_connect_timeout=2,
@@ -166,7 +164,8 @@ class Broker:
             self._http_socket = listen(
                 PortSpec("HTTP", cfg.http_host, cfg.http_port, "--http-port", "GOPHER_HTTP_PORT")
             )
-        self.redis = await connect_redis(cfg.redis_url, cfg.redis_connect_attempts)
+        tls = RedisTls(cfg.redis_tls_ca_file, cfg.redis_tls_cert_file, cfg.redis_tls_key_file)
+        self.redis = await connect_redis(cfg.redis_url, cfg.redis_connect_attempts, tls)
         chunking = await read_chunking(self.redis)
         self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg, chunking))
         self._hub = Hub(self.redis, self.store.keys)

@@ -80,6 +80,11 @@ class ServerConfig:
     http_tls_cert_file: str = ""
     http_tls_key_file: str = ""
     http_tls_client_ca_file: str = ""
+    # Redis over TLS (rediss:// URLs): the server's CA and, when Redis asks for client
+    # certificates, this broker's; PEM files. Empty: the system's CAs, no client cert.
+    redis_tls_ca_file: str = ""
+    redis_tls_cert_file: str = ""
+    redis_tls_key_file: str = ""
     # Largest gRPC message the broker accepts; bigger ones fail with RESOURCE_EXHAUSTED.
     max_message_bytes: int = 16 * 1024 * 1024
     # Open StreamJobs calls one worker id may hold on one broker.

@@ -50,6 +50,13 @@ def _add_security_flags(p: argparse.ArgumentParser, d: ServerConfig) -> None:
             "",
             f"CA of required {port} client certificates (mTLS), PEM",
         )
+    for flag, env_name, meaning in (
+        ("--redis-tls-ca", "REDIS_TLS_CA", "CA that signed the Redis server's certificate "
+         "(rediss:// URLs), PEM; default: the system's CAs"),
+        ("--redis-tls-cert", "REDIS_TLS_CERT", "client certificate for Redis over TLS, PEM"),
+        ("--redis-tls-key", "REDIS_TLS_KEY", "client key for Redis over TLS, PEM"),
+    ):  # fmt: skip
+        add_option(g, flag, f"GOPHER_{env_name}", "", meaning)
     limits = (
         ("--max-message-bytes", "MAX_MESSAGE_BYTES", int, d.max_message_bytes,
          "largest gRPC message accepted"),
@@ -75,6 +82,9 @@ def _security_settings(a: argparse.Namespace) -> dict[str, object]:
         "http_tls_cert_file": a.http_tls_cert,
         "http_tls_key_file": a.http_tls_key,
         "http_tls_client_ca_file": a.http_tls_client_ca,
+        "redis_tls_ca_file": a.redis_tls_ca,
+        "redis_tls_cert_file": a.redis_tls_cert,
+        "redis_tls_key_file": a.redis_tls_key,
         "max_message_bytes": a.max_message_bytes,
         "max_streams_per_worker": a.max_streams_per_worker,
         "submit_rate_per_s": a.submit_rate,

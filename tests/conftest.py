@@ -147,13 +147,23 @@ def broker_config(redis_url: str, **overrides: object) -> ServerConfig:
 
 
 @pytest.fixture
-def broker_factory(redis_url: str) -> Iterator[Callable[..., BrokerThread]]:
+def redis_settings() -> dict[str, object]:
+    """Broker settings the test's Redis needs besides its URL (TLS files for the store
+    suite's TLS runs, see tests/store/conftest.py)."""
+    return {}
+
+
+@pytest.fixture
+def broker_factory(
+    redis_url: str, redis_settings: dict[str, object]
+) -> Iterator[Callable[..., BrokerThread]]:
     """Start brokers on the test's Redis: `broker_factory(**config_overrides)`."""
     started: list[BrokerThread] = []
 
     def make(**overrides: object) -> BrokerThread:
         clock = overrides.pop("clock", None)
-        broker = BrokerThread(broker_config(redis_url, **overrides), clock).start()
+        config = broker_config(redis_url, **{**redis_settings, **overrides})
+        broker = BrokerThread(config, clock).start()
         started.append(broker)
         return broker
 

@@ -7,9 +7,11 @@ hiredis (already installed for parsing) packs the same bytes in C.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import hiredis
+import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection, SSLConnection
 
 
@@ -38,3 +40,32 @@ def connection_class_for(url: str) -> type[Connection] | None:
     if url.startswith("redis://"):
         return FastPackConnection
     return None
+
+
+@dataclass(frozen=True)
+class RedisTls:
+    """PEM files for a `rediss://` URL: the server's CA (empty: the system's CAs) and a
+    client certificate and key for a Redis that requires them (`tls-auth-clients`)."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+
+def redis_client(url: str, tls: RedisTls | None = None, **options: Any) -> aioredis.Redis:
+    """An asyncio client for `url` (redis://, rediss:// or unix://) with C packing where
+    the URL allows it and, for rediss://, the given certificates. `options` go to
+    redis-py unchanged."""
+    if url.startswith("unix://"):
+        # TCP keepalive has no meaning on a unix socket, and redis-py refuses the option.
+        options.pop("socket_keepalive", None)
+    fast = connection_class_for(url)
+    if fast is not None:
+        options["connection_class"] = fast
+    if tls is not None and url.startswith("rediss://"):
+        if tls.ca_file:
+            options["ssl_ca_certs"] = tls.ca_file
+        if tls.cert_file:
+            options["ssl_certfile"] = tls.cert_file
+            options["ssl_keyfile"] = tls.key_file or None
+    return aioredis.Redis.from_url(url, **options)

@@ -7,10 +7,9 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
-import redis.asyncio as aioredis
-
 from gopher_server.store import admin
 from gopher_server.store import workers as registry
+from gopher_server.store.connection import RedisTls, redis_client
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store
@@ -27,9 +26,9 @@ class LifecycleDriver:
     """Runs one store operation at a time on a flushed database, with its own event
     loop, predicts its outcome with the model, and asserts the store agreed."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, tls: RedisTls | None = None) -> None:
         self.loop = asyncio.new_event_loop()
-        self.redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis = redis_client(redis_url, tls, decode_responses=True)
         self.run(self.redis.flushdb())
         self.clock = FakeClock()
         self.store = Store(self.redis, self.clock, Keys(), SETTINGS)

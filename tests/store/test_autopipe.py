@@ -14,6 +14,8 @@ from gopher_server.store.autopipe import AutoPipeline, RedisTarget
 from gopher_server.store.scripts import Scripts
 from tests.support import until
 
+pytestmark = pytest.mark.tcp_only  # the auto-pipelined connection and raw reader are TCP's
+
 
 @pytest.fixture
 async def pipe(aredis: aioredis.Redis) -> AsyncIterator[AutoPipeline]:

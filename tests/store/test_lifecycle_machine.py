@@ -18,6 +18,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from gopher_server.store.connection import RedisTls
 from gopher_server.store.keys import PRIORITIES
 from tests.store.lifecycle_driver import JobSpec, LifecycleDriver
 from tests.store.lifecycle_model import SESSIONS, TYPES, WORKERS
@@ -41,10 +42,11 @@ class LifecycleMachine(RuleBasedStateMachine):
     are grouped so that dispatch comes up as often as any kind of answer."""
 
     redis_url: ClassVar[str] = ""
+    redis_tls: ClassVar[RedisTls | None] = None
 
     def __init__(self) -> None:
         super().__init__()
-        self.driver = LifecycleDriver(self.redis_url)
+        self.driver = LifecycleDriver(self.redis_url, self.redis_tls)
 
     def teardown(self) -> None:
         self.driver.close()
@@ -122,8 +124,8 @@ if os.environ.get("GOPHER_TEST_SHRINK") != "1":
     PHASES = [Phase.explicit, Phase.reuse, Phase.generate]
 
 
-def test_lifecycle_state_machine(redis_url: str) -> None:
-    machine = type("Machine", (LifecycleMachine,), {"redis_url": redis_url})
+def test_lifecycle_state_machine(redis_url: str, redis_tls: RedisTls | None) -> None:
+    machine = type("Machine", (LifecycleMachine,), {"redis_url": redis_url, "redis_tls": redis_tls})
     run_state_machine_as_test(
         machine,
         settings=settings(

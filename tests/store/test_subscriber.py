@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis.asyncio as aioredis
 
 from gopher_server.dispatch.subscriber import Subscriber
 from gopher_server.store.autopipe import RedisTarget
 from tests.support import until
+
+pytestmark = pytest.mark.tcp_only  # the auto-pipelined connection and raw reader are TCP's
 
 
 def _target(aredis: aioredis.Redis) -> RedisTarget:
