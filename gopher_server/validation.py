@@ -137,11 +137,14 @@ def submit_to_job(
     field: str = "",
     depth: int = 0,
     reserved_key: str = PARENT_KEY,
+    call_trace: str = "",
 ) -> NewJob:
     """Validate one SubmitJobRequest into a NewJob. `field` prefixes field names
     (e.g. "jobs[3]." inside a batch); `depth` > 0 validates a follow-up at that level
     (no run_at; delay_s counts from the parent's end; no `reserved_key` in the payload:
-    "parent" for a job's follow-up, "group" for a group's)."""
+    "parent" for a job's follow-up, "group" for a group's). `call_trace` is the stored
+    trace of a job without a trace_context of its own (follow-ups inherit their
+    parent's instead)."""
     f = field
     job_type = check_name(request.type, f + "type")
     priority = priority_word(request.priority, f + "priority")
@@ -186,7 +189,7 @@ def submit_to_job(
         maximum = int(
             _seconds(policy.max_delay_s, f + "retry_policy.max_delay_s", 0, MAX_DELAY_S) * 1000
         )
-    trace = ""
+    trace = "" if depth else call_trace
     if request.trace_context:
         trace = orjson.dumps(dict(request.trace_context)).decode()
         if len(trace) > MAX_TRACE_BYTES:
@@ -232,11 +235,15 @@ def _group_follow_ups(
 
 
 def submit_to_group(
-    request: job_service_pb2.SubmitGroupRequest, config: ServerConfig, now_ms: int
+    request: job_service_pb2.SubmitGroupRequest,
+    config: ServerConfig,
+    now_ms: int,
+    call_trace: str = "",
 ) -> NewGroup:
     """Validate a SubmitGroupRequest into a NewGroup: 1..max_batch members, each a valid
     SubmitJob without an idempotency key of its own; follow-ups as for a job's, with
-    "group" as the key the broker sets in their payloads."""
+    "group" as the key the broker sets in their payloads. `call_trace` as for
+    `submit_to_job`."""
     if not request.jobs:
         raise InvalidArgument("jobs must hold at least one member job", "jobs")
     if len(request.jobs) > config.max_batch:
@@ -252,7 +259,7 @@ def submit_to_group(
                 "an idempotency_key instead",
                 f"jobs[{i}].idempotency_key",
             )
-        members.append(submit_to_job(r, config, now_ms, f"jobs[{i}]."))
+        members.append(submit_to_job(r, config, now_ms, f"jobs[{i}].", call_trace=call_trace))
     key = request.idempotency_key
     if key and not IDEMPOTENCY_RE.match(key):
         raise InvalidArgument(

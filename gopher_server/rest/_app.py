@@ -20,7 +20,7 @@ from gopher_server.rest._decode import decode, params_to_json, parse_json_body
 from gopher_server.rest._docs_page import DOCS_HTML
 from gopher_server.rest._encode import encode
 from gopher_server.rest._errors import RestError, from_gopher_error, invalid
-from gopher_server.rest._invoke import Invoker
+from gopher_server.rest._invoke import TRACE_HEADERS, Invoker
 from gopher_server.rest._naming import descriptor_of, rest_name
 from gopher_server.rest._openapi import build_openapi
 from gopher_server.rest._routes import Binding, Router, discover_bindings
@@ -158,7 +158,8 @@ class Dispatcher:
             binding, variables, list(request.query_params.multi_items()), body
         )
         authorization = request.headers.get("authorization")
-        response = await self.invoker.invoke(binding.method, rpc_request, authorization)
+        trace = {k: request.headers[k] for k in TRACE_HEADERS if k in request.headers}
+        response = await self.invoker.invoke(binding.method, rpc_request, authorization, trace)
         return JSONResponse(render_response(binding, response), status_code=binding.success_status)
 
 

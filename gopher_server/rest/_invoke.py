@@ -8,12 +8,16 @@ from typing import Any
 
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from gopher_client import AsyncClient
 from gopher_server.rest._errors import RestError
 
 Metadata = Sequence[tuple[str, str]]
 AUTHORIZATION = "authorization"
+# W3C trace context headers the shim passes on to the broker.
+TRACE_HEADERS = ("traceparent", "tracestate")
 
 
 def _printable_ascii(text: str) -> bool:
@@ -41,35 +45,57 @@ class Invoker:
         return stub
 
     async def invoke(
-        self, method: MethodDescriptor, request: Message, authorization: str | None = None
+        self,
+        method: MethodDescriptor,
+        request: Message,
+        authorization: str | None = None,
+        trace_headers: dict[str, str] | None = None,
     ) -> Message:
         """Call `method` with `request`; an `authorization` value replaces the client's own.
 
-        Without one, the client's configured token (if any) is sent. Raises a
-        `gopher_client.GopherError` subclass when the broker refuses, and a 401 RestError
-        for a header gRPC metadata cannot carry.
+        Without one, the client's configured token (if any) is sent. `trace_headers`
+        (the caller's W3C `traceparent`/`tracestate`) go on as gRPC metadata, and are
+        the parent of the call's client span when tracing is on, so jobs submitted over
+        REST join the caller's trace. Raises a `gopher_client.GopherError` subclass when
+        the broker refuses, and a 401 RestError for a header gRPC metadata cannot carry.
         """
         if authorization is not None and not _printable_ascii(authorization):
             raise RestError(401, "unauthenticated", "the Authorization header is malformed")
+        trace = {k: v for k, v in (trace_headers or {}).items() if _printable_ascii(v)}
         stub_method = getattr(self._stub(method.containing_service), method.name)
-        result: Message = await self._client.call(_with_auth(stub_method, authorization), request)
+        call = _with_metadata(stub_method, authorization, trace)
+        if not trace:
+            result: Message = await self._client.call(call, request)
+            return result
+        token = otel_context.attach(propagate.extract(trace))
+        try:
+            result = await self._client.call(call, request)
+        finally:
+            otel_context.detach(token)
         return result
 
 
-def _with_auth(
-    stub_method: Callable[..., Awaitable[Message]], authorization: str | None
+def _with_metadata(
+    stub_method: Callable[..., Awaitable[Message]],
+    authorization: str | None,
+    trace: dict[str, str],
 ) -> Callable[..., Awaitable[Message]]:
-    """Wrap a stub method so the metadata `AsyncClient.call` passes carries `authorization`.
+    """Wrap a stub method so the metadata `AsyncClient.call` passes carries
+    `authorization` and the `trace` headers.
 
     The SDK sends its own metadata (its configured token); the REST caller's header, when
-    given, must win, and this keeps the SDK untouched.
+    given, must win, and this keeps the SDK untouched. With tracing on, the gRPC
+    instrumentation replaces the trace headers by its client span's (a child of them).
     """
-    if authorization is None:
+    if authorization is None and not trace:
         return stub_method
+    added = dict(trace)
+    if authorization is not None:
+        added[AUTHORIZATION] = authorization
 
     async def call(request: Message, *, metadata: Metadata = (), **kwargs: Any) -> Message:
-        forwarded = [(k, v) for k, v in metadata if k.lower() != AUTHORIZATION]
-        forwarded.append((AUTHORIZATION, authorization))
+        forwarded = [(k, v) for k, v in metadata if k.lower() not in added]
+        forwarded += added.items()
         return await stub_method(request, metadata=tuple(forwarded), **kwargs)
 
     return call

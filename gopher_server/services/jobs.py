@@ -18,6 +18,7 @@ from gopher_server.dispatch.session import StreamSession
 from gopher_server.dispatch.streamer import hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
+from gopher_server.observability.trace_parent import call_trace
 from gopher_server.services.operator import check_id_prefix
 from gopher_server.status import abort, unary
 from gopher_server.store import groups, listing
@@ -79,7 +80,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self, request: job_service_pb2.SubmitJobRequest, context: Context
     ) -> job_service_pb2.SubmitJobResponse:
         now_ms = self.store.clock.now_ms()
-        job = submit_to_job(request, self.config, now_ms)
+        job = submit_to_job(request, self.config, now_ms, call_trace=call_trace(context))
         stream = self.hub.waiting_session(job.type) if job.run_at_ms <= now_ms else None
         if stream is None:
             (result,) = await self.store.submit([job])
@@ -108,7 +109,8 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
     async def SubmitGroup(
         self, request: job_service_pb2.SubmitGroupRequest, context: Context
     ) -> job_service_pb2.SubmitGroupResponse:
-        group = submit_to_group(request, self.config, self.store.clock.now_ms())
+        now_ms = self.store.clock.now_ms()
+        group = submit_to_group(request, self.config, now_ms, call_trace(context))
         result = await self.store.submit_group(group)
         if not result.duplicate:
             self._count_submits(list(group.members), result.members)
@@ -143,9 +145,9 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
                 f"jobs holds {len(request.jobs)} jobs; the batch limit is {self.config.max_batch}",
                 "jobs",
             )
-        now = self.store.clock.now_ms()
+        now, trace = self.store.clock.now_ms(), call_trace(context)
         jobs = [
-            submit_to_job(r, self.config, now, field=f"jobs[{i}].")
+            submit_to_job(r, self.config, now, field=f"jobs[{i}].", call_trace=trace)
             for i, r in enumerate(request.jobs)
         ]
         results = await self.store.submit(jobs)

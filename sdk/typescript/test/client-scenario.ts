@@ -4,6 +4,10 @@
  * the test checks it, and the broker's records, from Python.
  *
  *   node build/test/client-scenario.js --server h:p --scenario api|chain
+ *   node build/test/client-scenario.js --server h:p --scenario submit --type T [--then U]
+ *
+ * `submit` submits one job of type T (with a follow-up of type U on success) and
+ * prints its id, setting no trace context (tests/observability/test_trace_links.py).
  */
 import { Client, JobFailedError, type Job } from "gopher-sdk";
 import { flags } from "./args";
@@ -91,7 +95,15 @@ async function chain(): Promise<Record<string, unknown>> {
   return { ids, results: jobs.map((j) => j.result), parents: jobs.map((j) => j.parentId) };
 }
 
-const scenarios: Record<string, () => Promise<Record<string, unknown>>> = { api, chain };
+async function submit(): Promise<Record<string, unknown>> {
+  const type = args.get("type") ?? "";
+  const then = args.get("then");
+  const onSuccess = then ? [{ type: then as keyof Jobs, payload: {} }] : undefined;
+  const id = await client.submit(type as keyof Jobs, {} as never, { onSuccess });
+  return { id };
+}
+
+const scenarios: Record<string, () => Promise<Record<string, unknown>>> = { api, chain, submit };
 const run = scenarios[args.get("scenario") ?? ""];
 if (!run) throw new Error(`--scenario must be one of ${Object.keys(scenarios).join(", ")}`);
 run()
