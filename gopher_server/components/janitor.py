@@ -6,9 +6,8 @@ import asyncio
 import logging
 
 from gopher_server.components.base import PeriodicComponent
-from gopher_server.store import admin, circuits
+from gopher_server.store import admin, circuits, retention
 from gopher_server.store import workers as registry
-from gopher_server.store._text import texts
 from gopher_server.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,10 +38,10 @@ class Janitor(PeriodicComponent):
         self.finished_max_jobs = finished_max_jobs
 
     async def _tick(self) -> bool:
-        keys, redis = self.store.keys, self.store.redis
         now = self.store.clock.now_ms()
-        cutoff = now - self.store.settings.finished_retention_ms
-        await redis.zremrangebyscore(keys.finished(), "-inf", cutoff)
+        await retention.forget_finished_before(
+            self.store, now - self.store.settings.finished_retention_ms
+        )
         # Bounded script calls, repeated until under the cap, yielding in between so
         # dispatch interleaves even when a burst of jobs finished at once.
         trimmed = 0
@@ -53,11 +52,9 @@ class Janitor(PeriodicComponent):
             await asyncio.sleep(0)
         if trimmed:
             log.info("janitor removed %d finished job(s) past the count limit", trimmed)
-        expired = await admin.dead_ids(self.store, older_than_ms=self.dead_retention_ms)
-        excess = await redis.zcard(keys.dead()) - len(expired) - self.dead_max_jobs
-        if excess > 0:
-            oldest = texts(await redis.zrange(keys.dead(), len(expired), len(expired) + excess - 1))
-            expired += oldest
+        expired = await retention.dead_past_limits(
+            self.store, self.dead_retention_ms, self.dead_max_jobs
+        )
         if expired:
             purged = await admin.purge_dead(self.store, expired)
             log.info("janitor removed %d dead job(s) past DLQ retention", purged)
