@@ -32,12 +32,12 @@ def follow(
     """
     last: job_pb2.Job | None = None
     try:
-        for job in client.watch_job(job_id, timeout_s=timeout_s):
-            last = job
+        for snapshot in client.watch_job(job_id, timeout_s=timeout_s):
+            job = last = snapshot.proto
             if output is Output.table:
                 if job.state == job_pb2.JOB_STATE_RETRYING and not job.errors:
                     # Snapshots carry no error history; a retry is worth naming its cause.
-                    job = client.get_job(job_id)
+                    job = client.get_job(job_id).proto
                 typer.echo(watch_line(job, dt.datetime.now(dt.UTC)))
             elif stream_json:
                 print_json_line(to_json(job))
@@ -53,7 +53,7 @@ def follow(
     ):
         fail(f"the broker stopped reporting on job {job_id} before it finished")
     # Watch snapshots omit the error history; the full record names the last error.
-    final = client.get_job(job_id)
+    final = client.get_job(job_id).proto
     if output is Output.json and not stream_json:
         print_json(to_json(final))
     return outcome(final)

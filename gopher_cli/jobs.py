@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from gopher_cli.common import (
+    EXIT_JOB_FAILED,
     Output,
     OutputOpt,
     PriorityName,
@@ -17,14 +18,21 @@ from gopher_cli.common import (
     collect_pages,
     connect,
     duration_option,
+    fail,
     usage_error,
 )
-from gopher_cli.durations import parse_time
+from gopher_cli.durations import format_duration, parse_time
 from gopher_cli.follow import follow
 from gopher_cli.job_views import job_detail, job_table, state_name
 from gopher_cli.output import console, print_json, print_messages, to_json
 from gopher_cli.payload import PayloadError, read_payload
-from gopher_client import DEFAULT_SERVER, submit_request
+from gopher_client import (
+    DEFAULT_SERVER,
+    JobCancelled,
+    JobFailed,
+    WaitTimeout,
+    submit_request,
+)
 
 job_app = typer.Typer(
     name="job",
@@ -130,7 +138,7 @@ def get(
     Example:  gopherctl job get 0b7c2c1e-5a8f-4f43-9d0e-3f3d0c0b9a11 --output json
     """
     with connect(server, token, not_found=f"job {job_id}") as client:
-        job = client.get_job(job_id)
+        job = client.get_job(job_id).proto
     if output is Output.json:
         print_json(to_json(job))
     else:
@@ -155,7 +163,7 @@ def list_(
     Example:  gopherctl job list --state retrying --type email --limit 20
     """
     with connect(server, token) as client:
-        jobs = collect_pages(
+        found = collect_pages(
             lambda size, page_token: client.list_jobs(
                 state=state.value if state else None,
                 job_type=job_type,
@@ -166,6 +174,7 @@ def list_(
             ),
             limit,
         )
+    jobs = [job.proto for job in found]
     if output is Output.json:
         print_messages(jobs)
     elif not jobs:
@@ -214,3 +223,32 @@ def watch(
     with connect(server, token, not_found=f"job {job_id}") as client:
         code = follow(client, job_id, output, timeout_s=timeout_s)
     raise typer.Exit(code)
+
+
+@job_app.command("result")
+def result(
+    job_id: JobIdArg,
+    timeout: Annotated[str | None, typer.Option(help="Give up after this long, e.g. 10m.")] = None,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+) -> None:
+    """Wait for a job to finish and print its result as JSON.
+
+    Exits 0 with the result on stdout if the job succeeded; 4 with the reason on stderr
+    if it ended dead or cancelled; 1 if --timeout passed first.
+
+    Example:  gopherctl job result 0b7c2c1e-5a8f-4f43-9d0e-3f3d0c0b9a11 --timeout 30s
+    """
+    timeout_s = duration_option("--timeout", timeout)
+    with connect(server, token, not_found=f"job {job_id}") as client:
+        try:
+            value = client.result(job_id, timeout_s=timeout_s)
+        except WaitTimeout:
+            fail(f"job {job_id} did not finish within {format_duration(timeout_s or 0)}")
+        except JobFailed as failed:
+            reason = str(failed.error) if failed.error else "no error recorded"
+            attempts = failed.job.attempt
+            fail(f"job {job_id} is dead after {attempts} attempt(s): {reason}", EXIT_JOB_FAILED)
+        except JobCancelled:
+            fail(f"job {job_id} was cancelled", EXIT_JOB_FAILED)
+    print_json(value)

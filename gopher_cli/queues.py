@@ -117,7 +117,7 @@ def dlq_show(
     Example:  gopherctl dlq show 0b7c2c1e-5a8f-4f43-9d0e-3f3d0c0b9a11
     """
     with connect(server, token, not_found=f"dead job {job_id}") as client:
-        job = client.get_job(job_id)
+        job = client.get_job(job_id).proto
     if job.state != job_pb2.JOB_STATE_DEAD:
         state = state_name(job.state)
         fail(f"job {job_id} is not in the dead letter queue (it is {state})", EXIT_NOT_FOUND)

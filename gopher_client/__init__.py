@@ -1,7 +1,12 @@
 """Gopher client SDK: submit and inspect jobs, and operate the broker, over gRPC.
 
     from gopher_client import Client
-    job_id = Client("127.0.0.1:50051").submit_job("email", {"to": "a@b.c"}, priority="high")
+    client = Client("127.0.0.1:50051")
+    job_id = client.submit_job("email", {"to": "a@b.c"}, priority="high")
+    print(client.result(job_id, timeout_s=30))   # the handler's return value, decoded
+
+Jobs come back as `Job` (state and priority as enums whose str() is the word, payload
+and result decoded, timestamps as aware datetimes; the raw message as `job.proto`).
 
 `AsyncClient` is the asyncio twin. Errors are `GopherError` subclasses (see `_errors`).
 """
@@ -17,17 +22,22 @@ from gopher_client._convert import (
     state_value,
     submit_request,
 )
+from gopher_client._enums import JobState, Priority
 from gopher_client._errors import (
     ConnectionFailed,
     GopherError,
     InvalidArgument,
+    JobCancelled,
+    JobFailed,
     LimitExceeded,
     NotFound,
     PermissionDenied,
     RequestError,
     StaleLease,
     Unauthenticated,
+    WaitTimeout,
 )
+from gopher_client._models import Job, JobError, JobPage, Transition
 from gopher_client._sync import Client, is_final
 
 __all__ = [
@@ -41,12 +51,21 @@ __all__ = [
     "ConnectionFailed",
     "GopherError",
     "InvalidArgument",
+    "Job",
+    "JobCancelled",
+    "JobError",
+    "JobFailed",
+    "JobPage",
+    "JobState",
     "LimitExceeded",
     "NotFound",
     "PermissionDenied",
+    "Priority",
     "RequestError",
     "StaleLease",
+    "Transition",
     "Unauthenticated",
+    "WaitTimeout",
     "group_request",
     "is_final",
     "priority_value",

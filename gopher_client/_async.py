@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Literal, TypeVar, Unpack, overload
 
 import grpc
 from gopher.v1 import admin_service_pb2 as admin_pb
@@ -23,13 +23,16 @@ from gopher.v1 import (
 
 from gopher_client._channel import KEEPALIVE_OPTIONS, ChannelConfig
 from gopher_client._convert import (
-    FINAL_STATES,
+    Payload,
+    SubmitOptions,
     group_request,
     priority_value,
     state_value,
     submit_request,
 )
-from gopher_client._errors import from_rpc_error
+from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
+from gopher_client._models import Job, JobPage
+from gopher_client._waiting import outcome
 
 T = TypeVar("T")
 
@@ -74,39 +77,51 @@ class AsyncClient:
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
+    @overload
     async def submit_job(
         self,
         job_type: str,
-        payload: Mapping[str, Any] | str | bytes | None = None,
+        payload: Payload = None,
         *,
-        priority: str | int | None = None,
-        retries: int | None = None,
-        run_at: dt.datetime | None = None,
-        delay_s: float | None = None,
-        idempotency_key: str = "",
-        timeout_s: float | None = None,
-        lease_ttl_s: float | None = None,
-        trace_context: Mapping[str, str] | None = None,
-        on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
-        on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
-    ) -> str:
-        """Submit one job and return its id (see `Client.submit_job`)."""
-        request = submit_request(
-            job_type,
-            payload,
-            priority=priority,
-            retries=retries,
-            run_at=run_at,
-            delay_s=delay_s,
-            idempotency_key=idempotency_key,
-            timeout_s=timeout_s,
-            lease_ttl_s=lease_ttl_s,
-            trace_context=trace_context,
-            on_success=on_success,
-            on_failure=on_failure,
-        )
-        response = await self.call(self.jobs.SubmitJob, request)
-        return response.job_id
+        wait: Literal[False] = False,
+        **options: Unpack[SubmitOptions],
+    ) -> str: ...
+
+    @overload
+    async def submit_job(
+        self,
+        job_type: str,
+        payload: Payload = None,
+        *,
+        wait: Literal[True],
+        wait_timeout_s: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Any: ...
+
+    async def submit_job(
+        self,
+        job_type: str,
+        payload: Payload = None,
+        *,
+        wait: bool = False,
+        wait_timeout_s: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Any:
+        """Submit one job and return its id; with `wait=True`, wait for it to finish
+        and return its decoded result instead (raising as `result()` does, with
+        `wait_timeout_s` as its timeout).
+
+        `payload` is a JSON-serialisable mapping (or JSON text). `priority` is "high",
+        "normal" (default) or "low"; `retries` defaults to 3 on the broker; `run_at` or
+        `delay_s` schedule it for later. `on_success` / `on_failure` are follow-up jobs
+        (built with `submit_request`) submitted when it succeeds / dies. Raises
+        InvalidArgument naming the bad field.
+        """
+        request = submit_request(job_type, payload, **options)
+        job_id = (await self.call(self.jobs.SubmitJob, request)).job_id
+        if not wait:
+            return job_id
+        return await self.result(job_id, wait_timeout_s)
 
     async def submit_jobs(self, requests: Sequence[jobs_pb.SubmitJobRequest]) -> list[str]:
         """Submit a batch atomically (all or nothing); return the ids in order."""
@@ -138,10 +153,10 @@ class AsyncClient:
         request = jobs_pb.GetGroupRequest(group_id=group_id)
         return (await self.call(self.jobs.GetGroup, request)).group
 
-    async def get_job(self, job_id: str) -> job_pb2.Job:
+    async def get_job(self, job_id: str) -> Job:
         """Return a job's full record. Raises NotFound for an unknown id."""
         response = await self.call(self.jobs.GetJob, jobs_pb.GetJobRequest(job_id=job_id))
-        return response.job
+        return Job.from_proto(response.job)
 
     async def list_jobs(
         self,
@@ -152,7 +167,7 @@ class AsyncClient:
         page_size: int = 0,
         page_token: str = "",
         id_prefix: str = "",
-    ) -> jobs_pb.ListJobsResponse:
+    ) -> JobPage:
         """Return one page of jobs matching the filters (None/empty means any);
         `id_prefix` finds jobs whose id starts with it."""
         request = jobs_pb.ListJobsRequest(
@@ -163,32 +178,41 @@ class AsyncClient:
             page_token=page_token,
             id_prefix=id_prefix,
         )
-        return await self.call(self.jobs.ListJobs, request)
+        response = await self.call(self.jobs.ListJobs, request)
+        return JobPage([Job.from_proto(j) for j in response.jobs], response.next_page_token)
 
     async def cancel_job(self, job_id: str) -> jobs_pb.CancelJobResponse:
         """Cancel a job that has not finished."""
         return await self.call(self.jobs.CancelJob, jobs_pb.CancelJobRequest(job_id=job_id))
 
-    async def watch_job(self, job_id: str) -> AsyncIterator[job_pb2.Job]:
+    async def watch_job(self, job_id: str) -> AsyncIterator[Job]:
         """Yield the job's record now and after each change, until a final state."""
         call = self.jobs.WatchJob(
             jobs_pb.WatchJobRequest(job_id=job_id), metadata=self.config.metadata()
         )
         try:
             async for response in call:
-                yield response.job
+                yield Job.from_proto(response.job)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
-    async def wait_for(self, job_id: str) -> job_pb2.Job:
-        """Wait until the job reaches a final state and return it."""
-        last: job_pb2.Job | None = None
-        async for job in self.watch_job(job_id):
-            last = job
-            if job.state in FINAL_STATES:
-                break
-        assert last is not None
-        return last
+    async def wait_for(self, job_id: str, timeout_s: float | None = None) -> Job:
+        """Wait (over WatchJob, no polling) until the job is final and return it.
+        Raises WaitTimeout when `timeout_s` passes first, NotFound for an unknown id."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                async for job in self.watch_job(job_id):
+                    if job.is_final:
+                        # Watch snapshots leave out errors and history; the final record has them.
+                        return await self.get_job(job_id)
+        except TimeoutError:
+            raise WaitTimeout(job_id, timeout_s or 0.0) from None
+        raise ConnectionFailed(f"the watch of job {job_id} ended before it was final")
+
+    async def result(self, job_id: str, timeout_s: float | None = None) -> Any:
+        """Wait for the job to be final and return its decoded result. Raises JobFailed
+        (with its last error) when it died, JobCancelled, or WaitTimeout."""
+        return outcome(await self.wait_for(job_id, timeout_s))
 
     # -- admin -------------------------------------------------------------------
 

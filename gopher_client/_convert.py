@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from gopher.v1 import job_pb2, job_service_pb2
@@ -69,6 +69,24 @@ def payload_json(payload: Mapping[str, Any] | str | bytes | None) -> str:
     return orjson.dumps(payload).decode()
 
 
+Payload = Mapping[str, Any] | str | bytes | None
+
+
+class SubmitOptions(TypedDict, total=False):
+    """The keyword arguments of `submit_request` and `submit_job` after the payload."""
+
+    priority: str | int | None
+    retries: int | None
+    run_at: dt.datetime | None
+    delay_s: float | None
+    idempotency_key: str
+    timeout_s: float | None
+    lease_ttl_s: float | None
+    trace_context: Mapping[str, str] | None
+    on_success: Sequence[job_service_pb2.SubmitJobRequest]
+    on_failure: Sequence[job_service_pb2.SubmitJobRequest]
+
+
 def submit_request(
     job_type: str,
     payload: Mapping[str, Any] | str | bytes | None = None,
@@ -88,7 +106,7 @@ def submit_request(
 
     `on_success` / `on_failure` are follow-up jobs (themselves built with this
     function) that the broker submits when this job succeeds / dies; each receives the
-    parent's outcome in its payload under "parent" (see docs/chains.md).
+    parent's outcome in its payload under "parent" (see docs/workflows.md).
     """
     request = job_service_pb2.SubmitJobRequest(
         type=job_type,

@@ -9,13 +9,21 @@ GopherError
       ├── LimitExceeded      payload, batch or rate limit exceeded (RESOURCE_EXHAUSTED)
       ├── Unauthenticated    missing or wrong token (UNAUTHENTICATED)
       └── PermissionDenied   the token's role does not allow the call (PERMISSION_DENIED)
+ ├── JobFailed               `result()`: the job died; `.error` is its last error
+ ├── JobCancelled            `result()`: the job was cancelled
+ └── WaitTimeout             `result()`: not final in time (also a TimeoutError)
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+if TYPE_CHECKING:
+    from gopher_client._models import Job, JobError
 
 
 class GopherError(Exception):
@@ -68,6 +76,34 @@ class Unauthenticated(RequestError):
 
 class PermissionDenied(RequestError):
     """The token's role does not allow this call."""
+
+
+class JobFailed(GopherError):
+    """The job died (retries exhausted, or a permanent error): `job` is its final
+    record, `error` its last error (None if it died without one, e.g. on a timeout)."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.error: JobError | None = job.last_error
+        reason = str(self.error) if self.error is not None else "no error recorded"
+        super().__init__(f"job {job.id} ({job.type}) died after {job.attempt} attempt(s): {reason}")
+
+
+class JobCancelled(GopherError):
+    """The job was cancelled before it succeeded; `job` is its final record."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        super().__init__(f"job {job.id} ({job.type}) was cancelled")
+
+
+class WaitTimeout(GopherError, TimeoutError):
+    """The job was not final when the wait ran out; `job_id` names it."""
+
+    def __init__(self, job_id: str, timeout_s: float) -> None:
+        self.job_id = job_id
+        self.timeout_s = timeout_s
+        super().__init__(f"job {job_id} was not final after {timeout_s:g}s")
 
 
 _BY_CODE: dict[grpc.StatusCode, type[RequestError]] = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal, TypeVar, Unpack, overload
 
 import grpc
 from gopher.v1 import (
@@ -23,12 +23,16 @@ from gopher.v1 import (
 from gopher_client._channel import KEEPALIVE_OPTIONS, ChannelConfig
 from gopher_client._convert import (
     FINAL_STATES,
+    Payload,
+    SubmitOptions,
     group_request,
     priority_value,
     state_value,
     submit_request,
 )
-from gopher_client._errors import from_rpc_error
+from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
+from gopher_client._models import Job, JobPage
+from gopher_client._waiting import outcome
 
 T = TypeVar("T")
 
@@ -75,23 +79,39 @@ class Client:
 
     # -- jobs ------------------------------------------------------------------
 
+    @overload
     def submit_job(
         self,
         job_type: str,
-        payload: Mapping[str, Any] | str | bytes | None = None,
+        payload: Payload = None,
         *,
-        priority: str | int | None = None,
-        retries: int | None = None,
-        run_at: dt.datetime | None = None,
-        delay_s: float | None = None,
-        idempotency_key: str = "",
-        timeout_s: float | None = None,
-        lease_ttl_s: float | None = None,
-        trace_context: Mapping[str, str] | None = None,
-        on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
-        on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
-    ) -> str:
-        """Submit one job and return its id.
+        wait: Literal[False] = False,
+        **options: Unpack[SubmitOptions],
+    ) -> str: ...
+
+    @overload
+    def submit_job(
+        self,
+        job_type: str,
+        payload: Payload = None,
+        *,
+        wait: Literal[True],
+        wait_timeout_s: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Any: ...
+
+    def submit_job(
+        self,
+        job_type: str,
+        payload: Payload = None,
+        *,
+        wait: bool = False,
+        wait_timeout_s: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Any:
+        """Submit one job and return its id; with `wait=True`, wait for it to finish
+        and return its decoded result instead (raising as `result()` does, with
+        `wait_timeout_s` as its timeout).
 
         `payload` is a JSON-serialisable mapping (or JSON text). `priority` is "high",
         "normal" (default) or "low"; `retries` defaults to 3 on the broker; `run_at` or
@@ -99,21 +119,11 @@ class Client:
         (built with `submit_request`) submitted when it succeeds / dies. Raises
         InvalidArgument naming the bad field.
         """
-        request = submit_request(
-            job_type,
-            payload,
-            priority=priority,
-            retries=retries,
-            run_at=run_at,
-            delay_s=delay_s,
-            idempotency_key=idempotency_key,
-            timeout_s=timeout_s,
-            lease_ttl_s=lease_ttl_s,
-            trace_context=trace_context,
-            on_success=on_success,
-            on_failure=on_failure,
-        )
-        return self.call(self.jobs.SubmitJob, request).job_id
+        request = submit_request(job_type, payload, **options)
+        job_id = (self.call(self.jobs.SubmitJob, request)).job_id
+        if not wait:
+            return job_id
+        return self.result(job_id, wait_timeout_s)
 
     def submit(self, request: jobs_pb.SubmitJobRequest) -> jobs_pb.SubmitJobResponse:
         """Submit a prepared request and return the full response."""
@@ -156,9 +166,10 @@ class Client:
         an unknown (or expired) group."""
         return self.call(self.jobs.GetGroup, jobs_pb.GetGroupRequest(group_id=group_id)).group
 
-    def get_job(self, job_id: str) -> job_pb2.Job:
+    def get_job(self, job_id: str) -> Job:
         """Return a job's full record. Raises NotFound for an unknown id."""
-        return self.call(self.jobs.GetJob, jobs_pb.GetJobRequest(job_id=job_id)).job
+        response = self.call(self.jobs.GetJob, jobs_pb.GetJobRequest(job_id=job_id))
+        return Job.from_proto(response.job)
 
     def list_jobs(
         self,
@@ -169,7 +180,7 @@ class Client:
         page_size: int = 0,
         page_token: str = "",
         id_prefix: str = "",
-    ) -> jobs_pb.ListJobsResponse:
+    ) -> JobPage:
         """Return one page of jobs matching the filters (None/empty means any);
         `id_prefix` finds jobs whose id starts with it."""
         request = jobs_pb.ListJobsRequest(
@@ -180,13 +191,14 @@ class Client:
             page_token=page_token,
             id_prefix=id_prefix,
         )
-        return self.call(self.jobs.ListJobs, request)
+        response = self.call(self.jobs.ListJobs, request)
+        return JobPage([Job.from_proto(j) for j in response.jobs], response.next_page_token)
 
     def cancel_job(self, job_id: str) -> jobs_pb.CancelJobResponse:
         """Cancel a job that has not finished; final jobs are left as they are."""
         return self.call(self.jobs.CancelJob, jobs_pb.CancelJobRequest(job_id=job_id))
 
-    def watch_job(self, job_id: str, timeout_s: float | None = None) -> Iterator[job_pb2.Job]:
+    def watch_job(self, job_id: str, timeout_s: float | None = None) -> Iterator[Job]:
         """Yield the job's record now and after each change, until a final state."""
         try:
             stream = self.jobs.WatchJob(
@@ -195,19 +207,29 @@ class Client:
                 timeout=timeout_s,
             )
             for response in stream:
-                yield response.job
+                yield Job.from_proto(response.job)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
-    def wait_for(self, job_id: str, timeout_s: float | None = None) -> job_pb2.Job:
-        """Block until the job reaches a final state and return it."""
-        last: job_pb2.Job | None = None
-        for job in self.watch_job(job_id, timeout_s=timeout_s):
-            last = job
-            if job.state in FINAL_STATES:
-                return job
-        assert last is not None
-        return last
+    def wait_for(self, job_id: str, timeout_s: float | None = None) -> Job:
+        """Block (over WatchJob, no polling) until the job is final and return it.
+        Raises WaitTimeout when `timeout_s` passes first, NotFound for an unknown id."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        try:
+            for job in self.watch_job(job_id, timeout_s=timeout_s):
+                if job.is_final:
+                    # Watch snapshots leave out errors and history; the final record has them.
+                    return self.get_job(job_id)
+        except ConnectionFailed:
+            if deadline is not None and time.monotonic() >= deadline - 0.05:
+                raise WaitTimeout(job_id, timeout_s or 0.0) from None
+            raise
+        raise ConnectionFailed(f"the watch of job {job_id} ended before it was final")
+
+    def result(self, job_id: str, timeout_s: float | None = None) -> Any:
+        """Block until the job is final and return its decoded result. Raises JobFailed
+        (with its last error) when it died, JobCancelled, or WaitTimeout."""
+        return outcome(self.wait_for(job_id, timeout_s))
 
     # -- admin -----------------------------------------------------------------
 
@@ -292,6 +314,6 @@ class Client:
         return self.call(self.admin.ListEvents, request)
 
 
-def is_final(job: job_pb2.Job) -> bool:
+def is_final(job: Job | job_pb2.Job) -> bool:
     """True when the job is SUCCEEDED, DEAD or CANCELLED."""
     return job.state in FINAL_STATES

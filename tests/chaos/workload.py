@@ -16,7 +16,7 @@ import redis
 from gopher.v1 import job_pb2
 from gopher.v1 import job_service_pb2 as jobs_pb
 
-from gopher_client import Client, GopherError
+from gopher_client import Client, GopherError, JobState
 from gopher_server.store.keys import Keys
 from tests.lifecycle.handlers import runs_key
 
@@ -139,7 +139,7 @@ def check(
     address: str, redis_url: str, recorder_url: str, report: Report, ids: dict[str, str]
 ) -> None:
     """Fill `report` from every job's record, the executions recorded, and raw Redis."""
-    succeeded = job_pb2.JOB_STATE_SUCCEEDED
+    succeeded = JobState.SUCCEEDED
     job_ids = list(ids.values())
     with redis.Redis.from_url(recorder_url) as recorder, recorder.pipeline() as pipe:
         for job_id in job_ids:
@@ -151,7 +151,7 @@ def check(
             report.states[job_pb2.JobState.Name(job.state)] += 1
             if job.state != succeeded:
                 report.lost.append(job_id)
-            if sum(1 for e in job.events if e.to_state == succeeded) > 1:
+            if sum(1 for e in job.history if e.to_state == succeeded) > 1:
                 report.double_success.append(job_id)
             lease_losses = sum(1 for e in job.errors if e.error_type in LEASE_LOSS)
             report.other_errors.update(

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gopher.v1 import job_pb2
 
-from gopher_client import Client
+from gopher_client import Client, JobState
 from tests.cli.conftest import Run
 from tests.cli.protocol_worker import Fail, ProtocolWorker, Succeed
 from tests.support import wait_until
@@ -26,7 +25,7 @@ def dead_jobs(client: Client, start_worker: StartWorker) -> list[str]:
     for n, job_type in enumerate(["email", "sms", "email"]):
         job_id = client.submit_job(job_type, {"n": n})
         wait_until(
-            lambda: client.get_job(job_id).state == job_pb2.JOB_STATE_DEAD,  # noqa: B023
+            lambda: client.get_job(job_id).state == JobState.DEAD,  # noqa: B023
             what=f"job {n} to die",
         )
         ids.append(job_id)
@@ -116,7 +115,7 @@ def test_dlq_requeue_by_id(
     assert result.stdout == f"requeued job {dead_jobs[0]}\n"
     assert result.stderr == "error: dead job nope not found\n"
     job = client.get_job(dead_jobs[0])
-    assert (job.state, job.attempt) == (job_pb2.JOB_STATE_ENQUEUED, 0)
+    assert (job.state, job.attempt) == (JobState.ENQUEUED, 0)
 
 
 def test_dlq_requeue_by_type_and_all(
@@ -124,7 +123,7 @@ def test_dlq_requeue_by_type_and_all(
 ) -> None:
     by_type = gopherctl("dlq", "requeue", "--type", "sms", "-s", broker.address)
     assert by_type.stdout == "requeued 1 job(s)\n"
-    assert client.get_job(dead_jobs[1]).state != job_pb2.JOB_STATE_DEAD
+    assert client.get_job(dead_jobs[1]).state != JobState.DEAD
     everything = gopherctl("dlq", "requeue", "--all", "-s", broker.address)
     assert everything.stdout == "requeued 2 job(s)\n"
     assert read(gopherctl, "dlq", "list", "-s", broker.address) == []

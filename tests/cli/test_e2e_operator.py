@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gopher.v1 import job_pb2
-
-from gopher_client import Client
+from gopher_client import Client, JobState
 from tests.cli.conftest import Run
 
 
@@ -28,7 +26,7 @@ def test_run_now_cancel_many_and_id_prefix(gopherctl: Run, broker: Any, client: 
     later = client.submit_job("email", {}, delay_s=3600)
     ran = gopherctl("job", "run-now", later, "--server", broker.address)
     assert ran.exit_code == 0, ran.stderr
-    assert client.get_job(later).state == job_pb2.JOB_STATE_ENQUEUED
+    assert client.get_job(later).state == JobState.ENQUEUED
     refused = gopherctl("job", "run-now", later, "--server", broker.address)
     assert refused.exit_code != 0 and "enqueued" in refused.stderr
     found = gopherctl(
@@ -40,4 +38,4 @@ def test_run_now_cancel_many_and_id_prefix(gopherctl: Run, broker: Any, client: 
     assert unconfirmed.exit_code == 2
     done = gopherctl("job", "cancel-many", "--type", "sms", "--yes", "--server", broker.address)
     assert done.exit_code == 0 and "cancelled 3 job(s)" in done.stdout
-    assert {client.get_job(i).state for i in ids} == {job_pb2.JOB_STATE_CANCELLED}
+    assert {client.get_job(i).state for i in ids} == {JobState.CANCELLED}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from gopher.v1 import job_pb2
 
-from gopher_client import AsyncClient
+from gopher_client import AsyncClient, JobState
 from gopher_server.store.store import Store
 from gopher_worker import Job, Registry, Worker
 from tests.store.helpers import holders
@@ -61,8 +61,8 @@ async def test_running_handler_is_cancelled_over_the_stream_and_never_retried(
             job = await client.get_job(job_id)
     finally:
         await worker.drain(1)
-    assert job.state == job_pb2.JOB_STATE_CANCELLED and job.attempt == 1
-    assert [e.to_state for e in job.events][-1] == job_pb2.JOB_STATE_CANCELLED
+    assert job.state == JobState.CANCELLED and job.attempt == 1
+    assert [e.to_state for e in job.history][-1] == JobState.CANCELLED
     assert runs == [1]
     assert await holders(store, job_id) == [store.keys.finished()]
     assert worker.failed == 0 and worker.completed == 0

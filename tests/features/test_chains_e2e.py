@@ -7,9 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gopher.v1 import job_pb2
 
-from gopher_client import AsyncClient, InvalidArgument, LimitExceeded, submit_request
+from gopher_client import AsyncClient, InvalidArgument, JobState, LimitExceeded, submit_request
 from gopher_worker import Job, PermanentError, Registry, Worker
 from tests.support import BrokerThread
 
@@ -62,8 +61,8 @@ async def test_video_then_notify_on_two_workers(
             )
             ok = await asyncio.wait_for(client.wait_for(ok_id), 10)
             bad = await asyncio.wait_for(client.wait_for(bad_id), 10)
-            assert ok.state == job_pb2.JOB_STATE_SUCCEEDED
-            assert bad.state == job_pb2.JOB_STATE_DEAD
+            assert ok.state == JobState.SUCCEEDED
+            assert bad.state == JobState.DEAD
             (ok_child_id,) = (await client.get_job(ok_id)).follow_up_ids
             (bad_child_id,) = (await client.get_job(bad_id)).follow_up_ids
             ok_child = await asyncio.wait_for(client.wait_for(ok_child_id), 10)
@@ -73,7 +72,7 @@ async def test_video_then_notify_on_two_workers(
             await worker.drain(1)
 
     assert ok_child.type == "notify" and ok_child.parent_id == ok_id
-    assert ok_child.state == job_pb2.JOB_STATE_SUCCEEDED and ok_child.result_json == '"sent"'
+    assert ok_child.state == JobState.SUCCEEDED and ok_child.result_json == '"sent"'
     assert seen[ok_child_id] == {
         "parent": {
             "id": ok_id,

@@ -11,7 +11,15 @@ import httpx
 import pytest
 from gopher.v1 import job_pb2
 
-from gopher_client import AsyncClient, InvalidArgument, LimitExceeded, NotFound, submit_request
+import gopher_client
+from gopher_client import (
+    AsyncClient,
+    InvalidArgument,
+    JobState,
+    LimitExceeded,
+    NotFound,
+    submit_request,
+)
 from gopher_worker import Job, PermanentError, Registry, Worker
 from tests.support import BrokerThread, until
 
@@ -86,7 +94,7 @@ async def test_fan_out_then_one_follow_up_with_every_result(
     assert ok_group.state == job_pb2.GROUP_STATE_SUCCEEDED
     assert list(ok_group.member_ids) == member_ids
     assert [(c.state, c.count) for c in ok_group.counts] == [(job_pb2.JOB_STATE_SUCCEEDED, 3)]
-    assert report_job.state == job_pb2.JOB_STATE_SUCCEEDED
+    assert report_job.state == JobState.SUCCEEDED
     assert report_job.parent_group_id == ok.group_id
     assert seen[report_id] == {
         "group": {
@@ -119,7 +127,7 @@ async def _group_done(client: AsyncClient, group_id: str) -> bool:
     return (await client.get_group(group_id)).state != job_pb2.GROUP_STATE_RUNNING
 
 
-async def _job(broker: BrokerThread, job_id: str) -> job_pb2.Job:
+async def _job(broker: BrokerThread, job_id: str) -> gopher_client.Job:
     async with AsyncClient(broker.address) as client:
         return await client.get_job(job_id)
 

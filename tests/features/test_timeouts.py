@@ -10,7 +10,7 @@ import threading
 import pytest
 from gopher.v1 import job_pb2
 
-from gopher_client import AsyncClient, submit_request
+from gopher_client import AsyncClient, JobState, submit_request
 from gopher_worker import Job, Registry, Worker
 from tests.support import BrokerThread
 
@@ -38,7 +38,7 @@ async def test_async_handler_is_cancelled_then_retried_then_dead(broker: BrokerT
             full = await client.get_job(job_id)
     finally:
         await worker.drain(1)
-    assert job.state == job_pb2.JOB_STATE_DEAD and job.attempt == 2
+    assert job.state == JobState.DEAD and job.attempt == 2
     assert cancelled == [1, 2]
     assert [e.error_type for e in full.errors] == ["TimeoutError", "TimeoutError"]
     assert "0.2s timeout" in full.errors[0].message
@@ -94,6 +94,6 @@ async def test_sync_handler_thread_is_abandoned_with_a_warning(
         release.set()  # let the abandoned thread end before the pool goes away
         await asyncio.to_thread(finished.wait, 10)
         await worker.drain(1)
-    assert job.state == job_pb2.JOB_STATE_DEAD
+    assert job.state == JobState.DEAD
     assert full.errors[0].error_type == "TimeoutError"
     assert any("abandoned" in r.getMessage() for r in caplog.records)

@@ -11,7 +11,7 @@ import pytest
 from gopher.v1 import job_pb2
 from gopher.v1 import worker_service_pb2 as wpb
 
-from gopher_client import Client
+from gopher_client import Client, JobState
 from tests.interop.sdks import SDKS, events
 from tests.processes import Proc
 from tests.support import BrokerThread, wait_until
@@ -31,7 +31,7 @@ def _circuit(client: Client, worker_id: str, job_type: str) -> int | None:
 
 def _held_back(client: Client, job_id: str) -> bool:
     job = client.get_job(job_id)
-    return job.state == S.JOB_STATE_ENQUEUED and job.attempt == 0
+    return job.state == JobState.ENQUEUED and job.attempt == 0
 
 
 @pytest.mark.parametrize("sdk", SDKS)
@@ -47,7 +47,7 @@ def test_failing_type_opens_its_circuit(
     with Client(broker.address) as client:
         failing = [client.submit_job("conf.fail", {}, retries=0) for _ in range(20)]
         for job_id in failing:
-            assert client.wait_for(job_id, timeout_s=30).state == S.JOB_STATE_DEAD
+            assert client.wait_for(job_id, timeout_s=30).state == JobState.DEAD
         wait_until(
             lambda: _circuit(client, worker_id, "conf.fail") == wpb.CIRCUIT_STATE_OPEN,
             15,
@@ -55,7 +55,7 @@ def test_failing_type_opens_its_circuit(
         )
         held = client.submit_job("conf.fail", {}, retries=0)
         other = client.wait_for(client.submit_job("conf.echo", {}), timeout_s=20)
-        assert other.state == S.JOB_STATE_SUCCEEDED
+        assert other.state == JobState.SUCCEEDED
         assert _held_back(client, held)
     assert not events(conformance_log, "start", held)
 
@@ -82,7 +82,7 @@ def test_node_probe_closes_the_circuit(
         assert all(_held_back(client, job_id) for job_id in held)
         down.unlink()  # the downstream is back: the next probe succeeds
         for job_id in failing + held:
-            assert client.wait_for(job_id, timeout_s=30).state == S.JOB_STATE_SUCCEEDED
+            assert client.wait_for(job_id, timeout_s=30).state == JobState.SUCCEEDED
         wait_until(
             lambda: _circuit(client, worker_id, "conf.flaky") is None,
             15,

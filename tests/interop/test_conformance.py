@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from gopher.v1 import job_pb2
 
-from gopher_client import Client
+from gopher_client import Client, Job, JobState
 from tests.interop.sdks import SDKS, events
 from tests.processes import Proc, wait_exit
 from tests.security.conftest import Pki, token
@@ -34,7 +34,7 @@ def _connected(client: Client, worker_id: str, timeout_s: float = 20.0) -> None:
     )
 
 
-def _final(client: Client, job_id: str, timeout_s: float = 30.0) -> job_pb2.Job:
+def _final(client: Client, job_id: str, timeout_s: float = 30.0) -> Job:
     return client.wait_for(job_id, timeout_s=timeout_s)
 
 
@@ -75,7 +75,7 @@ def test_ack_stores_the_result(sdk: str, broker: BrokerThread, workers: Workers)
     with Client(broker.address) as client:
         job_id = client.submit_job("conf.echo", {"n": 7, "s": "ü"})
         job = _final(client, job_id)
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert json.loads(job.result_json) == {
         "echo": {"n": 7, "s": "ü"},
         "attempt": 1,
@@ -94,7 +94,7 @@ def test_failure_retries_then_dead_letters(
         job_id = client.submit_job("conf.fail", {"message": "smtp down"}, retries=1)
         job = _final(client, job_id)
         full = client.get_job(job_id)
-    assert job.state == S.JOB_STATE_DEAD
+    assert job.state == JobState.DEAD
     assert full.attempt == 2
     assert [e.attempt for e in full.errors] == [1, 2]
     assert all(e.message == "smtp down" and e.error_type for e in full.errors)
@@ -111,7 +111,7 @@ def test_permanent_error_dead_letters_at_once(
         job_id = client.submit_job("conf.permanent", {}, retries=5)
         _final(client, job_id)
         job = client.get_job(job_id)
-    assert job.state == S.JOB_STATE_DEAD
+    assert job.state == JobState.DEAD
     assert job.attempt == 1
     assert [e.error_type for e in job.errors] == ["PermanentError"]
 
@@ -123,10 +123,11 @@ def test_retry_after_sets_the_delay(sdk: str, broker: BrokerThread, workers: Wor
         job_id = client.submit_job("conf.retry_after", {"delay_s": 1.5}, retries=2)
         retrying = _state(client, job_id, S.JOB_STATE_RETRYING)
         job = _final(client, job_id)
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert json.loads(job.result_json)["attempt"] == 2
-    failed_at = retrying.errors[0].time.ToMilliseconds()
-    assert job.started_at.ToMilliseconds() - failed_at >= 1400
+    failed_at, started_at = retrying.errors[0].time, job.started_at
+    assert failed_at is not None and started_at is not None
+    assert (started_at - failed_at).total_seconds() >= 1.4
 
 
 def test_timeout_fails_the_attempt(sdk: str, broker: BrokerThread, workers: Workers) -> None:
@@ -136,7 +137,7 @@ def test_timeout_fails_the_attempt(sdk: str, broker: BrokerThread, workers: Work
         job_id = client.submit_job("conf.sleep", {"ms": 20_000}, retries=0, timeout_s=0.5)
         _final(client, job_id)
         job = client.get_job(job_id)
-    assert job.state == S.JOB_STATE_DEAD
+    assert job.state == JobState.DEAD
     assert job.errors[0].error_type == "TimeoutError"
 
 
@@ -145,7 +146,7 @@ def test_extends_leases_of_long_jobs(sdk: str, broker: BrokerThread, workers: Wo
     workers(sdk, broker.address)
     with Client(broker.address) as client:
         job = _final(client, client.submit_job("conf.sleep", {"ms": 3000}, lease_ttl_s=1))
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert job.attempt == 1
 
 
@@ -157,7 +158,7 @@ def test_bounded_concurrency(
     with Client(broker.address) as client:
         ids = [client.submit_job("conf.sleep", {"ms": 400}) for _ in range(9)]
         for job_id in ids:
-            assert _final(client, job_id).state == S.JOB_STATE_SUCCEEDED
+            assert _final(client, job_id).state == JobState.SUCCEEDED
     timeline = sorted(
         [(e["t"], +1) for e in events(conformance_log, "start")]
         + [(e["t"], -1) for e in events(conformance_log, "end")]
@@ -181,9 +182,9 @@ def test_cancellation_reaches_the_running_handler(
         assert client.cancel_job(job_id).cancelled
         wait_until(lambda: events(conformance_log, "aborted", job_id), 10, "the handler to stop")
         # The worker's slot is free again: a new job runs at once.
-        assert _final(client, client.submit_job("conf.echo", {})).state == S.JOB_STATE_SUCCEEDED
+        assert _final(client, client.submit_job("conf.echo", {})).state == JobState.SUCCEEDED
         job = client.get_job(job_id)
-    assert job.state == S.JOB_STATE_CANCELLED
+    assert job.state == JobState.CANCELLED
     assert not job.errors
     assert not events(conformance_log, "end", job_id)
 
@@ -201,7 +202,7 @@ def test_drain_lets_running_jobs_finish(
         proc.signal(signal.SIGTERM)
         assert wait_exit(proc, 20) == 0
         job = client.get_job(job_id)
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert job.attempt == 1
 
 
@@ -221,12 +222,12 @@ def test_drain_hands_back_what_did_not_finish(
         assert wait_exit(proc, 20) == 0
         for job_id in ids:
             job = client.get_job(job_id)
-            assert job.state == S.JOB_STATE_ENQUEUED, job
+            assert job.state == JobState.ENQUEUED, job
         first = client.get_job(ids[0])
         assert first.attempt == 0 and not first.errors  # the hand-back cost no attempt
         workers("python", broker.address)
         for job_id in ids[1:]:
-            assert _final(client, job_id).state == S.JOB_STATE_SUCCEEDED
+            assert _final(client, job_id).state == JobState.SUCCEEDED
 
 
 def test_sigkill_mid_job_loses_nothing(
@@ -242,7 +243,7 @@ def test_sigkill_mid_job_loses_nothing(
         other = "node" if sdk == "python" else "python"
         workers(other, broker.address, worker_id=f"{other}-survivor")
         job = _final(client, job_id)
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert job.attempt == 2
     assert job.worker_id == f"{other}-survivor"
     assert json.loads(job.result_json)["sdk"] == other
@@ -264,7 +265,7 @@ def test_stale_ack_is_refused(
         other = workers("python", broker.address, worker_id="python-takeover")
         job = _final(client, job_id)
         wait_until(lambda: "refused" in proc.output(), 20, "the stale ack to be refused")
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert job.worker_id == "python-takeover"
     assert json.loads(job.result_json)["pid"] == other.popen.pid
     (stalled,) = [e for e in events(conformance_log, "end", job_id) if e["attempt"] == 1]
@@ -284,10 +285,10 @@ def test_keeps_leases_across_a_broker_shutdown(
         _state(client, job_id, S.JOB_STATE_ACTIVE)
         first.stop()
         job = _final(client, job_id)
-        assert job.state == S.JOB_STATE_SUCCEEDED
+        assert job.state == JobState.SUCCEEDED
         assert job.attempt == 1
         # And the stream lives on the second broker now: new work still flows.
-        assert _final(client, client.submit_job("conf.echo", {})).state == S.JOB_STATE_SUCCEEDED
+        assert _final(client, client.submit_job("conf.echo", {})).state == JobState.SUCCEEDED
 
 
 def test_tls_and_bearer_token(
@@ -307,4 +308,4 @@ def test_tls_and_bearer_token(
     workers(sdk, broker.address, token=token("worker"), tls_ca=ca)
     with Client(broker.address, token=token("submitter"), root_cert=ca.read_bytes()) as client:
         job = _final(client, client.submit_job("conf.echo", {"secure": True}))
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from gopher.v1 import job_pb2
 
-from gopher_client import Client, submit_request
+from gopher_client import Client, JobState, Priority, submit_request
 from tests.interop.sdks import node_program
 from tests.processes import Proc
 from tests.support import BrokerThread
@@ -40,7 +40,7 @@ def test_python_client_node_worker(broker: BrokerThread, workers: Workers) -> No
     with Client(broker.address) as client:
         job_id = client.submit_job("conf.echo", {"to": "a@b.c", "n": [1, 2.5, None]})
         job = client.wait_for(job_id, timeout_s=30)
-    assert job.state == S.JOB_STATE_SUCCEEDED
+    assert job.state == JobState.SUCCEEDED
     assert job.worker_id == "node-echo"
     assert json.loads(job.result_json)["echo"] == {"to": "a@b.c", "n": [1, 2.5, None]}
 
@@ -51,7 +51,7 @@ def test_node_client_python_worker(node_sdk: str, broker: BrokerThread, workers:
     out = node_client(node_sdk, broker.address, "api")
     with Client(broker.address) as client:
         high = client.get_job(out["high"]["id"])
-        assert high.priority == S.PRIORITY_HIGH and high.retries == 2
+        assert high.priority == Priority.HIGH and high.retries == 2
         assert high.timeout_s == 30 and high.lease_ttl_s == 20
         assert high.worker_id == "python-api"
         assert out["result"] == {"echo": {"n": 1}, "attempt": 1, "sdk": "python", "parent": ""}
@@ -63,13 +63,13 @@ def test_node_client_python_worker(node_sdk: str, broker: BrokerThread, workers:
         assert out["delayedJob"]["priority"] == "low"
         assert out["cancel"] == {"state": "cancelled", "cancelled": True}
         assert out["cancelAgain"] == {"state": "cancelled", "cancelled": False}
-        assert client.get_job(out["delayed"]["id"]).state == S.JOB_STATE_CANCELLED
+        assert client.get_job(out["delayed"]["id"]).state == JobState.CANCELLED
         assert [r["echo"]["n"] for r in out["batchResults"]] == [10, 11, 12]
         batch = [client.get_job(b["id"]) for b in out["batch"]]
         assert [j.priority for j in batch] == [
-            S.PRIORITY_NORMAL,
-            S.PRIORITY_HIGH,
-            S.PRIORITY_NORMAL,
+            Priority.NORMAL,
+            Priority.HIGH,
+            Priority.NORMAL,
         ]
         assert batch[2].retries == 0
     assert out["watchStates"][-1] == "succeeded"
@@ -101,7 +101,7 @@ def test_chain_submitted_from_python_alternates_languages(
         for _ in range(3):
             client.wait_for(job_id, timeout_s=30)
             job = client.get_job(job_id)
-            assert job.state == S.JOB_STATE_SUCCEEDED
+            assert job.state == JobState.SUCCEEDED
             results.append(json.loads(job.result_json))
             job_id = job.follow_up_ids[0] if job.follow_up_ids else ""
     assert [(r["sdk"], r["n"]) for r in results] == [("node", 1), ("python", 2), ("node", 3)]

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from gopher.v1 import job_pb2
 
-from gopher_client import Client, is_final
+from gopher_client import Client, Job, is_final
 from gopher_server.embedded_redis import EmbeddedRedis, find_redis_binary
 from tests.lifecycle.handlers import runs_key
 from tests.processes import Proc, start_broker, start_worker
@@ -26,7 +25,7 @@ def procs() -> Iterator[list[Proc]]:
         proc.kill()
 
 
-def final_job(client: Client, job_id: str) -> job_pb2.Job | None:
+def final_job(client: Client, job_id: str) -> Job | None:
     """The job if it reached a final state, else None."""
     job = client.get_job(job_id)
     return job if is_final(job) else None

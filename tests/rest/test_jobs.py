@@ -6,9 +6,8 @@ import datetime as dt
 import uuid
 
 import httpx
-from gopher.v1 import job_pb2
 
-from gopher_client import AsyncClient
+from gopher_client import AsyncClient, JobState, Priority
 from tests.rest._worker import ContractWorker
 
 DOCUMENTED = {
@@ -33,8 +32,8 @@ async def test_the_documented_call_works_verbatim(
     assert body["status"] == "enqueued"
     assert set(body) == {"job_id", "status"}  # exactly the documented answer
     job = await gopher.get_job(body["job_id"])
-    assert (job.type, job.priority, job.retries) == ("email", job_pb2.PRIORITY_HIGH, 3)
-    assert job.state == job_pb2.JOB_STATE_ENQUEUED
+    assert (job.type, job.priority, job.retries) == ("email", Priority.HIGH, 3)
+    assert job.state == JobState.ENQUEUED
 
 
 async def test_delayed_and_idempotent_submits(rest: httpx.AsyncClient) -> None:

@@ -11,11 +11,10 @@ import grpc
 import pytest
 import redis
 from gopher.v1 import admin_service_pb2 as admin_pb
-from gopher.v1 import job_pb2
 from gopher.v1 import job_service_pb2 as jobs_pb
 from gopher.v1 import worker_service_pb2 as workers_pb
 
-from gopher_client import Client, GopherError, InvalidArgument, NotFound
+from gopher_client import Client, GopherError, InvalidArgument, JobState, NotFound
 from gopher_server.store.keys import Keys
 from gopher_server.validation import NAME_RE
 from tests.security.messages import HOSTILE
@@ -113,7 +112,7 @@ def test_job_ids_only_address_jobs(client: Client, redis_url: str, hostile: str)
     )
     assert acked.outcomes[0].code != workers_pb.OUTCOME_CODE_OK
     assert snapshot(redis_url) == before
-    assert client.get_job(job_id).state == job_pb2.JOB_STATE_ENQUEUED
+    assert client.get_job(job_id).state == JobState.ENQUEUED
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from gopher.v1 import job_pb2
 
-from gopher_client import Client, ConnectionFailed, is_final
+from gopher_client import Client, ConnectionFailed, Job, is_final
 from tests.cli.conftest import Run
 from tests.processes import start_worker
 from tests.security.certs import Pem
@@ -130,7 +130,7 @@ def test_bad_tls_settings_refuse_to_start(broker_factory: Factory, pki: Pki) -> 
         broker_factory(tls_cert_file=str(pki.server.cert_file), tls_key_file="/nonexistent")
 
 
-def _final(client: Client, job_id: str) -> job_pb2.Job | None:
+def _final(client: Client, job_id: str) -> Job | None:
     job = client.get_job(job_id)
     return job if is_final(job) else None
 

@@ -3,12 +3,13 @@ whole record; cancel ends a job in any non-final state."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import orjson
 from gopher.v1 import job_pb2
 
-from gopher_client import AsyncClient
+from gopher_client import AsyncClient, JobState
 from gopher_server.convert import job_message
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store
@@ -17,6 +18,11 @@ from tests.store.helpers import holders, job_hash, lease_one, new_job
 from tests.support import BrokerThread
 
 S = job_pb2
+
+
+def _ms(moment: dt.datetime | None) -> int:
+    assert moment is not None
+    return round(moment.timestamp() * 1000)
 
 
 async def assert_expires_after_retention(store: Store, job_id: str) -> None:
@@ -114,16 +120,17 @@ async def test_get_job_shows_the_whole_record(
         assert await store.ack([(job_id, second.token, '{"ok": true}')]) == ["ok"]
         job = await client.get_job(job_id)
     assert (job.state, job.attempt, job.retries, job.worker_id) == (
-        S.JOB_STATE_SUCCEEDED,
+        JobState.SUCCEEDED,
         2,
         2,
         "w2",
     )
     assert job.payload_json == '{"to":"a@b.c"}' and job.result_json == '{"ok": true}'
-    assert job.created_at.ToMilliseconds() == t0
-    assert job.run_at.ToMilliseconds() == t0 + 11_500  # the last time it was due: the retry
-    assert job.started_at.ToMilliseconds() == t0 + 12_000
-    assert job.finished_at.ToMilliseconds() == t0 + 12_500
+    assert job.payload == {"to": "a@b.c"} and job.result == {"ok": True}
+    assert _ms(job.created_at) == t0
+    assert _ms(job.run_at) == t0 + 11_500  # the last time it was due: the retry
+    assert _ms(job.started_at) == t0 + 12_000
+    assert _ms(job.finished_at) == t0 + 12_500
     (error,) = job.errors
     assert (error.attempt, error.error_type, error.message, error.traceback, error.worker_id) == (
         1,
@@ -132,15 +139,15 @@ async def test_get_job_shows_the_whole_record(
         "Traceback...",
         "w1",
     )
-    assert error.time.ToMilliseconds() == t0 + 11_000
-    assert [(e.from_state, e.to_state) for e in job.events] == [
-        (S.JOB_STATE_UNSPECIFIED, S.JOB_STATE_SCHEDULED),
-        (S.JOB_STATE_SCHEDULED, S.JOB_STATE_ENQUEUED),
-        (S.JOB_STATE_ENQUEUED, S.JOB_STATE_ACTIVE),
-        (S.JOB_STATE_ACTIVE, S.JOB_STATE_RETRYING),
-        (S.JOB_STATE_RETRYING, S.JOB_STATE_ENQUEUED),
-        (S.JOB_STATE_ENQUEUED, S.JOB_STATE_ACTIVE),
-        (S.JOB_STATE_ACTIVE, S.JOB_STATE_SUCCEEDED),
+    assert _ms(error.time) == t0 + 11_000
+    assert [(e.from_state, e.to_state) for e in job.history] == [
+        (JobState.UNSPECIFIED, JobState.SCHEDULED),
+        (JobState.SCHEDULED, JobState.ENQUEUED),
+        (JobState.ENQUEUED, JobState.ACTIVE),
+        (JobState.ACTIVE, JobState.RETRYING),
+        (JobState.RETRYING, JobState.ENQUEUED),
+        (JobState.ENQUEUED, JobState.ACTIVE),
+        (JobState.ACTIVE, JobState.SUCCEEDED),
     ]
 
 
