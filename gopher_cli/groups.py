@@ -63,7 +63,7 @@ def get(
     Example:  gopherctl group get 6f1c0a8e-2b7d-4c55-9a11-0e3d2f4b8c90 --output json
     """
     with connect(server, token, not_found=f"group {group_id}") as client:
-        group = client.get_group(group_id)
+        group = client.get_group(group_id).proto
     if output is Output.json:
         print_json(to_json(group))
     else:

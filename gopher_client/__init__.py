@@ -22,7 +22,7 @@ from gopher_client._convert import (
     state_value,
     submit_request,
 )
-from gopher_client._enums import JobState, Priority
+from gopher_client._enums import GroupState, JobState, Priority
 from gopher_client._errors import (
     ConnectionFailed,
     GopherError,
@@ -37,7 +37,7 @@ from gopher_client._errors import (
     Unauthenticated,
     WaitTimeout,
 )
-from gopher_client._models import Job, JobError, JobPage, Transition
+from gopher_client._models import Group, Job, JobError, JobPage, Transition
 from gopher_client._sync import Client, is_final
 
 __all__ = [
@@ -50,6 +50,8 @@ __all__ = [
     "Client",
     "ConnectionFailed",
     "GopherError",
+    "Group",
+    "GroupState",
     "InvalidArgument",
     "Job",
     "JobCancelled",

@@ -10,7 +10,6 @@ import grpc
 from gopher.v1 import admin_service_pb2 as admin_pb
 from gopher.v1 import (
     admin_service_pb2_grpc,
-    job_pb2,
     job_service_pb2_grpc,
     worker_service_pb2_grpc,
 )
@@ -31,7 +30,7 @@ from gopher_client._convert import (
     submit_request,
 )
 from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
-from gopher_client._models import Job, JobPage
+from gopher_client._models import Group, Job, JobPage
 from gopher_client._waiting import outcome
 
 T = TypeVar("T")
@@ -147,11 +146,11 @@ class AsyncClient:
         )
         return await self.call(self.jobs.SubmitGroup, request)
 
-    async def get_group(self, group_id: str) -> job_pb2.Group:
+    async def get_group(self, group_id: str) -> Group:
         """Return a group's state, members by state and follow-ups (see
         `Client.get_group`)."""
         request = jobs_pb.GetGroupRequest(group_id=group_id)
-        return (await self.call(self.jobs.GetGroup, request)).group
+        return Group.from_proto((await self.call(self.jobs.GetGroup, request)).group)
 
     async def get_job(self, job_id: str) -> Job:
         """Return a job's full record. Raises NotFound for an unknown id."""

@@ -46,6 +46,19 @@ class Priority(enum.IntEnum):
         return self.name.lower()
 
 
+class GroupState(enum.IntEnum):
+    """A group's outcome: running until every member is final."""
+
+    UNSPECIFIED = job_pb2.GROUP_STATE_UNSPECIFIED
+    RUNNING = job_pb2.GROUP_STATE_RUNNING
+    SUCCEEDED = job_pb2.GROUP_STATE_SUCCEEDED
+    FAILED = job_pb2.GROUP_STATE_FAILED
+    CANCELLED = job_pb2.GROUP_STATE_CANCELLED
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
 def job_state(value: int) -> JobState:
     """The member for a contract value; values a newer broker may add map to UNSPECIFIED."""
     try:
@@ -60,3 +73,11 @@ def priority(value: int) -> Priority:
         return Priority(value)
     except ValueError:
         return Priority.UNSPECIFIED
+
+
+def group_state(value: int) -> GroupState:
+    """The member for a contract value (UNSPECIFIED for one this SDK does not know)."""
+    try:
+        return GroupState(value)
+    except ValueError:
+        return GroupState.UNSPECIFIED

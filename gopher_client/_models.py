@@ -15,7 +15,7 @@ import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 from gopher.v1 import job_pb2
 
-from gopher_client._enums import JobState, Priority, job_state, priority
+from gopher_client._enums import GroupState, JobState, Priority, group_state, job_state, priority
 
 
 def _time(ts: Timestamp) -> dt.datetime | None:
@@ -165,3 +165,40 @@ class JobPage:
 
     jobs: list[Job]
     next_page_token: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group as the broker last reported it: its state, how many members are in each
+    state (`counts`), the member ids in submission order, and the ids of the follow-ups
+    its outcome submitted (empty until every member is final)."""
+
+    id: str
+    state: GroupState
+    member_ids: list[str]
+    counts: dict[JobState, int]
+    follow_up_ids: list[str]
+    created_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    idempotency_key: str = ""
+    proto: job_pb2.Group = field(default_factory=job_pb2.Group, repr=False, compare=False)
+
+    @property
+    def is_final(self) -> bool:
+        """True once every member is final and the follow-ups were submitted."""
+        return self.state not in (GroupState.RUNNING, GroupState.UNSPECIFIED)
+
+    @classmethod
+    def from_proto(cls, group: job_pb2.Group) -> Group:
+        """The typed view of a contract `Group`."""
+        return cls(
+            id=group.id,
+            state=group_state(group.state),
+            member_ids=list(group.member_ids),
+            counts={job_state(c.state): c.count for c in group.counts},
+            follow_up_ids=list(group.follow_up_ids),
+            created_at=_time(group.created_at),
+            finished_at=_time(group.finished_at),
+            idempotency_key=group.idempotency_key,
+            proto=group,
+        )

@@ -31,7 +31,7 @@ from gopher_client._convert import (
     submit_request,
 )
 from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
-from gopher_client._models import Job, JobPage
+from gopher_client._models import Group, Job, JobPage
 from gopher_client._waiting import outcome
 
 T = TypeVar("T")
@@ -161,10 +161,11 @@ class Client:
         )
         return self.call(self.jobs.SubmitGroup, request)
 
-    def get_group(self, group_id: str) -> job_pb2.Group:
+    def get_group(self, group_id: str) -> Group:
         """Return a group's state, members by state and follow-ups. Raises NotFound for
         an unknown (or expired) group."""
-        return self.call(self.jobs.GetGroup, jobs_pb.GetGroupRequest(group_id=group_id)).group
+        response = self.call(self.jobs.GetGroup, jobs_pb.GetGroupRequest(group_id=group_id))
+        return Group.from_proto(response.group)
 
     def get_job(self, job_id: str) -> Job:
         """Return a job's full record. Raises NotFound for an unknown id."""

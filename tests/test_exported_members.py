@@ -18,6 +18,8 @@ def test_client_sdk_exports() -> None:
             "Client",
             "ConnectionFailed",
             "GopherError",
+            "Group",
+            "GroupState",
             "InvalidArgument",
             "Job",
             "JobCancelled",

@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from gopher.v1 import job_pb2
 
 import gopher_client
 from gopher_client import (
     AsyncClient,
+    Group,
+    GroupState,
     InvalidArgument,
     JobState,
     LimitExceeded,
@@ -70,7 +71,7 @@ async def test_fan_out_then_one_follow_up_with_every_result(
             )
             assert len(ok.members) == 3 and not ok.HasField("duplicate")
 
-            async def finished(group_id: str) -> job_pb2.Group:
+            async def finished(group_id: str) -> Group:
                 await until(
                     lambda: _group_done(client, group_id), timeout_s=10, what=f"group {group_id}"
                 )
@@ -91,9 +92,9 @@ async def test_fan_out_then_one_follow_up_with_every_result(
             await worker.drain(1)
 
     member_ids = [m.job_id for m in ok.members]
-    assert ok_group.state == job_pb2.GROUP_STATE_SUCCEEDED
+    assert ok_group.state is GroupState.SUCCEEDED and str(ok_group.state) == "succeeded"
     assert list(ok_group.member_ids) == member_ids
-    assert [(c.state, c.count) for c in ok_group.counts] == [(job_pb2.JOB_STATE_SUCCEEDED, 3)]
+    assert ok_group.counts == {JobState.SUCCEEDED: 3}
     assert report_job.state == JobState.SUCCEEDED
     assert report_job.parent_group_id == ok.group_id
     assert seen[report_id] == {
@@ -110,7 +111,7 @@ async def test_fan_out_then_one_follow_up_with_every_result(
     member = await _job(brokers[1], member_ids[0])
     assert member.group_id == ok.group_id
 
-    assert bad_group.state == job_pb2.GROUP_STATE_FAILED
+    assert bad_group.state is GroupState.FAILED
     assert alert_job.parent_group_id == bad.group_id
     assert [m["state"] for m in seen[alert_id]["group"]["members"]] == ["succeeded", "dead"]
     assert seen[alert_id]["group"]["members"][1]["error"] == "PermanentError: bad frame"
@@ -124,7 +125,7 @@ async def test_fan_out_then_one_follow_up_with_every_result(
 
 
 async def _group_done(client: AsyncClient, group_id: str) -> bool:
-    return (await client.get_group(group_id)).state != job_pb2.GROUP_STATE_RUNNING
+    return (await client.get_group(group_id)).is_final
 
 
 async def _job(broker: BrokerThread, job_id: str) -> gopher_client.Job:
