@@ -25,7 +25,14 @@ def _time(ts: Timestamp) -> dt.datetime | None:
 
 
 def _json(text: str) -> Any:
-    return orjson.loads(text) if text else None
+    """Decoded JSON; None for empty. The broker stores results as workers send them, and a
+    worker in another language may send plain text: that comes back as the text itself."""
+    if not text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
 
 
 @dataclass(frozen=True)
