@@ -31,7 +31,7 @@ def fetch_snapshot(client: Client, failures: int) -> Snapshot:
     now = dt.datetime.now(dt.UTC)
     stats = client.queue_stats()
     workers = client.list_workers()
-    dead = list(client.list_dead_jobs(page_size=failures).jobs) if failures else []
+    dead = [j.proto for j in client.list_dead_jobs(page_size=failures).jobs] if failures else []
     return Snapshot(started_s, now, stats, workers, dead)
 
 

@@ -116,7 +116,7 @@ def submit(
         if response.duplicate:
             typer.echo(f"note: idempotency key matched job {response.job_id}", err=True)
         if output is Output.json and not wait:
-            print_json(to_json(response))
+            print_json(to_json(response.proto))
         elif output is Output.table:
             typer.echo(response.job_id)
         if wait:

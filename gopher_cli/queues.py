@@ -94,9 +94,10 @@ def dlq_list(
     Example:  gopherctl dlq list --type email
     """
     with connect(server, token) as client:
-        jobs = collect_pages(
+        found = collect_pages(
             lambda size, page_token: client.list_dead_jobs(job_type, size, page_token), limit
         )
+    jobs = [job.proto for job in found]  # the CLI prints the contract's form
     if output is Output.json:
         print_messages(jobs)
     elif not jobs:

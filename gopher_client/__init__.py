@@ -37,7 +37,15 @@ from gopher_client._errors import (
     Unauthenticated,
     WaitTimeout,
 )
-from gopher_client._models import Group, Job, JobError, JobPage, Transition
+from gopher_client._models import (
+    Group,
+    GroupSubmission,
+    Job,
+    JobError,
+    JobPage,
+    Submission,
+    Transition,
+)
 from gopher_client._sync import Client, is_final
 
 __all__ = [
@@ -52,6 +60,7 @@ __all__ = [
     "GopherError",
     "Group",
     "GroupState",
+    "GroupSubmission",
     "InvalidArgument",
     "Job",
     "JobCancelled",
@@ -65,6 +74,7 @@ __all__ = [
     "Priority",
     "RequestError",
     "StaleLease",
+    "Submission",
     "Transition",
     "Unauthenticated",
     "WaitTimeout",

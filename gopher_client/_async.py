@@ -30,7 +30,7 @@ from gopher_client._convert import (
     submit_request,
 )
 from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
-from gopher_client._models import Group, Job, JobPage
+from gopher_client._models import Group, GroupSubmission, Job, JobPage
 from gopher_client._waiting import outcome
 
 T = TypeVar("T")
@@ -135,7 +135,7 @@ class AsyncClient:
         on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
         on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
         idempotency_key: str = "",
-    ) -> jobs_pb.SubmitGroupResponse:
+    ) -> GroupSubmission:
         """Submit `jobs` as one group, atomically (see `Client.submit_group`)."""
         request = group_request(
             jobs,
@@ -144,7 +144,7 @@ class AsyncClient:
             on_failure=on_failure,
             idempotency_key=idempotency_key,
         )
-        return await self.call(self.jobs.SubmitGroup, request)
+        return GroupSubmission.from_proto(await self.call(self.jobs.SubmitGroup, request))
 
     async def get_group(self, group_id: str) -> Group:
         """Return a group's state, members by state and follow-ups (see

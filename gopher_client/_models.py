@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
-from gopher.v1 import job_pb2
+from gopher.v1 import job_pb2, job_service_pb2
 
 from gopher_client._enums import GroupState, JobState, Priority, group_state, job_state, priority
 
@@ -208,4 +208,59 @@ class Group:
             finished_at=_time(group.finished_at),
             idempotency_key=group.idempotency_key,
             proto=group,
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The broker's answer to one submit: the job's id and state, whether an idempotency
+    key matched an earlier job (`duplicate`: `job_id` is that job), and any warnings."""
+
+    job_id: str
+    state: JobState
+    duplicate: bool
+    warnings: list[str]
+    proto: job_service_pb2.SubmitJobResponse = field(
+        default_factory=job_service_pb2.SubmitJobResponse, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_proto(cls, response: job_service_pb2.SubmitJobResponse) -> Submission:
+        """The typed view of a contract `SubmitJobResponse`."""
+        return cls(
+            job_id=response.job_id,
+            state=job_state(response.status),
+            duplicate=response.duplicate,
+            warnings=list(response.warnings),
+            proto=response,
+        )
+
+
+@dataclass(frozen=True)
+class GroupSubmission:
+    """The broker's answer to a group submit: the group's id and its members' answers in
+    the order given (`job_ids` for just the ids)."""
+
+    group_id: str
+    members: list[Submission]
+    duplicate: bool
+    warnings: list[str]
+    proto: job_service_pb2.SubmitGroupResponse = field(
+        default_factory=job_service_pb2.SubmitGroupResponse, repr=False, compare=False
+    )
+
+    @property
+    def job_ids(self) -> list[str]:
+        """The members' ids, in the order they were given."""
+        return [member.job_id for member in self.members]
+
+    @classmethod
+    def from_proto(cls, response: job_service_pb2.SubmitGroupResponse) -> GroupSubmission:
+        """The typed view of a contract `SubmitGroupResponse`."""
+        return cls(
+            group_id=response.group_id,
+            members=[Submission.from_proto(m) for m in response.members],
+            duplicate=response.duplicate,
+            warnings=list(response.warnings),
+            proto=response,
         )

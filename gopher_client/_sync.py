@@ -31,7 +31,7 @@ from gopher_client._convert import (
     submit_request,
 )
 from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
-from gopher_client._models import Group, Job, JobPage
+from gopher_client._models import Group, GroupSubmission, Job, JobPage, Submission
 from gopher_client._waiting import outcome
 
 T = TypeVar("T")
@@ -125,9 +125,9 @@ class Client:
             return job_id
         return self.result(job_id, wait_timeout_s)
 
-    def submit(self, request: jobs_pb.SubmitJobRequest) -> jobs_pb.SubmitJobResponse:
-        """Submit a prepared request and return the full response."""
-        return self.call(self.jobs.SubmitJob, request)
+    def submit(self, request: jobs_pb.SubmitJobRequest) -> Submission:
+        """Submit a prepared request and return the broker's full answer."""
+        return Submission.from_proto(self.call(self.jobs.SubmitJob, request))
 
     def submit_jobs(self, requests: Sequence[jobs_pb.SubmitJobRequest]) -> list[str]:
         """Submit a batch atomically (all or nothing); return the ids in order."""
@@ -142,7 +142,7 @@ class Client:
         on_success: Sequence[jobs_pb.SubmitJobRequest] = (),
         on_failure: Sequence[jobs_pb.SubmitJobRequest] = (),
         idempotency_key: str = "",
-    ) -> jobs_pb.SubmitGroupResponse:
+    ) -> GroupSubmission:
         """Submit `jobs` (built with `submit_request`) as one group, atomically, and
         return the group's id and its members' ids.
 
@@ -159,7 +159,7 @@ class Client:
             on_failure=on_failure,
             idempotency_key=idempotency_key,
         )
-        return self.call(self.jobs.SubmitGroup, request)
+        return GroupSubmission.from_proto(self.call(self.jobs.SubmitGroup, request))
 
     def get_group(self, group_id: str) -> Group:
         """Return a group's state, members by state and follow-ups. Raises NotFound for
@@ -250,12 +250,13 @@ class Client:
 
     def list_dead_jobs(
         self, job_type: str = "", page_size: int = 0, page_token: str = ""
-    ) -> admin_pb.ListDeadJobsResponse:
+    ) -> JobPage:
         """One page of the dead letter queue, newest first."""
         request = admin_pb.ListDeadJobsRequest(
             type=job_type, page_size=page_size, page_token=page_token
         )
-        return self.call(self.admin.ListDeadJobs, request)
+        response = self.call(self.admin.ListDeadJobs, request)
+        return JobPage([Job.from_proto(j) for j in response.jobs], response.next_page_token)
 
     def requeue_dead_job(self, job_id: str) -> None:
         """Move one dead job back to its ready queue with attempts reset."""

@@ -14,12 +14,15 @@ from gopher.v1 import job_pb2
 from gopher_client import (
     AsyncClient,
     Client,
+    GroupSubmission,
     Job,
     JobCancelled,
     JobFailed,
     JobState,
     Priority,
+    Submission,
     WaitTimeout,
+    submit_request,
 )
 from gopher_worker import Job as WorkerJob
 from gopher_worker import PermanentError, Registry, Worker
@@ -97,6 +100,32 @@ async def test_a_dead_job_raises_job_failed_with_its_last_error(
         (2, "PermanentError"),
     ]
     assert "bad input" in str(failed.value)
+    with Client(broker.address) as blocking:
+        dead = blocking.list_dead_jobs()
+    assert [(j.id, j.state, str(j.last_error)) for j in dead.jobs] == [
+        (job_id, JobState.DEAD, "PermanentError: bad input")
+    ]
+    assert dead.next_page_token == ""
+
+
+async def test_submissions_are_typed(broker: BrokerThread) -> None:
+    async with AsyncClient(broker.address) as client:
+        group = await client.submit_group(
+            [submit_request("resize", {"width": 8}), submit_request("resize", {"width": 4})],
+            idempotency_key="g-typed",
+        )
+        again = await client.submit_group([submit_request("resize")], idempotency_key="g-typed")
+        listed = await client.get_group(group.group_id)
+    assert isinstance(group, GroupSubmission) and not group.duplicate
+    assert group.job_ids == listed.member_ids and len(group.job_ids) == 2
+    assert [str(m.state) for m in group.members] == ["enqueued", "enqueued"]
+    assert again.duplicate and again.group_id == group.group_id
+    with Client(broker.address) as blocking:
+        first = blocking.submit(submit_request("resize", idempotency_key="k-1"))
+        repeat = blocking.submit(submit_request("resize", idempotency_key="k-1"))
+    assert isinstance(first, Submission) and first.state is JobState.ENQUEUED
+    assert not first.duplicate and repeat.duplicate and repeat.job_id == first.job_id
+    assert first.proto.job_id == first.job_id
 
 
 async def test_cancelled_and_unfinished_jobs(broker: BrokerThread, worker: Worker) -> None:

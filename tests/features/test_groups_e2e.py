@@ -69,7 +69,7 @@ async def test_fan_out_then_one_follow_up_with_every_result(
                 on_success=[submit_request("report", {"video": "dog"})],
                 on_failure=[submit_request("alert", {"team": "video"})],
             )
-            assert len(ok.members) == 3 and not ok.HasField("duplicate")
+            assert len(ok.members) == 3 and not ok.duplicate
 
             async def finished(group_id: str) -> Group:
                 await until(

@@ -12,7 +12,7 @@ import pytest
 import redis
 from gopher.v1 import job_pb2, job_service_pb2
 
-from gopher_client import Client, InvalidArgument, LimitExceeded
+from gopher_client import Client, InvalidArgument, JobState, LimitExceeded
 from gopher_server.store.keys import Keys
 from tests.support import BrokerThread
 
@@ -130,7 +130,7 @@ def test_repeated_idempotency_key_returns_the_first_job(client: Client, raw: red
     again = client.submit(request(idempotency_key="order-42", payload_json='{"n": 2}'))
     assert not first.duplicate
     assert again.duplicate and again.job_id == first.job_id
-    assert again.status == job_pb2.JOB_STATE_ENQUEUED
+    assert again.state is JobState.ENQUEUED
     assert job_keys(raw) == [KEYS.job(first.job_id)]
     assert raw.hget(KEYS.job(first.job_id), "payload") == '{"n": 1}'
     assert raw.lrange(KEYS.ready("normal", "email"), 0, -1) == [first.job_id]
