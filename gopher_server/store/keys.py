@@ -162,7 +162,7 @@ class Keys:
 
     def job_ids(self) -> str:
         """Sorted set of every stored job's id, all scored 0: the id index that finds a
-        job by an id prefix (ZRANGEBYLEX), about 35 bytes per job."""
+        job by an id prefix (ZRANGEBYLEX), about 150 bytes per job (a skiplist member)."""
         return f"{self.tag}:ids"
 
     # -- pub/sub channels --------------------------------------------------------

@@ -7,10 +7,20 @@ from gopher_server.store._text import texts
 from gopher_server.store.store import Store
 
 
-async def forget_finished_before(store: Store, cutoff_ms: int) -> int:
-    """Drop index entries of jobs finished before `cutoff_ms` (their hashes expire by
-    TTL on their own); returns how many were dropped."""
-    dropped: int = await store.redis.zremrangebyscore(store.keys.finished(), "-inf", cutoff_ms)
+async def forget_finished_before(store: Store, cutoff_ms: int, batch: int = 1000) -> int:
+    """Drop the index entries (the finished set and the id index) of jobs finished
+    before `cutoff_ms`, whose hashes expire by TTL on their own; returns how many."""
+    keys, dropped = store.keys, 0
+    while ids := texts(
+        await store.redis.zrangebyscore(keys.finished(), "-inf", cutoff_ms, start=0, num=batch)
+    ):
+        async with store.redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(keys.finished(), *ids)
+            pipe.zrem(keys.job_ids(), *ids)
+            await pipe.execute()
+        dropped += len(ids)
+        if len(ids) < batch:
+            break
     return dropped
 
 
