@@ -27,11 +27,15 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # the broker failed or refused, or could not be reached
 EXIT_USAGE = 2  # bad arguments, rejected by gopherctl or by the broker (Click uses 2 too)
 EXIT_NOT_FOUND = 3  # the named job, dead job, schedule or rate limit does not exist
-EXIT_JOB_FAILED = 4  # a followed job ended dead or cancelled instead of succeeding
+EXIT_JOB_FAILED = 4  # a followed job ended dead instead of succeeding
+# Distinct from a dead job and from a broker error, so a script can tell them apart.
+EXIT_JOB_CANCELLED = 5  # a followed job was cancelled
+EXIT_WAIT_TIMEOUT = 6  # a followed job had not finished when the wait's timeout passed
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 error (broker unreachable or refused), 2 usage (bad arguments), "
-    "3 not found, 4 a followed job (submit --wait, job watch) ended dead or cancelled."
+    "3 not found; for a followed job (submit --wait, job watch, job result): 4 it died, "
+    "5 it was cancelled, 6 the wait timed out first."
 )
 
 

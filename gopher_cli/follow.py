@@ -7,7 +7,15 @@ import datetime as dt
 import typer
 from gopher.v1 import job_pb2
 
-from gopher_cli.common import EXIT_ERROR, EXIT_JOB_FAILED, EXIT_OK, Output, fail
+from gopher_cli.common import (
+    EXIT_ERROR,
+    EXIT_JOB_CANCELLED,
+    EXIT_JOB_FAILED,
+    EXIT_OK,
+    EXIT_WAIT_TIMEOUT,
+    Output,
+    fail,
+)
 from gopher_cli.durations import format_duration
 from gopher_cli.job_views import last_error, state_name, watch_line
 from gopher_cli.output import print_json, print_json_line, to_json
@@ -26,8 +34,9 @@ def follow(
 
     Table output prints one line per change. JSON output prints one JSON document per
     snapshot when `stream_json`, else only the final full record. Returns EXIT_OK when the
-    job succeeded and EXIT_JOB_FAILED when it ended dead or cancelled, after printing why
-    on stderr. `timeout_s` bounds the wait (None: forever); running out of it exits.
+    job succeeded, EXIT_JOB_FAILED when it died and EXIT_JOB_CANCELLED when it was
+    cancelled, after printing why on stderr. `timeout_s` bounds the wait (None: forever);
+    running out of it exits with EXIT_WAIT_TIMEOUT.
     Raises GopherError for the caller's `connect()` to report.
     """
     last: job_pb2.Job | None = None
@@ -44,7 +53,10 @@ def follow(
     except ConnectionFailed as error:
         # The SDK reports our own deadline as DEADLINE_EXCEEDED; name it as the wait timing out.
         if timeout_s is not None and str(error).startswith("DEADLINE_EXCEEDED"):
-            fail(f"job {job_id} did not finish within {format_duration(timeout_s)}")
+            fail(
+                f"job {job_id} did not finish within {format_duration(timeout_s)}",
+                EXIT_WAIT_TIMEOUT,
+            )
         raise
     if last is None or last.state not in (
         job_pb2.JOB_STATE_SUCCEEDED,
@@ -71,6 +83,6 @@ def outcome(job: job_pb2.Job) -> int:
         return EXIT_JOB_FAILED
     if job.state == job_pb2.JOB_STATE_CANCELLED:
         typer.echo(f"error: job {job.id} was cancelled", err=True)
-        return EXIT_JOB_FAILED
+        return EXIT_JOB_CANCELLED
     typer.echo(f"error: job {job.id} is still {state_name(job.state)}", err=True)
     return EXIT_ERROR

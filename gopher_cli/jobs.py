@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from gopher_cli.common import (
+    EXIT_JOB_CANCELLED,
     EXIT_JOB_FAILED,
+    EXIT_WAIT_TIMEOUT,
     Output,
     OutputOpt,
     PriorityName,
@@ -215,7 +217,8 @@ def watch(
 ) -> None:
     """Follow a job's state changes until it finishes (JSON: one document per line).
 
-    Exits 0 if the job succeeded, 4 if it ended dead or cancelled.
+    Exits 0 if the job succeeded, 4 if it died, 5 if it was cancelled, 6 if --timeout
+    passed first.
 
     Example:  gopherctl job watch 0b7c2c1e-5a8f-4f43-9d0e-3f3d0c0b9a11
     """
@@ -234,8 +237,8 @@ def result(
 ) -> None:
     """Wait for a job to finish and print its result as JSON.
 
-    Exits 0 with the result on stdout if the job succeeded; 4 with the reason on stderr
-    if it ended dead or cancelled; 1 if --timeout passed first.
+    Exits 0 with the result on stdout if the job succeeded; with the reason on stderr, 4
+    if it died, 5 if it was cancelled, 6 if --timeout passed first.
 
     Example:  gopherctl job result 0b7c2c1e-5a8f-4f43-9d0e-3f3d0c0b9a11 --timeout 30s
     """
@@ -244,11 +247,12 @@ def result(
         try:
             value = client.result(job_id, timeout_s=timeout_s)
         except WaitTimeout:
-            fail(f"job {job_id} did not finish within {format_duration(timeout_s or 0)}")
+            limit = format_duration(timeout_s or 0)
+            fail(f"job {job_id} did not finish within {limit}", EXIT_WAIT_TIMEOUT)
         except JobFailed as failed:
             reason = str(failed.error) if failed.error else "no error recorded"
             attempts = failed.job.attempt
             fail(f"job {job_id} is dead after {attempts} attempt(s): {reason}", EXIT_JOB_FAILED)
         except JobCancelled:
-            fail(f"job {job_id} was cancelled", EXIT_JOB_FAILED)
+            fail(f"job {job_id} was cancelled", EXIT_JOB_CANCELLED)
     print_json(value)

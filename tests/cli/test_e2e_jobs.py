@@ -133,7 +133,7 @@ def test_wait_on_a_dead_job_exits_4_with_the_error(
 def test_wait_timeout_gives_up(gopherctl: Run, broker: Any) -> None:
     result = gopherctl("submit", "nobody-serves-this", "--wait", "--wait-timeout", "300ms",
                        "-s", broker.address)  # fmt: skip
-    assert result.exit_code == 1
+    assert result.exit_code == 6
     assert result.stderr.endswith("did not finish within 300ms\n")
 
 
@@ -200,11 +200,11 @@ def test_watch_follows_to_success(
     assert json.loads(lines.splitlines()[-1])["state"] == "succeeded"
 
 
-def test_watch_cancelled_job_exits_4(gopherctl: Run, broker: Any, client: Client) -> None:
+def test_watch_cancelled_job_exits_5(gopherctl: Run, broker: Any, client: Client) -> None:
     job_id = client.submit_job("email", delay_s=60)
     client.cancel_job(job_id)
     result = gopherctl("job", "watch", job_id, "-s", broker.address)
-    assert result.exit_code == 4
+    assert result.exit_code == 5
     assert result.stderr == f"error: job {job_id} was cancelled\n"
     missing = gopherctl("job", "watch", "nope", "-s", broker.address)
     assert missing.exit_code == 3

@@ -37,10 +37,10 @@ def test_result_of_a_cancelled_or_unfinished_job(
 ) -> None:
     job_id = client.submit_job("nobody-serves-this", {})
     waited = gopherctl("job", "result", job_id, "--timeout", "300ms", "-s", broker.address)
-    assert waited.exit_code == 1
+    assert waited.exit_code == 6  # timed out: neither dead (4) nor cancelled (5)
     assert waited.stderr == f"error: job {job_id} did not finish within 300ms\n"
     client.cancel_job(job_id)
     cancelled = gopherctl("job", "result", job_id, "-s", broker.address)
-    assert cancelled.exit_code == 4 and cancelled.stderr == f"error: job {job_id} was cancelled\n"
+    assert cancelled.exit_code == 5 and cancelled.stderr == f"error: job {job_id} was cancelled\n"
     unknown = gopherctl("job", "result", "no-such-job", "-s", broker.address)
     assert unknown.exit_code == 3
