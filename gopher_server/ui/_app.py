@@ -31,7 +31,7 @@ SESSION_COOKIE = "gopher_session"
 MAX_FORM_BYTES = 256 * 1024
 # A forwarded prefix must look like a path ("/a/b"): it is written into every link.
 _PREFIX_RE = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
-STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
 @dataclass(frozen=True)
