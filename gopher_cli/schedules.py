@@ -120,6 +120,18 @@ def pause(name: NameArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = N
     typer.echo(f"paused schedule {name}")
 
 
+@schedules_app.command("trigger")
+def trigger(name: NameArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Submit the schedule's job now, outside its ticks (its next tick does not move).
+
+    Example:  gopherctl schedules trigger digest
+    """
+    with connect(server, token, not_found=f"schedule {name}") as client:
+        request = admin_pb.TriggerScheduleRequest(name=name)
+        response = client.call(client.admin.TriggerSchedule, request)
+    typer.echo(response.job_id)
+
+
 @schedules_app.command("resume")
 def resume(name: NameArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
     """Let a paused schedule fire again.

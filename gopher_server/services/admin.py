@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import grpc
@@ -20,6 +21,7 @@ from gopher_server.services.operator import OperatorActions
 from gopher_server.status import unary
 from gopher_server.store import admin, circuits, listing, schedules
 from gopher_server.store import workers as registry
+from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word
 
@@ -246,6 +248,21 @@ class AdminService(OperatorActions, admin_service_pb2_grpc.AdminServiceServicer)
         self, request: pb.ResumeScheduleRequest, context: Context
     ) -> pb.ResumeScheduleResponse:
         return pb.ResumeScheduleResponse(schedule=await self._set_paused(request.name, False))
+
+    @unary
+    async def TriggerSchedule(
+        self, request: pb.TriggerScheduleRequest, context: Context
+    ) -> pb.TriggerScheduleResponse:
+        d = await self._existing(request.name)
+        job = NewJob(
+            id=str(uuid.uuid4()),
+            type=d["type"],
+            priority=d["priority"],
+            payload=d["payload"],
+            retries=d["retries"],
+        )
+        (result,) = await self.store.submit([job])
+        return pb.TriggerScheduleResponse(job_id=result.job_id)
 
     # -- rate limits ------------------------------------------------------------------
     @unary

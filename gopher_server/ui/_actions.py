@@ -126,6 +126,12 @@ async def _resume_schedule(calls: Calls, form: Form) -> str:
     return await _schedule(calls, form, "ResumeSchedule", request, admin_pb.ResumeScheduleResponse)
 
 
+async def _trigger_schedule(calls: Calls, form: Form) -> str:
+    request = admin_pb.TriggerScheduleRequest(name=_one(form, "name"))
+    response = await calls.rpc("TriggerSchedule", request, admin_pb.TriggerScheduleResponse)
+    return f"triggered schedule {_one(form, 'name')}: job {response.job_id}"
+
+
 async def _set_limit(calls: Calls, form: Form) -> str:
     request = admin_pb.SetRateLimitRequest(
         type=_one(form, "type"),
@@ -152,6 +158,7 @@ ACTIONS: dict[str, Callable[[Calls, Form], Awaitable[str]]] = {
     "purge": _purge,
     "pause-schedule": _pause_schedule,
     "resume-schedule": _resume_schedule,
+    "trigger-schedule": _trigger_schedule,
     "set-rate-limit": _set_limit,
     "delete-rate-limit": _delete_limit,
 }

@@ -105,6 +105,11 @@ class AdminServiceStub:
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.ResumeScheduleRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_admin__service__pb2.ResumeScheduleResponse.FromString,
                 _registered_method=True)
+        self.TriggerSchedule = channel.unary_unary(
+                '/gopher.v1.AdminService/TriggerSchedule',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.TriggerScheduleRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.TriggerScheduleResponse.FromString,
+                _registered_method=True)
         self.SetRateLimit = channel.unary_unary(
                 '/gopher.v1.AdminService/SetRateLimit',
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.SetRateLimitRequest.SerializeToString,
@@ -249,6 +254,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TriggerSchedule(self, request, context):
+        """TriggerSchedule submits the schedule's job now, outside its cron ticks; paused or
+        not, and without moving its next tick.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetRateLimit(self, request, context):
         """SetRateLimit sets a job type's global rate and concurrency limits.
         """
@@ -383,6 +396,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ResumeSchedule,
                     request_deserializer=gopher_dot_v1_dot_admin__service__pb2.ResumeScheduleRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_admin__service__pb2.ResumeScheduleResponse.SerializeToString,
+            ),
+            'TriggerSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerSchedule,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.TriggerScheduleRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.TriggerScheduleResponse.SerializeToString,
             ),
             'SetRateLimit': grpc.unary_unary_rpc_method_handler(
                     servicer.SetRateLimit,
@@ -804,6 +822,33 @@ class AdminService:
             '/gopher.v1.AdminService/ResumeSchedule',
             gopher_dot_v1_dot_admin__service__pb2.ResumeScheduleRequest.SerializeToString,
             gopher_dot_v1_dot_admin__service__pb2.ResumeScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/TriggerSchedule',
+            gopher_dot_v1_dot_admin__service__pb2.TriggerScheduleRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.TriggerScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

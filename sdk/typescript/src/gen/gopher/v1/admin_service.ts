@@ -331,6 +331,18 @@ export interface ResumeScheduleResponse {
   schedule?: Schedule | undefined;
 }
 
+/** TriggerScheduleRequest names a schedule. */
+export interface TriggerScheduleRequest {
+  /** Schedule name. */
+  name: string;
+}
+
+/** TriggerScheduleResponse names the job the trigger submitted. */
+export interface TriggerScheduleResponse {
+  /** The submitted job's id. */
+  jobId: string;
+}
+
 /** RateLimit bounds one job type across all brokers and workers. */
 export interface RateLimit {
   /** Job type. */
@@ -2897,6 +2909,116 @@ export const ResumeScheduleResponse: MessageFns<ResumeScheduleResponse> = {
   },
 };
 
+function createBaseTriggerScheduleRequest(): TriggerScheduleRequest {
+  return { name: "" };
+}
+
+export const TriggerScheduleRequest: MessageFns<TriggerScheduleRequest> = {
+  encode(message: TriggerScheduleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TriggerScheduleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTriggerScheduleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<TriggerScheduleRequest>): TriggerScheduleRequest {
+    return TriggerScheduleRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TriggerScheduleRequest>): TriggerScheduleRequest {
+    const message = createBaseTriggerScheduleRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseTriggerScheduleResponse(): TriggerScheduleResponse {
+  return { jobId: "" };
+}
+
+export const TriggerScheduleResponse: MessageFns<TriggerScheduleResponse> = {
+  encode(message: TriggerScheduleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TriggerScheduleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTriggerScheduleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<TriggerScheduleResponse>): TriggerScheduleResponse {
+    return TriggerScheduleResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TriggerScheduleResponse>): TriggerScheduleResponse {
+    const message = createBaseTriggerScheduleResponse();
+    message.jobId = object.jobId ?? "";
+    return message;
+  },
+};
+
 function createBaseRateLimit(): RateLimit {
   return { type: "", ratePerS: 0, burst: 0, maxConcurrency: 0 };
 }
@@ -4628,6 +4750,21 @@ export const AdminServiceService = {
       Buffer.from(ResumeScheduleResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResumeScheduleResponse => ResumeScheduleResponse.decode(value),
   },
+  /**
+   * TriggerSchedule submits the schedule's job now, outside its cron ticks; paused or
+   * not, and without moving its next tick.
+   */
+  triggerSchedule: {
+    path: "/gopher.v1.AdminService/TriggerSchedule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TriggerScheduleRequest): Buffer =>
+      Buffer.from(TriggerScheduleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TriggerScheduleRequest => TriggerScheduleRequest.decode(value),
+    responseSerialize: (value: TriggerScheduleResponse): Buffer =>
+      Buffer.from(TriggerScheduleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TriggerScheduleResponse => TriggerScheduleResponse.decode(value),
+  },
   /** SetRateLimit sets a job type's global rate and concurrency limits. */
   setRateLimit: {
     path: "/gopher.v1.AdminService/SetRateLimit" as const,
@@ -4761,6 +4898,11 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   pauseSchedule: handleUnaryCall<PauseScheduleRequest, PauseScheduleResponse>;
   /** ResumeSchedule lets a paused schedule fire again. */
   resumeSchedule: handleUnaryCall<ResumeScheduleRequest, ResumeScheduleResponse>;
+  /**
+   * TriggerSchedule submits the schedule's job now, outside its cron ticks; paused or
+   * not, and without moving its next tick.
+   */
+  triggerSchedule: handleUnaryCall<TriggerScheduleRequest, TriggerScheduleResponse>;
   /** SetRateLimit sets a job type's global rate and concurrency limits. */
   setRateLimit: handleUnaryCall<SetRateLimitRequest, SetRateLimitResponse>;
   /** ListRateLimits lists all per-type limits. */
@@ -5019,6 +5161,25 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResumeScheduleResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * TriggerSchedule submits the schedule's job now, outside its cron ticks; paused or
+   * not, and without moving its next tick.
+   */
+  triggerSchedule(
+    request: TriggerScheduleRequest,
+    callback: (error: ServiceError | null, response: TriggerScheduleResponse) => void,
+  ): ClientUnaryCall;
+  triggerSchedule(
+    request: TriggerScheduleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TriggerScheduleResponse) => void,
+  ): ClientUnaryCall;
+  triggerSchedule(
+    request: TriggerScheduleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TriggerScheduleResponse) => void,
   ): ClientUnaryCall;
   /** SetRateLimit sets a job type's global rate and concurrency limits. */
   setRateLimit(
