@@ -35,9 +35,11 @@ def _require_browser() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the browser tests. Package scope, not session: the sync
+    Playwright API keeps its event loop running in this thread until it is closed, and
+    an asyncio test run after it would then find a loop already running."""
     _require_browser()
     from playwright.sync_api import sync_playwright
 
