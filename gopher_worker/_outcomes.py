@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
 from gopher.v1 import worker_service_pb2 as pb
 
-from gopher_client import AsyncClient, GopherError
+from gopher_client import GopherError
 from gopher_worker._clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -17,12 +19,26 @@ MAX_BATCH = 500
 BATCH_YIELDS = 2
 
 
+class OutcomeSink(Protocol):
+    """Where batches go: the broker client's batch calls (AsyncClient has them)."""
+
+    async def ack_jobs(
+        self, acks: Sequence[pb.AckJobRequest], worker_id: str = ""
+    ) -> list[pb.Outcome]:
+        """Complete deliveries; one outcome per ack, in order."""
+        ...
+
+    async def nack_jobs(self, nacks: Sequence[pb.NackJobRequest]) -> list[pb.Outcome]:
+        """Fail or hand back deliveries; one outcome per nack, in order."""
+        ...
+
+
 class OutcomeBatcher:
     """Sends outcomes in batches, retrying through broker outages until each job's
     lease deadline (after which the broker has recovered the job anyway)."""
 
     def __init__(
-        self, client: AsyncClient, worker_id: str = "", clock: Clock | None = None
+        self, client: OutcomeSink, worker_id: str = "", clock: Clock | None = None
     ) -> None:
         self._client = client
         self._clock: Clock = clock or SystemClock()

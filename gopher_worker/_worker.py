@@ -16,7 +16,7 @@ from typing import Any
 
 from gopher.v1 import worker_service_pb2 as pb
 
-from gopher_client import AsyncClient
+from gopher_client import AsyncClient, ConnectionFailed
 from gopher_client._tracing import tracing_enabled
 from gopher_worker._breaker import BreakerPolicy, CircuitBreaker
 from gopher_worker._circuit_reporter import CircuitReporter
@@ -25,7 +25,7 @@ from gopher_worker._execution import Outcome, failure, run_handler
 from gopher_worker._hooks import CANCELLED, FAILED, HANDED_BACK, SUCCEEDED, Hooks, JobHook
 from gopher_worker._http import StatusServer
 from gopher_worker._job import Job
-from gopher_worker._leases import keep_leases
+from gopher_worker._leases import LeaseKeeper
 from gopher_worker._metrics import WorkerMetrics
 from gopher_worker._outcomes import OutcomeBatcher
 from gopher_worker._receiver import receive_jobs
@@ -96,6 +96,7 @@ class Worker:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gopher-job")
         self._client: AsyncClient | None = None
         self._outcomes: OutcomeBatcher | None = None
+        self._leases = LeaseKeeper(self.running, self.clock, self._extend_leases, self._lease_lost)
         self._client_config = dict(client_config or {})
         if token:
             self._client_config["token"] = token
@@ -135,7 +136,7 @@ class Worker:
         self._circuits.start()
         self._tasks = [
             asyncio.create_task(receive_jobs(self), name="gopher-stream"),
-            asyncio.create_task(keep_leases(self), name="gopher-leases"),
+            asyncio.create_task(self._leases.run(), name="gopher-leases"),
         ]
         log.info(
             "worker %s started: types %s, concurrency %d",
@@ -325,6 +326,27 @@ class Worker:
                 },
             )
             self._outcomes.nack(outcome.nack, run.deadline_ms)
+
+    async def _extend_leases(self, requests: Sequence[pb.ExtendLeaseRequest]) -> list[pb.Outcome]:
+        if self._client is None:  # stopped between passes; the next pass never comes
+            raise ConnectionFailed("the worker is stopped")
+        return await self._client.extend_leases(requests)
+
+    def _lease_lost(self, run: _Running, reason: str) -> None:
+        # The broker took the job back (it may run elsewhere): stop the handler, or
+        # never start it, and report nothing.
+        self.running.pop(run.lease.job_id, None)
+        if run.task is None or run.task.done():
+            return
+        if run.running:
+            log.warning("lease of job %s lost (%s); stopping its handler", run.lease.job_id, reason)
+        else:  # still waiting for a slot: it never starts
+            self.metrics.dropped.labels("expired").inc()
+            log.warning(
+                "job %s dropped unstarted: its lease was lost (%s)", run.lease.job_id, reason
+            )
+        run.cancelled = True
+        run.task.cancel()
 
     def _on_circuit(self, job_type: str, state: str, hold_until_ms: int) -> None:
         if self._circuits is not None:
