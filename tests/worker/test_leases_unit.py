@@ -81,7 +81,9 @@ async def test_a_delivery_finished_during_the_call_is_not_reported_lost() -> Non
         running.pop("done")  # acked while the extension was on the wire
         return await broker.extend_leases(requests)
 
-    leases = LeaseKeeper(running, clock, finishes_meanwhile, lambda run, _: lost.append(run))
+    leases = LeaseKeeper(
+        running, clock, finishes_meanwhile, lambda run, _: lost.append(run.lease.job_id)
+    )
     await leases.extend_due()
 
     assert lost == []
