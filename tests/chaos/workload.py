@@ -136,9 +136,15 @@ class Report:
 
 
 def check(
-    address: str, redis_url: str, recorder_url: str, report: Report, ids: dict[str, str]
+    address: str,
+    redis_url: str,
+    recorder_url: str,
+    report: Report,
+    ids: dict[str, str],
+    other_jobs: int = 0,
 ) -> None:
-    """Fill `report` from every job's record, the executions recorded, and raw Redis."""
+    """Fill `report` from every job's record, the executions recorded, and raw Redis,
+    where `other_jobs` jobs besides `ids` are expected (the groups' jobs)."""
     succeeded = JobState.SUCCEEDED
     job_ids = list(ids.values())
     with redis.Redis.from_url(recorder_url) as recorder, recorder.pipeline() as pipe:
@@ -170,4 +176,4 @@ def check(
     )
     with redis.Redis.from_url(redis_url) as r:
         stored = sum(1 for _ in r.scan_iter(Keys().job("*"), count=1000))
-    report.phantom_jobs = stored - len(job_ids)
+    report.phantom_jobs = stored - len(job_ids) - other_jobs

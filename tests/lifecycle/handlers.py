@@ -7,9 +7,10 @@ import os
 import time
 from typing import Any
 
+import orjson
 import redis
 
-from gopher_worker import Job, Registry
+from gopher_worker import Job, Registry, RetryAfter
 
 registry = Registry()
 _record = redis.Redis.from_url(os.environ.get("GOPHER_TEST_RECORD_URL", "redis://127.0.0.1:6379/0"))
@@ -28,3 +29,35 @@ def record(job: Job) -> dict[str, Any]:
     if int(run_number) <= int(job.payload.get("slow_runs", 1_000)):
         time.sleep(float(job.payload.get("sleep_s", 0)))
     return {"pid": os.getpid()}
+
+
+OBSERVED_KEY = "test:observed"  # set of every "chaos.observe" job that ran
+
+
+def seen_key(job_id: str) -> str:
+    """The payload (JSON) a "chaos.observe" handler was given, as it saw it."""
+    return f"test:seen:{job_id}"
+
+
+@registry.handler("chaos.member")
+def chaos_member(job: Job) -> dict[str, Any]:
+    """A group member for the chaos workload: record the run, sleep `sleep_s`, then fail
+    in the first `fail_runs` executions (with RetryAfter when `how` is "retry", else
+    with a plain error) and succeed with `{"tag": <payload tag>}` after that."""
+    run_number = int(_record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}"))
+    time.sleep(float(job.payload.get("sleep_s", 0)))
+    if run_number <= int(job.payload.get("fail_runs", 0)):
+        if job.payload.get("how") == "retry":
+            raise RetryAfter(0.2, "planned retry")
+        raise RuntimeError("planned failure")
+    return {"tag": job.payload["tag"]}
+
+
+@registry.handler("chaos.observe")
+def chaos_observe(job: Job) -> dict[str, Any]:
+    """A follow-up for the chaos workload: record the run and the payload it was given
+    (a group's outcome, or a parent's), and return which job saw it."""
+    _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
+    _record.set(seen_key(job.id), orjson.dumps(job.payload))
+    _record.sadd(OBSERVED_KEY, job.id)
+    return {"seen": job.id}
