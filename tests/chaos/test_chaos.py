@@ -108,8 +108,8 @@ def test_no_job_lost_under_chaos(cluster: Cluster, capsys: pytest.CaptureFixture
     assert not report.double_success, f"succeeded twice: {report.double_success[:10]}"
     assert not report.unexplained, f"re-run without a lost lease: {report.unexplained[:10]}"
     assert not report.other_errors, report.other_errors
-    assert report.phantom_jobs == 0
     assert not groups.problems, groups.summary()
+    assert report.phantom_jobs == 0
     assert made == group_jobs, f"the groups made {made} jobs, not {group_jobs}"
     dead = expected_dead(grouper.groups)
     assert report.stats.endswith(f"dead {dead}, finished {JOBS + made - dead}"), report.stats

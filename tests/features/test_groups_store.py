@@ -194,3 +194,89 @@ async def test_members_carry_their_own_chains_and_follow_ups_theirs(store: Store
     await finish(store, "report")
     grandchild = orjson.loads((await stored_fields(store, "f1-next"))["payload"])
     assert grandchild["parent"]["id"] == "f1"
+
+
+async def group_fields(store: Store, group_id: str, *names: str) -> list[str | None]:
+    """Raw fields of the group's hash (None for a missing field or group)."""
+    return [
+        None if v is None else str(v)
+        for v in await store.redis.hmget(store.keys.group(group_id), names)
+    ]
+
+
+async def test_a_lost_lease_with_retries_left_counts_nothing_and_the_rerun_counts_once(
+    store: Store, clock: FakeClock
+) -> None:
+    group = group_of(
+        "g1", new_job("m1", "resize"), new_job("m2", "other"), on_complete=(follow_up("f1", "r"),)
+    )
+    await store.submit_group(group)
+    lost = await lease_one(store, types=("resize",))
+    clock.advance(60_000)
+    assert await store.expire_leases() == [("m1", "enqueued")]
+    assert await group_fields(store, "g1", "left", "o:m1") == ["2", None]
+    rerun = await lease_one(store, types=("resize",))
+    # The worker that lost the lease answers late: refused, counts nothing.
+    assert await store.ack([("m1", lost.token, '"late"')]) == ["stale"]
+    assert await store.ack([("m1", rerun.token, '"rerun"')]) == ["ok"]
+    assert await group_fields(store, "g1", "left", "succeeded") == ["1", "1"]
+    await finish(store, "other")
+    payload = orjson.loads((await stored_fields(store, "f1"))["payload"])
+    assert [m["result"] for m in payload["group"]["members"]] == ["rerun", None]
+    assert await group_fields(store, "g1", "state", "left", "succeeded") == ["succeeded", "0", "2"]
+
+
+async def test_a_cancelled_active_member_counts_once_and_its_late_ack_is_refused(
+    store: Store,
+) -> None:
+    await store.submit_group(
+        group_of("g1", new_job("m1", "resize"), on_complete=(follow_up("f1", "report"),))
+    )
+    lease = await lease_one(store, types=("resize",))
+    assert await store.cancel("m1") == ("cancelled", True)
+    first = await stored_fields(store, "f1")
+    assert orjson.loads(first["payload"])["group"]["state"] == "cancelled"
+    assert await store.ack([("m1", lease.token, "{}")]) == ["stale"]
+    assert await store.cancel("m1") == ("cancelled", False)
+    assert await stored_fields(store, "f1") == first
+    assert await group_fields(store, "g1", "cancelled", "left") == ["1", "0"]
+
+
+async def test_a_member_requeued_that_dies_again_while_the_group_runs_counts_once(
+    store: Store,
+) -> None:
+    group = group_of(
+        "g1",
+        new_job("m1", "resize", retries=0),
+        new_job("m2", "other"),
+        on_failure=(follow_up("f-bad", "alert"),),
+    )
+    await store.submit_group(group)
+    for message in ("first death", "second death"):
+        lease = await lease_one(store, types=("resize",))
+        item = NackItem("m1", lease.token, "E", message, non_retryable=True)
+        assert await store.nack([item]) == ["dead"]
+        if message == "first death":
+            assert await store.requeue_dead(["m1"]) == 1
+    assert await group_fields(store, "g1", "state", "dead", "left") == ["running", "1", "1"]
+    await finish(store, "other")
+    payload = orjson.loads((await stored_fields(store, "f-bad"))["payload"])
+    assert payload["group"]["members"][0]["error"] == "E: second death"
+    assert await group_fields(store, "g1", "state", "dead", "succeeded") == ["failed", "1", "1"]
+
+
+async def test_a_group_past_its_retention_is_not_revived_by_a_requeued_member(
+    store: Store,
+) -> None:
+    await store.submit_group(
+        group_of("g1", new_job("m1", "resize", retries=0), on_complete=(follow_up("f1", "r"),))
+    )
+    lease = await lease_one(store, types=("resize",))
+    assert await store.nack([NackItem("m1", lease.token, "E", "x", non_retryable=True)]) == ["dead"]
+    # The finished group and its follow-up expire; the dead member (no TTL) stays.
+    await store.redis.delete(store.keys.group("g1"), store.keys.job("f1"))
+    assert await store.requeue_dead(["m1"]) == 1
+    await finish(store, "resize")
+    assert not await store.redis.exists(store.keys.group("g1"))
+    assert await groups.get_group(store, "g1") is None
+    assert await stored_fields(store, "f1") == {}
