@@ -29,6 +29,7 @@ from gopher_server.components.cron import CronScheduler
 from gopher_server.components.janitor import Janitor
 from gopher_server.components.promoter import Promoter
 from gopher_server.components.recoverer import LeaseRecoverer
+from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.config import ServerConfig, weighted_pattern
 from gopher_server.dispatch.hub import Hub
 from gopher_server.health import SERVICES, HealthMonitor
@@ -171,17 +172,21 @@ class Broker:
         self._hub = Hub(self.redis, self.store.keys)
         self.store.slots_freed = self._hub.wake_workers
         await self._hub.start()
-        self._workers = WorkerService(self.store, self._hub, cfg, self.metrics)
+        # Loaded before serving: the first submits already see the registered types.
+        self.catalog = TypeCatalog(self.store, int(cfg.worker_alive_s * 1000), cfg.type_refresh_s)
+        await self.catalog.refresh()
+        self.metrics.queues.live_types = lambda: self.catalog.view.workers
+        self._workers = WorkerService(self.store, self._hub, cfg, self.metrics, self.catalog)
         # Metrics first, so calls the auth interceptor refuses are counted too.
         interceptors: list[Interceptor] = [MetricsInterceptor(self.metrics), auth]
         options = [*SERVER_OPTIONS, ("grpc.max_receive_message_length", cfg.max_message_bytes)]
         server = grpc.aio.server(options=options, interceptors=interceptors)
         job_service_pb2_grpc.add_JobServiceServicer_to_server(
-            JobService(self.store, self._hub, cfg, self.metrics), server
+            JobService(self.store, self._hub, cfg, self.metrics, self.catalog), server
         )
         worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, server)
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminService(self.store, cfg, auth.tokens), server
+            AdminService(self.store, cfg, auth.tokens, self.catalog), server
         )
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -213,7 +218,8 @@ class Broker:
                 cfg.dead_max_jobs,
                 cfg.finished_max_jobs,
             ),
-            CronScheduler(self.store),
+            CronScheduler(self.store, catalog=self.catalog),
+            self.catalog,
         ]
         for component in self.components:
             component.start()

@@ -63,6 +63,9 @@ class ServerConfig:
     stats_interval_s: float = 2.0
     events_max_len: int = 10_000  # entries kept in the global events feed; 0 turns it off
     worker_alive_s: float = 30.0
+    # How often each broker re-reads job types' defaults and live workers from Redis
+    # (its own workers' streams count at once; other brokers' within this interval).
+    type_refresh_s: float = 1.0
     redis_connect_attempts: int = 10
     shutdown_grace_s: float = 5.0
     # -- security (docs/security.md) ---------------------------------------------

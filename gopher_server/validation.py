@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import orjson
@@ -14,6 +14,7 @@ from gopher.v1 import job_pb2, job_service_pb2
 from gopher_server.config import ServerConfig
 from gopher_server.errors import InvalidArgument, TooLarge
 from gopher_server.store.chains import GROUP_KEY, PARENT_KEY, encode_follow_ups, follow_up_count
+from gopher_server.store.job_types import TypeDefaults
 from gopher_server.store.records import NewGroup, NewJob
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -33,6 +34,9 @@ PRIORITY_WORDS: dict[int, str] = {
     job_pb2.PRIORITY_NORMAL: "normal",
     job_pb2.PRIORITY_LOW: "low",
 }
+# Per-type defaults by job type (see components/type_catalog.py); empty: none.
+Defaults = Mapping[str, TypeDefaults]
+NO_DEFAULTS: Defaults = {}
 
 
 def check_name(value: str, field: str, what: str = "job type") -> str:
@@ -86,13 +90,14 @@ def _follow_ups(
     now_ms: int,
     field: str,
     depth: int,
+    defaults: Defaults,
 ) -> tuple[NewJob, ...]:
     if requests and depth >= MAX_CHAIN_DEPTH:
         raise InvalidArgument(
             f"{field} nests follow-ups deeper than {MAX_CHAIN_DEPTH} levels", field
         )
     return tuple(
-        submit_to_job(r, config, now_ms, f"{field}[{i}].", depth + 1)
+        submit_to_job(r, config, now_ms, f"{field}[{i}].", depth + 1, defaults=defaults)
         for i, r in enumerate(requests)
     )
 
@@ -138,17 +143,24 @@ def submit_to_job(
     depth: int = 0,
     reserved_key: str = PARENT_KEY,
     call_trace: str = "",
+    defaults: Defaults = NO_DEFAULTS,
 ) -> NewJob:
     """Validate one SubmitJobRequest into a NewJob. `field` prefixes field names
     (e.g. "jobs[3]." inside a batch); `depth` > 0 validates a follow-up at that level
     (no run_at; delay_s counts from the parent's end; no `reserved_key` in the payload:
     "parent" for a job's follow-up, "group" for a group's). `call_trace` is the stored
     trace of a job without a trace_context of its own (follow-ups inherit their
-    parent's instead)."""
+    parent's instead). `defaults` holds per-type defaults for the fields the request
+    leaves unset (follow-ups included); the request's own values always win."""
     f = field
     job_type = check_name(request.type, f + "type")
+    d = defaults.get(job_type) or TypeDefaults()
     priority = priority_word(request.priority, f + "priority")
-    retries = request.retries if request.HasField("retries") else 3
+    if not request.priority and d.priority is not None:
+        priority = d.priority
+    retries = 3 if d.retries is None else d.retries
+    if request.HasField("retries"):
+        retries = request.retries
     if not 0 <= retries <= 100:
         raise InvalidArgument(f"{f}retries must be between 0 and 100; got {retries}", f + "retries")
     payload = check_payload(request.payload_json, f + "payload_json", config.max_payload_bytes)
@@ -169,12 +181,14 @@ def submit_to_job(
         raise InvalidArgument(
             f"{f}idempotency_key must be 1-256 printable ASCII characters", f + "idempotency_key"
         )
-    timeout_s = _seconds(request.timeout_s, f + "timeout_s", 0, MAX_TIMEOUT_S)
-    lease_ms = 0
+    timeout_ms = int(_seconds(request.timeout_s, f + "timeout_s", 0, MAX_TIMEOUT_S) * 1000)
+    if not request.HasField("timeout_s") and d.timeout_ms is not None:
+        timeout_ms = d.timeout_ms
+    lease_ms = d.lease_ms or 0
     if request.HasField("lease_ttl_s"):
         lease_ms = int(_seconds(request.lease_ttl_s, f + "lease_ttl_s", 1, MAX_LEASE_S) * 1000)
     policy = request.retry_policy
-    base = factor = maximum = None
+    base, factor, maximum = d.backoff_base_ms, d.backoff_factor, d.backoff_max_ms
     if policy.HasField("base_delay_s"):
         base = int(
             _seconds(policy.base_delay_s, f + "retry_policy.base_delay_s", 0, MAX_DELAY_S) * 1000
@@ -202,7 +216,7 @@ def submit_to_job(
         retries=retries,
         run_at_ms=run_at_ms,
         idempotency_key=key,
-        timeout_ms=int(timeout_s * 1000),
+        timeout_ms=timeout_ms,
         lease_ms=lease_ms,
         backoff_base_ms=base,
         backoff_factor=factor,
@@ -214,8 +228,12 @@ def submit_to_job(
     if request.on_success or request.on_failure:
         job = replace(
             job,
-            on_success=_follow_ups(request.on_success, config, now_ms, f + "on_success", depth),
-            on_failure=_follow_ups(request.on_failure, config, now_ms, f + "on_failure", depth),
+            on_success=_follow_ups(
+                request.on_success, config, now_ms, f + "on_success", depth, defaults
+            ),
+            on_failure=_follow_ups(
+                request.on_failure, config, now_ms, f + "on_failure", depth, defaults
+            ),
         )
         if depth == 0:
             _check_chain(job, config, f)
@@ -227,9 +245,12 @@ def _group_follow_ups(
     config: ServerConfig,
     now_ms: int,
     field: str,
+    defaults: Defaults,
 ) -> tuple[NewJob, ...]:
     return tuple(
-        submit_to_job(r, config, now_ms, f"{field}[{i}].", 1, reserved_key=GROUP_KEY)
+        submit_to_job(
+            r, config, now_ms, f"{field}[{i}].", 1, reserved_key=GROUP_KEY, defaults=defaults
+        )
         for i, r in enumerate(requests)
     )
 
@@ -239,11 +260,12 @@ def submit_to_group(
     config: ServerConfig,
     now_ms: int,
     call_trace: str = "",
+    defaults: Defaults = NO_DEFAULTS,
 ) -> NewGroup:
     """Validate a SubmitGroupRequest into a NewGroup: 1..max_batch members, each a valid
     SubmitJob without an idempotency key of its own; follow-ups as for a job's, with
     "group" as the key the broker sets in their payloads. `call_trace` as for
-    `submit_to_job`."""
+    `submit_to_job`, and so is `defaults`."""
     if not request.jobs:
         raise InvalidArgument("jobs must hold at least one member job", "jobs")
     if len(request.jobs) > config.max_batch:
@@ -259,15 +281,19 @@ def submit_to_group(
                 "an idempotency_key instead",
                 f"jobs[{i}].idempotency_key",
             )
-        members.append(submit_to_job(r, config, now_ms, f"jobs[{i}].", call_trace=call_trace))
+        members.append(
+            submit_to_job(
+                r, config, now_ms, f"jobs[{i}].", call_trace=call_trace, defaults=defaults
+            )
+        )
     key = request.idempotency_key
     if key and not IDEMPOTENCY_RE.match(key):
         raise InvalidArgument(
             "idempotency_key must be 1-256 printable ASCII characters", "idempotency_key"
         )
-    on_complete = _group_follow_ups(request.on_complete, config, now_ms, "on_complete")
-    on_success = _group_follow_ups(request.on_success, config, now_ms, "on_success")
-    on_failure = _group_follow_ups(request.on_failure, config, now_ms, "on_failure")
+    on_complete = _group_follow_ups(request.on_complete, config, now_ms, "on_complete", defaults)
+    on_success = _group_follow_ups(request.on_success, config, now_ms, "on_success", defaults)
+    on_failure = _group_follow_ups(request.on_failure, config, now_ms, "on_failure", defaults)
     follow_ups = (*on_complete, *on_success, *on_failure)
     if sum(1 + follow_up_count(f) for f in follow_ups) > MAX_FOLLOW_UPS:
         raise TooLarge(

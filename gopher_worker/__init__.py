@@ -14,10 +14,11 @@ from gopher_worker._breaker import BreakerPolicy
 from gopher_worker._errors import PermanentError, RetryAfter
 from gopher_worker._hooks import JobHook
 from gopher_worker._job import Job
-from gopher_worker._registry import Handler, Registry
+from gopher_worker._registry import Backoff, Handler, Registry
 from gopher_worker._worker import Worker
 
 __all__ = [
+    "Backoff",
     "BreakerPolicy",
     "Handler",
     "Job",

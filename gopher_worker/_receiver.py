@@ -30,6 +30,7 @@ async def receive_jobs(worker: Worker) -> None:
         capacity=worker.concurrency * worker.prefetch,
         hostname=socket.gethostname(),
         pid=os.getpid(),
+        type_defaults=worker.registry.type_defaults(),
     )
     while True:
         call = client.stream_jobs(request)

@@ -51,6 +51,7 @@ def test_client_sdk_exports() -> None:
 def test_worker_sdk_exports() -> None:
     assert sorted(gopher_worker.__all__) == sorted(
         [
+            "Backoff",
             "BreakerPolicy",
             "Handler",
             "Job",

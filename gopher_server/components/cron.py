@@ -16,14 +16,14 @@ SKIP it fires nothing until its next tick.
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from gopher_server import schedule_rules
 from gopher_server.components.base import PeriodicComponent
+from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.outage import REDIS_DOWN
+from gopher_server.services.schedule_codec import template_job
 from gopher_server.store import schedules
-from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,12 @@ class CronScheduler(PeriodicComponent):
 
     name = "cron"
 
-    def __init__(self, store: Store, interval_s: float = 1.0) -> None:
+    def __init__(
+        self, store: Store, interval_s: float = 1.0, catalog: TypeCatalog | None = None
+    ) -> None:
         super().__init__(interval_s)
         self.store = store
+        self.catalog = catalog  # job type defaults for template fields left unset
         self.fired = 0  # jobs this broker created
         self.skipped = 0  # missed ticks passed over under the SKIP policy
         self.passes = 0  # evaluations completed (tests wait on it)
@@ -79,14 +82,8 @@ class CronScheduler(PeriodicComponent):
                 self.skipped += 1
                 log.info("schedule %s skipped missed tick %d", name, due)
             return
-        job = NewJob(
-            id=str(uuid.uuid4()),
-            type=d["type"],
-            priority=d["priority"],
-            payload=d["payload"],
-            retries=d["retries"],
-            idempotency_key=idempotency_key(name, due),
-        )
+        defaults = self.catalog.view.defaults if self.catalog is not None else {}
+        job = template_job(d, idempotency_key(name, due), defaults)
         (result,) = await self.store.submit([job])
         await schedules.claim_tick(self.store, name, due)
         await schedules.record_run(self.store, name, due)

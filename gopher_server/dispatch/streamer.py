@@ -19,6 +19,7 @@ import grpc
 import redis.exceptions
 from gopher.v1 import worker_service_pb2
 
+from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.config import ServerConfig
 from gopher_server.convert import leased_job
 from gopher_server.dispatch.hub import Hub
@@ -27,9 +28,11 @@ from gopher_server.errors import InvalidArgument, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.outage import RedisOutage
 from gopher_server.status import abort
+from gopher_server.store import job_types
 from gopher_server.store import workers as registry
 from gopher_server.store.records import DispatchResult, DispatchTarget, NackItem
 from gopher_server.store.store import Store
+from gopher_server.type_defaults import stream_defaults
 from gopher_server.validation import check_name
 
 log = logging.getLogger(__name__)
@@ -41,12 +44,18 @@ class Streamer:
     """Serves every StreamJobs call of one broker."""
 
     def __init__(
-        self, store: Store, hub: Hub, config: ServerConfig, metrics: BrokerMetrics
+        self,
+        store: Store,
+        hub: Hub,
+        config: ServerConfig,
+        metrics: BrokerMetrics,
+        catalog: TypeCatalog | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
         self.config = config
         self.metrics = metrics
+        self.catalog = catalog or TypeCatalog(store, int(config.worker_alive_s * 1000))
         self.closing = False
         self._releases: set[asyncio.Task[None]] = set()
         # Shared by every stream: an outage logs once per broker, not once per stream.
@@ -65,6 +74,7 @@ class Streamer:
                 check_name(job_type, f"job_types[{i}]")
             if not 1 <= request.capacity <= MAX_CAPACITY:
                 raise InvalidArgument(f"capacity must be between 1 and {MAX_CAPACITY}", "capacity")
+            defaults = stream_defaults(request.type_defaults, request.job_types)
             # Counted and added with no await between, so racing opens cannot both pass.
             limit = self.config.max_streams_per_worker
             if sum(s.worker_id == request.worker_id for s in self.hub.sessions()) >= limit:
@@ -94,6 +104,8 @@ class Streamer:
                 job_types=session.job_types,
                 capacity=session.capacity,
             )
+            await job_types.register(self.store, session.worker_id, session.job_types, defaults)
+            self.catalog.stream_opened(session.worker_id, session.job_types, defaults)
             # An empty first message says the stream is open and registered: the worker
             # turns ready now rather than at the first job or heartbeat.
             yield worker_service_pb2.StreamJobsResponse()

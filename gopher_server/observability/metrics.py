@@ -6,7 +6,7 @@ served from that snapshot, so a scrape never costs Redis calls per series.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
@@ -45,6 +45,31 @@ class QueueCollector(Collector):
     def __init__(self, labels: TypeLabels) -> None:
         self.snapshot: Stats | None = None
         self._labels = labels
+        # Job types with a live worker now (the broker's type catalog); None: unknown,
+        # so gopher_jobs_without_worker is not served.
+        self.live_types: Callable[[], Collection[str]] | None = None
+
+    def _without_worker(self, stats: Stats) -> GaugeMetricFamily:
+        """Ready jobs per type that no live worker handles, from the same snapshot as
+        the depths (ready list lengths): cheap, and consistent with gopher_queue_depth.
+        Types whose jobs have a worker report 0, so a series drops back instead of
+        going stale."""
+        family = GaugeMetricFamily(
+            "gopher_jobs_without_worker",
+            "Ready jobs of a type that no live worker handles (they wait for one)",
+            labels=["type"],
+        )
+        if self.live_types is None:
+            return family
+        live = self.live_types()
+        per_label: dict[str, int] = {}
+        for queue in stats.queues:
+            for job_type, count in queue.by_type.items():
+                label = self._labels(job_type)
+                per_label[label] = per_label.get(label, 0) + (0 if job_type in live else count)
+        for label, count in sorted(per_label.items()):
+            family.add_metric([label], count)
+        return family
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         stats = self.snapshot
@@ -78,6 +103,7 @@ class QueueCollector(Collector):
                 ("finished", stats.finished),
             ):
                 sets.add_metric([state], count)
+            yield self._without_worker(stats)
         yield from (depth, oldest, dlq, sets)
 
 

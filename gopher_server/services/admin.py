@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import grpc
@@ -11,17 +10,18 @@ from gopher.v1 import admin_service_pb2 as pb
 from gopher.v1 import admin_service_pb2_grpc, job_pb2, worker_service_pb2
 
 from gopher_server.auth.tokens import TokenTable
+from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.config import ServerConfig
 from gopher_server.convert import PRIORITIES, job_message
 from gopher_server.errors import InvalidArgument, NotFound
 from gopher_server.services import schedule_codec
 from gopher_server.services.events import list_events
+from gopher_server.services.job_types import JobTypeActions
 from gopher_server.services.jobs import page_size
 from gopher_server.services.operator import OperatorActions
 from gopher_server.status import unary
 from gopher_server.store import admin, circuits, listing, schedules
 from gopher_server.store import workers as registry
-from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word
 
@@ -41,16 +41,22 @@ def _ts(ms: int) -> Timestamp:
     return ts
 
 
-class AdminService(OperatorActions, admin_service_pb2_grpc.AdminServiceServicer):
+class AdminService(OperatorActions, JobTypeActions, admin_service_pb2_grpc.AdminServiceServicer):
     """Thin servicer over the store's admin operations. `tokens` is the broker's token
-    table (None when auth is off), for GetCaller."""
+    table (None when auth is off), for GetCaller; `catalog` the broker's job type view
+    (None: a private one, for a bare service in tests)."""
 
     def __init__(
-        self, store: Store, config: ServerConfig, tokens: TokenTable | None = None
+        self,
+        store: Store,
+        config: ServerConfig,
+        tokens: TokenTable | None = None,
+        catalog: TypeCatalog | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.tokens = tokens
+        self.catalog = catalog or TypeCatalog(store, int(config.worker_alive_s * 1000))
 
     @unary
     async def GetQueueStats(
@@ -254,13 +260,7 @@ class AdminService(OperatorActions, admin_service_pb2_grpc.AdminServiceServicer)
         self, request: pb.TriggerScheduleRequest, context: Context
     ) -> pb.TriggerScheduleResponse:
         d = await self._existing(request.name)
-        job = NewJob(
-            id=str(uuid.uuid4()),
-            type=d["type"],
-            priority=d["priority"],
-            payload=d["payload"],
-            retries=d["retries"],
-        )
+        job = schedule_codec.template_job(d, "", self.catalog.view.defaults)
         (result,) = await self.store.submit([job])
         return pb.TriggerScheduleResponse(job_id=result.job_id)
 

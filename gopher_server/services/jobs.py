@@ -11,6 +11,11 @@ from typing import Any
 import grpc
 from gopher.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
 
+from gopher_server.components.type_catalog import (
+    TypeCatalog,
+    job_tree_types,
+    unknown_type_warnings,
+)
 from gopher_server.config import ServerConfig
 from gopher_server.convert import FINAL, STATE_WORDS, STATES, group_message, job_message
 from gopher_server.dispatch.hub import Hub
@@ -33,8 +38,12 @@ Context = grpc.aio.ServicerContext[Any, Any]
 WATCH_RESYNC_S = 5.0
 
 
-def _response(result: SubmitResult) -> job_service_pb2.SubmitJobResponse:
-    response = job_service_pb2.SubmitJobResponse(job_id=result.job_id, status=STATES[result.state])
+def _response(
+    result: SubmitResult, warnings: list[str] | None = None
+) -> job_service_pb2.SubmitJobResponse:
+    response = job_service_pb2.SubmitJobResponse(
+        job_id=result.job_id, status=STATES[result.state], warnings=warnings
+    )
     if result.duplicate:  # absent otherwise: the documented answer has two keys
         response.duplicate = True
     return response
@@ -53,12 +62,22 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
     """Thin servicer: validate, call the store, convert."""
 
     def __init__(
-        self, store: Store, hub: Hub, config: ServerConfig, metrics: BrokerMetrics
+        self,
+        store: Store,
+        hub: Hub,
+        config: ServerConfig,
+        metrics: BrokerMetrics,
+        catalog: TypeCatalog | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
         self.config = config
         self.metrics = metrics
+        # No catalog given (a test's bare service): no defaults, every type unknown.
+        self.catalog = catalog or TypeCatalog(store, int(config.worker_alive_s * 1000))
+
+    def _warnings(self, job: NewJob) -> list[str]:
+        return unknown_type_warnings(self.catalog.view, job_tree_types(job))
 
     def _count_submits(self, jobs: list[NewJob], results: list[SubmitResult]) -> None:
         debug = log.isEnabledFor(logging.DEBUG)
@@ -80,7 +99,10 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self, request: job_service_pb2.SubmitJobRequest, context: Context
     ) -> job_service_pb2.SubmitJobResponse:
         now_ms = self.store.clock.now_ms()
-        job = submit_to_job(request, self.config, now_ms, call_trace=call_trace(context))
+        view = self.catalog.view
+        job = submit_to_job(
+            request, self.config, now_ms, call_trace=call_trace(context), defaults=view.defaults
+        )
         stream = self.hub.waiting_session(job.type) if job.run_at_ms <= now_ms else None
         if stream is None:
             (result,) = await self.store.submit([job])
@@ -93,7 +115,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
             # of waiting behind it (idle submit->start p50 1.84 -> 1.71 ms here).
             await asyncio.sleep(0)
         self._count_submits([job], [result])
-        return _response(result)
+        return _response(result, self._warnings(job))
 
     async def _submit_to(self, stream: StreamSession, job: NewJob) -> tuple[SubmitResult, bool]:
         """Submit `job` and, in the same Redis call, dispatch to `stream`, which was
@@ -110,17 +132,31 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self, request: job_service_pb2.SubmitGroupRequest, context: Context
     ) -> job_service_pb2.SubmitGroupResponse:
         now_ms = self.store.clock.now_ms()
-        group = submit_to_group(request, self.config, now_ms, call_trace(context))
+        group = submit_to_group(
+            request, self.config, now_ms, call_trace(context), self.catalog.view.defaults
+        )
         result = await self.store.submit_group(group)
         if not result.duplicate:
             self._count_submits(list(group.members), result.members)
             for job_type in {job.type for job in group.members}:
                 self.hub.wake_type(job_type)
-        response = job_service_pb2.SubmitGroupResponse(
-            group_id=result.group_id, members=[_response(r) for r in result.members]
-        )
-        if result.duplicate:
+        if result.duplicate:  # the earlier group's answer, whose members may differ
+            response = job_service_pb2.SubmitGroupResponse(
+                group_id=result.group_id, members=[_response(r) for r in result.members]
+            )
             response.duplicate = True
+            return response
+        types: set[str] = set()
+        for job in (*group.members, *group.on_complete, *group.on_success, *group.on_failure):
+            types |= job_tree_types(job)
+        return job_service_pb2.SubmitGroupResponse(
+            group_id=result.group_id,
+            members=[
+                _response(r, self._warnings(job))
+                for r, job in zip(result.members, group.members, strict=True)
+            ],
+            warnings=unknown_type_warnings(self.catalog.view, types),
+        )
         return response
 
     @unary
@@ -146,13 +182,18 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
                 "jobs",
             )
         now, trace = self.store.clock.now_ms(), call_trace(context)
+        defaults = self.catalog.view.defaults
         jobs = [
-            submit_to_job(r, self.config, now, field=f"jobs[{i}].", call_trace=trace)
+            submit_to_job(
+                r, self.config, now, field=f"jobs[{i}].", call_trace=trace, defaults=defaults
+            )
             for i, r in enumerate(request.jobs)
         ]
         results = await self.store.submit(jobs)
         self._count_submits(jobs, results)
-        return job_service_pb2.SubmitJobsResponse(results=[_response(r) for r in results])
+        return job_service_pb2.SubmitJobsResponse(
+            results=[_response(r, self._warnings(j)) for r, j in zip(results, jobs, strict=True)]
+        )
 
     async def _record(self, job_id: str, with_history: bool = True) -> job_pb2.Job:
         if not job_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -12,8 +13,10 @@ from gopher_server.config import ServerConfig
 from gopher_server.convert import PRIORITIES
 from gopher_server.errors import InvalidArgument
 from gopher_server.store import schedules
+from gopher_server.store.job_types import TypeDefaults
+from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
-from gopher_server.validation import check_name, check_payload, priority_word
+from gopher_server.validation import Defaults, check_name, check_payload, priority_word
 
 MISSED_WORDS: dict[int, str] = {
     pb.MISSED_TICKS_UNSPECIFIED: "run_once",
@@ -54,7 +57,42 @@ def definition(s: pb.Schedule, config: ServerConfig) -> dict[str, Any]:
         "priority": priority_word(s.job.priority, "schedule.job.priority"),
         "retries": retries,
         "missed": MISSED_WORDS[s.missed_ticks],
+        # Template fields left unset take the job type's defaults when a job is made.
+        "unset": [
+            name
+            for name, unset in (
+                ("priority", not s.job.priority),
+                ("retries", not s.job.HasField("retries")),
+            )
+            if unset
+        ],
     }
+
+
+def template_job(d: dict[str, Any], key: str, defaults: Defaults) -> NewJob:
+    """The job a stored definition submits now, with idempotency key `key` ("" for
+    none). Fields the template left unset take the type's defaults (definitions
+    stored before "unset" existed keep their stored values)."""
+    unset = set(d.get("unset", ()))
+    td = defaults.get(d["type"]) or TypeDefaults()
+    priority, retries = d["priority"], d["retries"]
+    if "priority" in unset and td.priority is not None:
+        priority = td.priority
+    if "retries" in unset and td.retries is not None:
+        retries = td.retries
+    return NewJob(
+        id=str(uuid.uuid4()),
+        type=d["type"],
+        priority=priority,
+        payload=d["payload"],
+        retries=retries,
+        idempotency_key=key,
+        timeout_ms=td.timeout_ms or 0,
+        lease_ms=td.lease_ms or 0,
+        backoff_base_ms=td.backoff_base_ms,
+        backoff_factor=td.backoff_factor,
+        backoff_max_ms=td.backoff_max_ms,
+    )
 
 
 async def message(store: Store, name: str, d: dict[str, Any]) -> pb.Schedule:

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 from gopher.v1 import worker_service_pb2, worker_service_pb2_grpc
 
+from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.config import ServerConfig
 from gopher_server.convert import STATES
 from gopher_server.dispatch.hub import Hub
@@ -64,13 +65,18 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
     """Streams jobs to workers and applies their acks, nacks and extensions."""
 
     def __init__(
-        self, store: Store, hub: Hub, config: ServerConfig, metrics: BrokerMetrics
+        self,
+        store: Store,
+        hub: Hub,
+        config: ServerConfig,
+        metrics: BrokerMetrics,
+        catalog: TypeCatalog | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
         self.config = config
         self.metrics = metrics
-        self.streamer = Streamer(store, hub, config, metrics)
+        self.streamer = Streamer(store, hub, config, metrics, catalog)
 
     async def StreamJobs(
         self, request: worker_service_pb2.StreamJobsRequest, context: Context

@@ -113,6 +113,10 @@ class Keys:
         """Hash session id -> heartbeat (ms) of a worker's open streams."""
         return f"{self.tag}:streams:{worker_id}"
 
+    def registered_types(self) -> str:
+        """Set of every job type a worker ever registered on a stream (see job_types.py)."""
+        return f"{self.tag}:registered-types"
+
     # -- limits and schedules ----------------------------------------------------
     def rate_limits(self) -> str:
         """Hash job type -> JSON limits (rate, burst, concurrency)."""

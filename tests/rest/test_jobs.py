@@ -25,6 +25,10 @@ DOCUMENTED = {
 async def test_the_documented_call_works_verbatim(
     rest: httpx.AsyncClient, gopher: AsyncClient
 ) -> None:
+    # A worker once registered the type (it need not be live now), so no warning.
+    worker = ContractWorker(gopher, ["email"])
+    await worker.call.read()
+    worker.call.cancel()
     response = await rest.post("/api/jobs", json=DOCUMENTED)
     assert response.status_code == 201
     body = response.json()
@@ -34,6 +38,22 @@ async def test_the_documented_call_works_verbatim(
     job = await gopher.get_job(body["job_id"])
     assert (job.type, job.priority, job.retries) == ("email", Priority.HIGH, 3)
     assert job.state == JobState.ENQUEUED
+
+
+async def test_a_type_no_worker_registered_is_accepted_with_a_warning(
+    rest: httpx.AsyncClient, gopher: AsyncClient
+) -> None:
+    response = await rest.post("/api/jobs", json={"type": "emial"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "enqueued"
+    (warning,) = body["warnings"]
+    assert "'emial'" in warning and "no worker" in warning
+    assert (await gopher.get_job(body["job_id"])).state == JobState.ENQUEUED
+    batch = await rest.post(
+        "/api/jobs:batch", json={"jobs": [{"type": "emial"}, {"type": "emial", "retries": 1}]}
+    )
+    assert [len(r["warnings"]) for r in batch.json()["results"]] == [1, 1]
 
 
 async def test_delayed_and_idempotent_submits(rest: httpx.AsyncClient) -> None:

@@ -196,6 +196,30 @@ class ListWorkersResponse(_message.Message):
     workers: _containers.RepeatedCompositeFieldContainer[WorkerInfo]
     def __init__(self, workers: _Optional[_Iterable[_Union[WorkerInfo, _Mapping]]] = ...) -> None: ...
 
+class JobTypeInfo(_message.Message):
+    __slots__ = ("type", "defaults", "worker_ids", "depth", "known")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_IDS_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    defaults: _worker_service_pb2.JobTypeDefaults
+    worker_ids: _containers.RepeatedScalarFieldContainer[str]
+    depth: int
+    known: bool
+    def __init__(self, type: _Optional[str] = ..., defaults: _Optional[_Union[_worker_service_pb2.JobTypeDefaults, _Mapping]] = ..., worker_ids: _Optional[_Iterable[str]] = ..., depth: _Optional[int] = ..., known: _Optional[bool] = ...) -> None: ...
+
+class ListJobTypesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListJobTypesResponse(_message.Message):
+    __slots__ = ("types",)
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    types: _containers.RepeatedCompositeFieldContainer[JobTypeInfo]
+    def __init__(self, types: _Optional[_Iterable[_Union[JobTypeInfo, _Mapping]]] = ...) -> None: ...
+
 class JobTemplate(_message.Message):
     __slots__ = ("type", "payload_json", "priority", "retries")
     TYPE_FIELD_NUMBER: _ClassVar[int]

@@ -75,6 +75,11 @@ class AdminServiceStub:
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.ListWorkersRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListWorkersResponse.FromString,
                 _registered_method=True)
+        self.ListJobTypes = channel.unary_unary(
+                '/gopher.v1.AdminService/ListJobTypes',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.ListJobTypesRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListJobTypesResponse.FromString,
+                _registered_method=True)
         self.CreateSchedule = channel.unary_unary(
                 '/gopher.v1.AdminService/CreateSchedule',
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.CreateScheduleRequest.SerializeToString,
@@ -207,6 +212,14 @@ class AdminServiceServicer:
 
     def ListWorkers(self, request, context):
         """ListWorkers lists workers seen recently, with their load.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobTypes(self, request, context):
+        """ListJobTypes lists every job type a worker has registered or a job waits in: the
+        defaults in force, the live workers and the ready depth of each.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -366,6 +379,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListWorkers,
                     request_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListWorkersRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_admin__service__pb2.ListWorkersResponse.SerializeToString,
+            ),
+            'ListJobTypes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobTypes,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.ListJobTypesRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.ListJobTypesResponse.SerializeToString,
             ),
             'CreateSchedule': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSchedule,
@@ -660,6 +678,33 @@ class AdminService:
             '/gopher.v1.AdminService/ListWorkers',
             gopher_dot_v1_dot_admin__service__pb2.ListWorkersRequest.SerializeToString,
             gopher_dot_v1_dot_admin__service__pb2.ListWorkersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobTypes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/ListJobTypes',
+            gopher_dot_v1_dot_admin__service__pb2.ListJobTypesRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.ListJobTypesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,18 +49,36 @@ class ReportCircuitResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class StreamJobsRequest(_message.Message):
-    __slots__ = ("worker_id", "job_types", "capacity", "hostname", "pid")
+    __slots__ = ("worker_id", "job_types", "capacity", "hostname", "pid", "type_defaults")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_TYPES_FIELD_NUMBER: _ClassVar[int]
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_DEFAULTS_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     job_types: _containers.RepeatedScalarFieldContainer[str]
     capacity: int
     hostname: str
     pid: int
-    def __init__(self, worker_id: _Optional[str] = ..., job_types: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+    type_defaults: _containers.RepeatedCompositeFieldContainer[JobTypeDefaults]
+    def __init__(self, worker_id: _Optional[str] = ..., job_types: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., type_defaults: _Optional[_Iterable[_Union[JobTypeDefaults, _Mapping]]] = ...) -> None: ...
+
+class JobTypeDefaults(_message.Message):
+    __slots__ = ("type", "priority", "retries", "timeout_s", "lease_ttl_s", "retry_policy")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TTL_S_FIELD_NUMBER: _ClassVar[int]
+    RETRY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    priority: _job_pb2.Priority
+    retries: int
+    timeout_s: float
+    lease_ttl_s: float
+    retry_policy: _job_pb2.RetryPolicy
+    def __init__(self, type: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., retries: _Optional[int] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[_job_pb2.RetryPolicy, _Mapping]] = ...) -> None: ...
 
 class StreamJobsResponse(_message.Message):
     __slots__ = ("jobs", "cancelled_job_ids")

@@ -122,6 +122,7 @@ export class Worker<T extends JobTypes = AnyJobs> {
       capacity: this.concurrency * this.prefetch,
       hostname: hostname(),
       pid: process.pid,
+      typeDefaults: [],
     };
     this.receiver = new Receiver(conn, request, (m) => this.onMessage(m), (up) => this.onConnected(up), this.log);
     this.receiver.start();

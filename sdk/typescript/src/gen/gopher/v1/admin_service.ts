@@ -20,7 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { Job, JobState, Priority } from "./job";
-import { CircuitState } from "./worker_service";
+import { CircuitState, JobTypeDefaults } from "./worker_service";
 
 export const protobufPackage = "gopher.v1";
 
@@ -223,6 +223,38 @@ export interface ListWorkersRequest {
 export interface ListWorkersResponse {
   /** The workers, by id. */
   workers: WorkerInfo[];
+}
+
+/** JobTypeInfo describes one job type as the brokers see it. */
+export interface JobTypeInfo {
+  /** The job type. */
+  type: string;
+  /**
+   * Defaults applied to its jobs now (from the live worker whose stream opened last);
+   * unset when no live worker registered any.
+   */
+  defaults?:
+    | JobTypeDefaults
+    | undefined;
+  /** Ids of the live workers that handle it, sorted. */
+  workerIds: string[];
+  /** Jobs of the type ready to run, all priorities. */
+  depth: number;
+  /**
+   * True when some worker registered the type at some time (live or not). Jobs of a
+   * type no worker ever registered are accepted with a warning.
+   */
+  known: boolean;
+}
+
+/** ListJobTypesRequest takes no parameters. */
+export interface ListJobTypesRequest {
+}
+
+/** ListJobTypesResponse lists job types by name. */
+export interface ListJobTypesResponse {
+  /** The types, sorted by name. */
+  types: JobTypeInfo[];
 }
 
 /** JobTemplate is what a schedule submits on each tick. */
@@ -2020,6 +2052,209 @@ export const ListWorkersResponse: MessageFns<ListWorkersResponse> = {
   fromPartial(object: DeepPartial<ListWorkersResponse>): ListWorkersResponse {
     const message = createBaseListWorkersResponse();
     message.workers = object.workers?.map((e) => WorkerInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseJobTypeInfo(): JobTypeInfo {
+  return { type: "", defaults: undefined, workerIds: [], depth: 0, known: false };
+}
+
+export const JobTypeInfo: MessageFns<JobTypeInfo> = {
+  encode(message: JobTypeInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.defaults !== undefined) {
+      JobTypeDefaults.encode(message.defaults, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.workerIds) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.depth !== 0) {
+      writer.uint32(32).int64(message.depth);
+    }
+    if (message.known !== false) {
+      writer.uint32(40).bool(message.known);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobTypeInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobTypeInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.defaults = JobTypeDefaults.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.workerIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.depth = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.known = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<JobTypeInfo>): JobTypeInfo {
+    return JobTypeInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JobTypeInfo>): JobTypeInfo {
+    const message = createBaseJobTypeInfo();
+    message.type = object.type ?? "";
+    message.defaults = (object.defaults !== undefined && object.defaults !== null)
+      ? JobTypeDefaults.fromPartial(object.defaults)
+      : undefined;
+    message.workerIds = object.workerIds?.map((e) => e) || [];
+    message.depth = object.depth ?? 0;
+    message.known = object.known ?? false;
+    return message;
+  },
+};
+
+function createBaseListJobTypesRequest(): ListJobTypesRequest {
+  return {};
+}
+
+export const ListJobTypesRequest: MessageFns<ListJobTypesRequest> = {
+  encode(_: ListJobTypesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJobTypesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListJobTypesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListJobTypesRequest>): ListJobTypesRequest {
+    return ListJobTypesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListJobTypesRequest>): ListJobTypesRequest {
+    const message = createBaseListJobTypesRequest();
+    return message;
+  },
+};
+
+function createBaseListJobTypesResponse(): ListJobTypesResponse {
+  return { types: [] };
+}
+
+export const ListJobTypesResponse: MessageFns<ListJobTypesResponse> = {
+  encode(message: ListJobTypesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.types) {
+      JobTypeInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJobTypesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListJobTypesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.types.push(JobTypeInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ListJobTypesResponse>): ListJobTypesResponse {
+    return ListJobTypesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListJobTypesResponse>): ListJobTypesResponse {
+    const message = createBaseListJobTypesResponse();
+    message.types = object.types?.map((e) => JobTypeInfo.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4682,6 +4917,20 @@ export const AdminServiceService = {
     responseSerialize: (value: ListWorkersResponse): Buffer => Buffer.from(ListWorkersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListWorkersResponse => ListWorkersResponse.decode(value),
   },
+  /**
+   * ListJobTypes lists every job type a worker has registered or a job waits in: the
+   * defaults in force, the live workers and the ready depth of each.
+   */
+  listJobTypes: {
+    path: "/gopher.v1.AdminService/ListJobTypes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListJobTypesRequest): Buffer => Buffer.from(ListJobTypesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListJobTypesRequest => ListJobTypesRequest.decode(value),
+    responseSerialize: (value: ListJobTypesResponse): Buffer =>
+      Buffer.from(ListJobTypesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListJobTypesResponse => ListJobTypesResponse.decode(value),
+  },
   /** CreateSchedule adds (or replaces) a cron schedule. */
   createSchedule: {
     path: "/gopher.v1.AdminService/CreateSchedule" as const,
@@ -4886,6 +5135,11 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   purgeDeadJobs: handleUnaryCall<PurgeDeadJobsRequest, PurgeDeadJobsResponse>;
   /** ListWorkers lists workers seen recently, with their load. */
   listWorkers: handleUnaryCall<ListWorkersRequest, ListWorkersResponse>;
+  /**
+   * ListJobTypes lists every job type a worker has registered or a job waits in: the
+   * defaults in force, the live workers and the ready depth of each.
+   */
+  listJobTypes: handleUnaryCall<ListJobTypesRequest, ListJobTypesResponse>;
   /** CreateSchedule adds (or replaces) a cron schedule. */
   createSchedule: handleUnaryCall<CreateScheduleRequest, CreateScheduleResponse>;
   /** ListSchedules lists all schedules. */
@@ -5065,6 +5319,25 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListWorkersResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListJobTypes lists every job type a worker has registered or a job waits in: the
+   * defaults in force, the live workers and the ready depth of each.
+   */
+  listJobTypes(
+    request: ListJobTypesRequest,
+    callback: (error: ServiceError | null, response: ListJobTypesResponse) => void,
+  ): ClientUnaryCall;
+  listJobTypes(
+    request: ListJobTypesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListJobTypesResponse) => void,
+  ): ClientUnaryCall;
+  listJobTypes(
+    request: ListJobTypesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListJobTypesResponse) => void,
   ): ClientUnaryCall;
   /** CreateSchedule adds (or replaces) a cron schedule. */
   createSchedule(

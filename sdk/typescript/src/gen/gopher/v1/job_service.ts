@@ -27,7 +27,12 @@ export const protobufPackage = "gopher.v1";
 
 export const protobufFileName = "gopher/v1/job_service.proto";
 
-/** SubmitJobRequest describes one job to run. */
+/**
+ * SubmitJobRequest describes one job to run. A field left unset (priority unspecified;
+ * retries, timeout_s, lease_ttl_s or a retry_policy field absent) takes the job type's
+ * default registered by its live workers (see JobTypeDefaults), else the broker's
+ * default below; a value the submitter sets, even 0, always wins.
+ */
 export interface SubmitJobRequest {
   /** Job type: 1..128 characters from [A-Za-z0-9_.:-]. Required. */
   type: string;
@@ -36,9 +41,9 @@ export interface SubmitJobRequest {
    * (default 1 MiB). Empty means {}. REST clients send it as the object "payload".
    */
   payloadJson: string;
-  /** Queue priority; unset means normal. */
+  /** Queue priority; unset means the type's default, else normal. */
   priority: Priority;
-  /** Retries after the first attempt, 0..100; unset means 3. */
+  /** Retries after the first attempt, 0..100; unset means the type's default, else 3. */
   retries?:
     | number
     | undefined;
@@ -55,15 +60,21 @@ export interface SubmitJobRequest {
    * broker's idempotency TTL (default 24 h) returns the first job instead of a new one.
    */
   idempotencyKey: string;
-  /** Execution time limit per attempt, in seconds; unset or 0 means none. */
+  /**
+   * Execution time limit per attempt, in seconds; 0 means none; unset means the type's
+   * default, else none.
+   */
   timeoutS?:
     | number
     | undefined;
-  /** Lease length for this job, in seconds; unset means the broker default (30 s). */
+  /**
+   * Lease length for this job, in seconds; unset means the type's default, else the
+   * broker default (30 s).
+   */
   leaseTtlS?:
     | number
     | undefined;
-  /** Backoff between retries; unset fields take the broker defaults. */
+  /** Backoff between retries; unset fields take the type's defaults, else the broker's. */
   retryPolicy?:
     | RetryPolicy
     | undefined;

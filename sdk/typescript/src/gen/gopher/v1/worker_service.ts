@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { JobState, LeasedJob } from "./job";
+import { JobState, LeasedJob, Priority, RetryPolicy } from "./job";
 
 export const protobufPackage = "gopher.v1";
 
@@ -88,6 +88,39 @@ export interface StreamJobsRequest {
   hostname: string;
   /** Process id, for operators. */
   pid: number;
+  /**
+   * The worker's defaults for some of its job types (at most one entry per type, each
+   * one of job_types). While any live worker has registered defaults for a type, the
+   * broker fills them into every job of the type whose submitter left the field unset;
+   * when live workers disagree, those of the most recently opened stream win.
+   */
+  typeDefaults: JobTypeDefaults[];
+}
+
+/**
+ * JobTypeDefaults are a job type's defaults, as registered by its handler. Every field
+ * is optional: an unset field leaves the broker's own default (or the submitter's value)
+ * in place. Each field follows the rule of the SubmitJobRequest field of the same name.
+ */
+export interface JobTypeDefaults {
+  /** The job type. */
+  type: string;
+  /** Queue priority; unset means no default. */
+  priority: Priority;
+  /** Retries after the first attempt, 0..100. */
+  retries?:
+    | number
+    | undefined;
+  /** Execution time limit per attempt, in seconds; 0 means none. */
+  timeoutS?:
+    | number
+    | undefined;
+  /** Lease length, in seconds (1..86400). */
+  leaseTtlS?:
+    | number
+    | undefined;
+  /** Backoff between retries; each unset field takes the broker default. */
+  retryPolicy?: RetryPolicy | undefined;
 }
 
 /**
@@ -359,7 +392,7 @@ export const ReportCircuitResponse: MessageFns<ReportCircuitResponse> = {
 };
 
 function createBaseStreamJobsRequest(): StreamJobsRequest {
-  return { workerId: "", jobTypes: [], capacity: 0, hostname: "", pid: 0 };
+  return { workerId: "", jobTypes: [], capacity: 0, hostname: "", pid: 0, typeDefaults: [] };
 }
 
 export const StreamJobsRequest: MessageFns<StreamJobsRequest> = {
@@ -378,6 +411,9 @@ export const StreamJobsRequest: MessageFns<StreamJobsRequest> = {
     }
     if (message.pid !== 0) {
       writer.uint32(40).int32(message.pid);
+    }
+    for (const v of message.typeDefaults) {
+      JobTypeDefaults.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -435,6 +471,14 @@ export const StreamJobsRequest: MessageFns<StreamJobsRequest> = {
             message.pid = reader.int32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.typeDefaults.push(JobTypeDefaults.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -457,6 +501,131 @@ export const StreamJobsRequest: MessageFns<StreamJobsRequest> = {
     message.capacity = object.capacity ?? 0;
     message.hostname = object.hostname ?? "";
     message.pid = object.pid ?? 0;
+    message.typeDefaults = object.typeDefaults?.map((e) => JobTypeDefaults.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseJobTypeDefaults(): JobTypeDefaults {
+  return {
+    type: "",
+    priority: 0,
+    retries: undefined,
+    timeoutS: undefined,
+    leaseTtlS: undefined,
+    retryPolicy: undefined,
+  };
+}
+
+export const JobTypeDefaults: MessageFns<JobTypeDefaults> = {
+  encode(message: JobTypeDefaults, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.priority !== 0) {
+      writer.uint32(16).int32(message.priority);
+    }
+    if (message.retries !== undefined) {
+      writer.uint32(24).int32(message.retries);
+    }
+    if (message.timeoutS !== undefined) {
+      writer.uint32(33).double(message.timeoutS);
+    }
+    if (message.leaseTtlS !== undefined) {
+      writer.uint32(41).double(message.leaseTtlS);
+    }
+    if (message.retryPolicy !== undefined) {
+      RetryPolicy.encode(message.retryPolicy, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobTypeDefaults {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobTypeDefaults();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.priority = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retries = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.timeoutS = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.leaseTtlS = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.retryPolicy = RetryPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<JobTypeDefaults>): JobTypeDefaults {
+    return JobTypeDefaults.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JobTypeDefaults>): JobTypeDefaults {
+    const message = createBaseJobTypeDefaults();
+    message.type = object.type ?? "";
+    message.priority = object.priority ?? 0;
+    message.retries = object.retries ?? undefined;
+    message.timeoutS = object.timeoutS ?? undefined;
+    message.leaseTtlS = object.leaseTtlS ?? undefined;
+    message.retryPolicy = (object.retryPolicy !== undefined && object.retryPolicy !== null)
+      ? RetryPolicy.fromPartial(object.retryPolicy)
+      : undefined;
     return message;
   },
 };

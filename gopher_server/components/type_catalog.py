@@ -1,0 +1,100 @@
+"""The broker's in-process picture of job types: defaults in force, live workers, and
+which types any worker ever registered.
+
+Submits read it on the hot path with plain dict lookups, so applying defaults and
+flagging unknown types cost no Redis round trip. It is rebuilt from Redis every
+`interval_s` (other brokers' workers, workers that went away) and updated at once when
+a stream opens on this broker, so a worker's own broker never lags behind it.
+
+Rule when live workers of a type disagree: the defaults of the worker whose current
+stream opened last win (a rolling deploy's new version takes over as it connects). A
+live worker that registered no defaults for the type does not cancel another's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gopher_server.components.base import PeriodicComponent
+from gopher_server.store import job_types
+from gopher_server.store.job_types import LiveWorker, TypeDefaults
+from gopher_server.store.records import NewJob
+from gopher_server.store.store import Store
+
+
+@dataclass(frozen=True)
+class TypeView:
+    """One snapshot: effective defaults and live workers per type, and the types any
+    worker ever registered."""
+
+    defaults: dict[str, TypeDefaults] = field(default_factory=dict)
+    workers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    known: frozenset[str] = frozenset()
+
+
+def build_view(live: list[LiveWorker], known: set[str]) -> TypeView:
+    """Combine live workers into per-type defaults (latest stream wins) and workers."""
+    defaults: dict[str, TypeDefaults] = {}
+    workers: dict[str, list[str]] = {}
+    for worker in sorted(live, key=lambda w: (w.connected_ms, w.worker_id)):
+        for job_type in worker.job_types:
+            workers.setdefault(job_type, []).append(worker.worker_id)
+        defaults.update(worker.defaults)  # later streams overwrite earlier ones
+    return TypeView(
+        defaults=defaults,
+        workers={t: tuple(sorted(ids)) for t, ids in workers.items()},
+        known=frozenset(known) | frozenset(workers),
+    )
+
+
+class TypeCatalog(PeriodicComponent):
+    """Keeps `view` fresh. `refresh()` once before serving, then `start()`."""
+
+    name = "type-catalog"
+
+    def __init__(self, store: Store, alive_within_ms: int, interval_s: float = 1.0) -> None:
+        super().__init__(interval_s)
+        self.store = store
+        self.alive_within_ms = alive_within_ms
+        self.view = TypeView()
+        self._live: dict[str, LiveWorker] = {}
+        self._known: set[str] = set()
+
+    async def refresh(self) -> None:
+        """Rebuild the view from Redis."""
+        live = await job_types.live_workers(self.store, self.alive_within_ms)
+        known = await job_types.registered_types(self.store)
+        self._live = {w.worker_id: w for w in live}
+        self._known = known
+        self.view = build_view(live, known)
+
+    def stream_opened(
+        self, worker_id: str, types: list[str], defaults: dict[str, TypeDefaults]
+    ) -> None:
+        """A stream of `worker_id` opened on this broker (and is registered in Redis):
+        take its defaults at once instead of at the next refresh."""
+        now = self.store.clock.now_ms()
+        self._live[worker_id] = LiveWorker(worker_id, tuple(types), defaults, now)
+        self._known |= set(types)
+        self.view = build_view(list(self._live.values()), self._known)
+
+    async def _tick(self) -> bool:
+        await self.refresh()
+        return False
+
+
+def job_tree_types(job: NewJob) -> set[str]:
+    """The types of a job and of all its follow-ups."""
+    found = {job.type}
+    for follow_up in (*job.on_success, *job.on_failure):
+        found |= job_tree_types(follow_up)
+    return found
+
+
+def unknown_type_warnings(view: TypeView, job_types: set[str]) -> list[str]:
+    """One warning per type no worker ever registered, sorted: such jobs are accepted
+    and wait, but the submitter may have mistyped the name."""
+    return [
+        f"no worker has registered job type {t!r}: its jobs wait until a worker for it connects"
+        for t in sorted(job_types - view.known)
+    ]

@@ -1,0 +1,288 @@
+"""Handler-side defaults: a worker registers its types' defaults on its stream, and the
+broker fills them into jobs whose submitter left the field unset, from any client,
+while a worker of the type is live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import grpc
+import httpx
+import pytest
+from gopher.v1 import admin_service_pb2 as apb
+from gopher.v1 import job_pb2, job_service_pb2_grpc, worker_service_pb2_grpc
+from gopher.v1 import job_service_pb2 as jpb
+from gopher.v1 import worker_service_pb2 as wpb
+
+from gopher_client import Client
+from gopher_worker import Backoff, Job, Registry, Worker
+from tests.conftest import FakeClock
+from tests.support import BrokerThread, until, wait_until
+
+EMAIL_DEFAULTS = wpb.JobTypeDefaults(
+    type="email",
+    priority=job_pb2.PRIORITY_HIGH,
+    retries=5,
+    timeout_s=12,
+    lease_ttl_s=45,
+    retry_policy=job_pb2.RetryPolicy(base_delay_s=2, factor=3, max_delay_s=60),
+)
+
+
+@contextmanager
+def worker_stream(
+    address: str, worker_id: str, defaults: list[wpb.JobTypeDefaults], types: tuple[str, ...] = ()
+) -> Iterator[None]:
+    """A raw StreamJobs call, open (and registered) until the block ends."""
+    with grpc.insecure_channel(address) as channel:
+        request = wpb.StreamJobsRequest(
+            worker_id=worker_id,
+            job_types=list(types) or [d.type for d in defaults],
+            capacity=1,
+            type_defaults=defaults,
+        )
+        call = worker_service_pb2_grpc.WorkerServiceStub(channel).StreamJobs(request)
+        next(call)  # the empty first message: the stream is open and registered
+        try:
+            yield
+        finally:
+            call.cancel()
+
+
+def raw_submit(address: str, request: jpb.SubmitJobRequest) -> job_pb2.Job:
+    """Submit over a bare gRPC stub (no SDK) and read the stored job back."""
+    with grpc.insecure_channel(address) as channel:
+        stub = job_service_pb2_grpc.JobServiceStub(channel)
+        answer = stub.SubmitJob(request)
+        return stub.GetJob(jpb.GetJobRequest(job_id=answer.job_id)).job
+
+
+def assert_email_defaults(job: job_pb2.Job) -> None:
+    assert job.priority == job_pb2.PRIORITY_HIGH
+    assert (job.retries, job.timeout_s, job.lease_ttl_s) == (5, 12, 45)
+    policy = job.retry_policy
+    assert (policy.base_delay_s, policy.factor, policy.max_delay_s) == (2, 3, 60)
+
+
+def assert_broker_defaults(job: job_pb2.Job) -> None:
+    assert job.priority == job_pb2.PRIORITY_NORMAL
+    assert (job.retries, job.timeout_s, job.lease_ttl_s) == (3, 0, 0)
+    assert not job.HasField("retry_policy")
+
+
+def test_defaults_apply_to_raw_grpc_and_rest_submits(broker: BrokerThread) -> None:
+    with worker_stream(broker.address, "w1", [EMAIL_DEFAULTS]):
+        assert_email_defaults(raw_submit(broker.address, jpb.SubmitJobRequest(type="email")))
+        answer = httpx.post(f"{broker.http_url}/api/jobs", json={"type": "email"})
+        assert answer.status_code == 201, answer.text
+        with Client(broker.address) as client:
+            assert_email_defaults(client.get_job(answer.json()["job_id"]).proto)
+        # Another type of the same worker, without defaults, keeps the broker's.
+        other = raw_submit(broker.address, jpb.SubmitJobRequest(type="sms"))
+        assert_broker_defaults(other)
+
+
+def test_explicit_submitter_values_win_even_zero(broker: BrokerThread) -> None:
+    with worker_stream(broker.address, "w1", [EMAIL_DEFAULTS]):
+        request = jpb.SubmitJobRequest(
+            type="email",
+            priority=job_pb2.PRIORITY_LOW,
+            retries=0,
+            timeout_s=0,
+            lease_ttl_s=10,
+            retry_policy=job_pb2.RetryPolicy(factor=1),
+        )
+        job = raw_submit(broker.address, request)
+        assert job.priority == job_pb2.PRIORITY_LOW
+        assert (job.retries, job.timeout_s, job.lease_ttl_s) == (0, 0, 10)
+        # The policy's unset fields still take the type's defaults.
+        policy = job.retry_policy
+        assert (policy.base_delay_s, policy.factor, policy.max_delay_s) == (2, 1, 60)
+        rest = httpx.post(f"{broker.http_url}/api/jobs", json={"type": "email", "retries": 0})
+        with Client(broker.address) as client:
+            assert client.get_job(rest.json()["job_id"]).proto.retries == 0
+
+
+def test_batches_groups_and_schedules_take_defaults(broker: BrokerThread) -> None:
+    with worker_stream(broker.address, "w1", [EMAIL_DEFAULTS]), Client(broker.address) as client:
+        batch = client.call(
+            client.jobs.SubmitJobs,
+            jpb.SubmitJobsRequest(
+                jobs=[
+                    jpb.SubmitJobRequest(type="email"),
+                    jpb.SubmitJobRequest(type="email", retries=1),
+                ]
+            ),
+        )
+        first, second = (client.get_job(r.job_id).proto for r in batch.results)
+        assert_email_defaults(first)
+        assert second.retries == 1
+        group = client.call(
+            client.jobs.SubmitGroup,
+            jpb.SubmitGroupRequest(jobs=[jpb.SubmitJobRequest(type="email")]),
+        )
+        assert_email_defaults(client.get_job(group.members[0].job_id).proto)
+        schedule = apb.Schedule(name="nightly", cron="0 3 * * *", paused=True)
+        schedule.job.type = "email"
+        client.call(client.admin.CreateSchedule, apb.CreateScheduleRequest(schedule=schedule))
+        fired = client.call(
+            client.admin.TriggerSchedule, apb.TriggerScheduleRequest(name="nightly")
+        )
+        assert_email_defaults(client.get_job(fired.job_id).proto)
+        schedule.job.retries = 1
+        schedule.job.priority = job_pb2.PRIORITY_LOW
+        client.call(client.admin.CreateSchedule, apb.CreateScheduleRequest(schedule=schedule))
+        fired = client.call(
+            client.admin.TriggerSchedule, apb.TriggerScheduleRequest(name="nightly")
+        )
+        job = client.get_job(fired.job_id).proto
+        assert (job.retries, job.priority, job.timeout_s) == (1, job_pb2.PRIORITY_LOW, 12)
+
+
+def _email_defaults_gone(broker: BrokerThread) -> Callable[[], bool]:
+    def gone() -> bool:
+        assert broker.broker is not None
+        return "email" not in broker.broker.catalog.view.defaults
+
+    return gone
+
+
+def test_defaults_stop_when_the_last_worker_of_the_type_leaves(
+    broker_factory: Callable[..., BrokerThread],
+) -> None:
+    broker = broker_factory(type_refresh_s=0.05)
+    with worker_stream(broker.address, "w1", [EMAIL_DEFAULTS]):
+        assert_email_defaults(raw_submit(broker.address, jpb.SubmitJobRequest(type="email")))
+    wait_until(_email_defaults_gone(broker), 10, "defaults dropped after the stream closed")
+    assert_broker_defaults(raw_submit(broker.address, jpb.SubmitJobRequest(type="email")))
+
+
+def test_defaults_expire_with_worker_liveness(
+    broker_factory: Callable[..., BrokerThread], clock: FakeClock
+) -> None:
+    # A worker whose streams stopped beating (its broker died without closing them):
+    # the broker's liveness window, on the injected clock, ends its defaults.
+    broker = broker_factory(
+        clock=clock, type_refresh_s=0.05, worker_alive_s=30, heartbeat_interval_s=3600
+    )
+    other = broker_factory(clock=clock, type_refresh_s=0.05, worker_alive_s=30)
+    with worker_stream(broker.address, "w1", [EMAIL_DEFAULTS]):
+
+        def seen_by_other() -> bool:
+            assert other.broker is not None
+            return "email" in other.broker.catalog.view.defaults
+
+        wait_until(seen_by_other, 10, "the other broker picks the defaults up from Redis")
+        assert_email_defaults(raw_submit(other.address, jpb.SubmitJobRequest(type="email")))
+        clock.advance(31_000)
+        wait_until(_email_defaults_gone(other), 10, "defaults expired with the heartbeat")
+        wait_until(_email_defaults_gone(broker), 10, "even on the stream's own broker")
+        assert_broker_defaults(raw_submit(other.address, jpb.SubmitJobRequest(type="email")))
+
+
+def test_latest_stream_wins_when_live_workers_disagree(
+    broker_factory: Callable[..., BrokerThread], clock: FakeClock
+) -> None:
+    broker = broker_factory(clock=clock, type_refresh_s=0.05)
+    newer = wpb.JobTypeDefaults(type="email", retries=7)
+    with worker_stream(broker.address, "old", [EMAIL_DEFAULTS]):
+        clock.advance(1000)
+        with worker_stream(broker.address, "new", [newer]):
+            job = raw_submit(broker.address, jpb.SubmitJobRequest(type="email"))
+            assert (job.retries, job.timeout_s) == (7, 0)  # whole entries, not merged
+        assert broker.broker is not None
+
+        def old_again() -> bool:
+            assert broker.broker is not None
+            return broker.broker.catalog.view.defaults.get("email") is not None and (
+                broker.broker.catalog.view.defaults["email"].retries == 5
+            )
+
+        wait_until(old_again, 10, "the remaining worker's defaults")
+        assert_email_defaults(raw_submit(broker.address, jpb.SubmitJobRequest(type="email")))
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        (wpb.JobTypeDefaults(type="email", retries=101), "type_defaults[0].retries"),
+        (wpb.JobTypeDefaults(type="email", lease_ttl_s=0.5), "type_defaults[0].lease_ttl_s"),
+        (
+            wpb.JobTypeDefaults(type="email", retry_policy=job_pb2.RetryPolicy(factor=0.5)),
+            "type_defaults[0].retry_policy.factor",
+        ),
+        (wpb.JobTypeDefaults(type="sms", retries=1), "type_defaults[0].type"),
+    ],
+)
+def test_broker_refuses_bad_defaults(
+    broker: BrokerThread, entry: wpb.JobTypeDefaults, field: str
+) -> None:
+    with grpc.insecure_channel(broker.address) as channel:
+        request = wpb.StreamJobsRequest(
+            worker_id="w1", job_types=["email"], capacity=1, type_defaults=[entry]
+        )
+        call = worker_service_pb2_grpc.WorkerServiceStub(channel).StreamJobs(request)
+        with pytest.raises(grpc.RpcError) as caught:
+            next(call)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in (caught.value.details() or "")
+    with Client(broker.address) as client:  # nothing registered
+        assert client.list_workers() == []
+        job = client.get_job(client.submit_job("email", {})).proto
+        assert job.retries == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "text"),
+    [
+        ({"retries": -1}, ValueError, "retries must be between 0 and 100"),
+        ({"retries": "3"}, TypeError, "retries must be an int"),
+        ({"priority": "urgent"}, ValueError, "priority must be one of high, normal, low"),
+        ({"lease_ttl_s": 0}, ValueError, "lease_ttl_s must be between 1"),
+        ({"timeout_s": -5}, ValueError, "timeout_s must be positive"),
+        ({"backoff": {"base_s": 1}}, TypeError, "backoff must be a gopher_worker.Backoff"),
+    ],
+)
+def test_bad_handler_defaults_fail_at_decoration(
+    kwargs: dict[str, object], error: type[Exception], text: str
+) -> None:
+    registry = Registry()
+    with pytest.raises(error, match=text) as caught:
+        registry.handler("email", **kwargs)(lambda job: None)  # type: ignore[arg-type]
+    assert "'email'" in str(caught.value)
+    assert registry.job_types == []
+    with pytest.raises(ValueError, match="factor must be between 1 and 100"):
+        Backoff(factor=0.5)
+
+
+async def test_sdk_worker_registers_its_handler_defaults(broker: BrokerThread) -> None:
+    registry = Registry()
+
+    @registry.handler(
+        "email",
+        retries=5,
+        backoff=Backoff(base_s=2, factor=3, max_s=60),
+        timeout_s=12,
+        lease_ttl_s=45,
+        priority="high",
+    )
+    async def email(job: Job) -> None:
+        return None
+
+    worker = Worker(registry, broker.address, concurrency=1, worker_id="w-sdk")
+    await worker.start()
+    try:
+
+        async def registered() -> bool:
+            assert broker.broker is not None
+            return "email" in broker.broker.catalog.view.defaults
+
+        await until(registered, 10, "the worker's stream registered its defaults")
+        with grpc.insecure_channel(broker.address) as channel:
+            stub = job_service_pb2_grpc.JobServiceStub(channel)
+            answer = stub.SubmitJob(jpb.SubmitJobRequest(type="email"))
+            job = stub.GetJob(jpb.GetJobRequest(job_id=answer.job_id)).job
+        assert_email_defaults(job)
+    finally:
+        await worker.drain(1)
