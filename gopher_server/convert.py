@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 from gopher.v1 import job_pb2
 
-from gopher_server.store.records import GroupRecord, JobRecord, Lease
+from gopher_server.store import schema
+from gopher_server.store.records import GroupRecord, HistoryEvent, JobRecord, Lease
 
-STATES: dict[str, job_pb2.JobState] = {
-    "scheduled": job_pb2.JOB_STATE_SCHEDULED,
-    "enqueued": job_pb2.JOB_STATE_ENQUEUED,
-    "active": job_pb2.JOB_STATE_ACTIVE,
-    "retrying": job_pb2.JOB_STATE_RETRYING,
-    "succeeded": job_pb2.JOB_STATE_SUCCEEDED,
-    "dead": job_pb2.JOB_STATE_DEAD,
-    "cancelled": job_pb2.JOB_STATE_CANCELLED,
-}
-STATE_WORDS = {v: k for k, v in STATES.items()}
-PRIORITIES: dict[str, job_pb2.Priority] = {
-    "high": job_pb2.PRIORITY_HIGH,
-    "normal": job_pb2.PRIORITY_NORMAL,
-    "low": job_pb2.PRIORITY_LOW,
-}
-FINAL = frozenset({"succeeded", "dead", "cancelled"})
-GROUP_STATES: dict[str, job_pb2.GroupState] = {
-    "running": job_pb2.GROUP_STATE_RUNNING,
-    "succeeded": job_pb2.GROUP_STATE_SUCCEEDED,
-    "failed": job_pb2.GROUP_STATE_FAILED,
-    "cancelled": job_pb2.GROUP_STATE_CANCELLED,
-}
+# The words come from the contract's enums, in one place (store/schema.py).
+STATES = schema.STATES
+STATE_WORDS = schema.STATE_WORDS
+PRIORITIES = schema.PRIORITIES
+FINAL = schema.FINAL_STATES
+GROUP_STATES = schema.GROUP_STATES
 
 
 def _ts(ms: int) -> Timestamp:
@@ -46,42 +29,41 @@ def _trace(raw: str) -> dict[str, str]:
 
 def job_message(record: JobRecord, with_history: bool = True) -> job_pb2.Job:
     """The Job message for a stored record (history and errors when asked)."""
-    f = record.fields
+    r = record
     job = job_pb2.Job(
-        id=record.id,
-        type=f.get("type", ""),
-        priority=PRIORITIES.get(f.get("prio", ""), job_pb2.PRIORITY_UNSPECIFIED),
-        state=STATES.get(record.state, job_pb2.JOB_STATE_UNSPECIFIED),
-        payload_json=f.get("payload", "{}"),
-        result_json=f.get("result", ""),
-        attempt=record.get_int("attempt"),
-        retries=record.get_int("retries"),
-        idempotency_key=f.get("idem", ""),
-        timeout_s=record.get_int("timeout_ms") / 1000,
-        lease_ttl_s=record.get_int("lease_ms") / 1000,
-        worker_id=f.get("wid", ""),
-        trace_context=_trace(f.get("trace", "")),
-        parent_id=f.get("parent", ""),
-        follow_up_ids=[i for i in f.get("follow_ups", "").split(",") if i],
-        group_id=f.get("grp", ""),
-        parent_group_id=f.get("pgrp", ""),
+        id=r.id,
+        type=r.type,
+        priority=PRIORITIES.get(r.priority, job_pb2.PRIORITY_UNSPECIFIED),
+        state=STATES.get(r.state, job_pb2.JOB_STATE_UNSPECIFIED),
+        payload_json=r.payload,
+        result_json=r.result,
+        attempt=r.attempt,
+        retries=r.retries,
+        idempotency_key=r.idempotency_key,
+        timeout_s=r.timeout_ms / 1000,
+        lease_ttl_s=r.lease_ms / 1000,
+        worker_id=r.worker_id,
+        trace_context=_trace(r.trace),
+        parent_id=r.parent_id,
+        follow_up_ids=list(r.follow_up_ids),
+        group_id=r.group_id,
+        parent_group_id=r.parent_group_id,
     )
-    created = record.get_int("created")
-    job.created_at.CopyFrom(_ts(created))
-    job.run_at.CopyFrom(_ts(record.get_int("run_at", created)))
-    for name, target in (("started", job.started_at), ("finished", job.finished_at)):
-        if f.get(name):
-            target.CopyFrom(_ts(record.get_int(name)))
-    if "bo_base" in f:
-        job.retry_policy.base_delay_s = record.get_int("bo_base") / 1000
-    if "bo_factor" in f:
-        job.retry_policy.factor = float(f["bo_factor"])
-    if "bo_max" in f:
-        job.retry_policy.max_delay_s = record.get_int("bo_max") / 1000
+    job.created_at.CopyFrom(_ts(r.created_ms))
+    job.run_at.CopyFrom(_ts(r.run_at_ms or r.created_ms))
+    for ms, target in ((r.started_ms, job.started_at), (r.finished_ms, job.finished_at)):
+        if ms:
+            target.CopyFrom(_ts(ms))
+    if r.backoff_base_ms is not None:
+        job.retry_policy.base_delay_s = r.backoff_base_ms / 1000
+    if r.backoff_factor is not None:
+        job.retry_policy.factor = r.backoff_factor
+    if r.backoff_max_ms is not None:
+        job.retry_policy.max_delay_s = r.backoff_max_ms / 1000
     if with_history:
-        if record.history_whole:
-            _add_submit(job, record, created)
-        _add_history(job, record.events)
+        if r.history_whole:
+            _add_submit(job, r, r.created_ms)
+        _add_history(job, r.events)
     return job
 
 
@@ -91,32 +73,31 @@ def _add_submit(job: job_pb2.Job, record: JobRecord, created_ms: int) -> None:
     # left, or the current state when nothing happened since. (Not `run_at`: a retry
     # overwrites it.)
     events = record.events
-    submitted = events[0].get("f", "") if events else record.state
+    submitted = events[0].from_state if events else record.state
     first = job.events.add(attempt=0, to_state=STATES.get(submitted, 0))
     first.time.CopyFrom(_ts(created_ms))
 
 
-def _add_history(job: job_pb2.Job, events: list[dict[str, Any]]) -> None:
+def _add_history(job: job_pb2.Job, events: list[HistoryEvent]) -> None:
     for ev in events:
-        t = int(ev.get("t", 0))
-        error = f"{ev['et']}: {ev.get('em', '')}" if "et" in ev else ""
+        error = "" if ev.error_type is None else f"{ev.error_type}: {ev.error_message}"
         out = job.events.add(
-            from_state=STATES.get(ev.get("f", ""), 0),
-            to_state=STATES.get(ev.get("s", ""), 0),
-            attempt=int(ev.get("a", 0)),
-            worker_id=ev.get("w", ""),
+            from_state=STATES.get(ev.from_state, 0),
+            to_state=STATES.get(ev.to_state, 0),
+            attempt=ev.attempt,
+            worker_id=ev.worker_id,
             error=error,
         )
-        out.time.CopyFrom(_ts(t))
-        if "et" in ev:
+        out.time.CopyFrom(_ts(ev.time_ms))
+        if ev.error_type is not None:
             err = job.errors.add(
-                attempt=int(ev.get("a", 0)),
-                error_type=ev["et"],
-                message=ev.get("em", ""),
-                traceback=ev.get("tb", ""),
-                worker_id=ev.get("w", ""),
+                attempt=ev.attempt,
+                error_type=ev.error_type,
+                message=ev.error_message,
+                traceback=ev.traceback,
+                worker_id=ev.worker_id,
             )
-            err.time.CopyFrom(_ts(t))
+            err.time.CopyFrom(_ts(ev.time_ms))
 
 
 def leased_job(lease: Lease) -> job_pb2.LeasedJob:

@@ -1,11 +1,11 @@
 """The broker's one pub/sub connection: cross-replica wake-ups and job watches.
 
 Every state change that can let a stream make progress is announced by the Lua
-scripts on the control channel: "w <type>" (new ready work), "s <worker>" (a slot
-freed, possibly by an ack on another broker), "c <worker> <job>" (cancel a running
-job). The hub routes each to the local streams it concerns. Job channels carry state
-changes for WatchJob. After a reconnect every stream is woken, since messages sent
-while disconnected are lost.
+scripts on the control channel (grammar: store/schema.py CONTROL_KINDS): "w <type>"
+(new ready work), "s <worker>" (a slot freed, possibly by an ack on another broker),
+"c <worker> <job>" (cancel a running job). The hub routes each to the local streams
+it concerns. Job channels carry state changes for WatchJob. After a reconnect every
+stream is woken, since messages sent while disconnected are lost.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from gopher_server.dispatch.subscriber import Subscriber
 from gopher_server.outage import RedisOutage
 from gopher_server.store.autopipe import RedisTarget
 from gopher_server.store.keys import Keys
+from gopher_server.store.schema import CANCEL, SLOT, WAKE, parse_control
 
 log = logging.getLogger(__name__)
 
@@ -213,14 +214,17 @@ class Hub:
             for queue in self._watchers.get(channel, ()):
                 queue.put_nowait(data)
             return
-        kind, _, rest = data.partition(" ")
-        if kind == "w":
-            for session in self._by_type.get(rest, ()):
+        message = parse_control(data)
+        if message is None:
+            return
+        kind, args = message.kind, message.args
+        if kind == WAKE:
+            for session in self._by_type.get(args[0], ()):
                 session.wake.set()
-        elif kind == "s":
-            self.wake_worker(rest)
-        elif kind == "c":
-            worker_id, _, job_id = rest.partition(" ")
+        elif kind == SLOT:
+            self.wake_worker(args[0])
+        elif kind == CANCEL:
+            worker_id, job_id = args
             for session in self._by_worker.get(worker_id, ()):
                 session.cancelled_jobs.append(job_id)
                 session.wake.set()

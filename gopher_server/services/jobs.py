@@ -245,7 +245,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
             raise NotFound(f"job {request.job_id} not found")
         if cancelled:
             record = await self.store.get_job(request.job_id, with_history=False)
-            self.metrics.outcome(record.fields.get("type", "") if record else "", "cancelled")
+            self.metrics.outcome(record.type if record else "", "cancelled")
         return job_service_pb2.CancelJobResponse(state=STATES[state], cancelled=cancelled)
 
     async def WatchJob(

@@ -15,6 +15,7 @@ from gopher_server.convert import STATE_WORDS, STATES
 from gopher_server.errors import InvalidArgument, NotFound, WrongState
 from gopher_server.status import unary
 from gopher_server.store import listing, throughput
+from gopher_server.store.schema import FINAL_STATES
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word
 
@@ -23,7 +24,6 @@ Context = grpc.aio.ServicerContext[Any, Any]
 MAX_MINUTES = 60
 DEFAULT_CANCEL_LIMIT = 1000
 MAX_CANCEL_LIMIT = 10_000
-FINAL_STATES = frozenset({"succeeded", "dead", "cancelled"})
 MAX_ID_PREFIX = 64
 
 
@@ -139,7 +139,7 @@ class OperatorActions:
                 page_size=min(1000, limit - len(ids)),
                 page_token=token,
             )
-            ids += [r.id for r in records if r.fields.get("state") not in FINAL_STATES]
+            ids += [r.id for r in records if r.state not in FINAL_STATES]
             if not token:
                 return ids, False
         return ids, True

@@ -7,6 +7,7 @@ import orjson
 from gopher_server.store._text import text, texts
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import QueueDepth, Stats
+from gopher_server.store.schema import WAKE, encode_control
 from gopher_server.store.store import Store
 
 # DLQ bulk actions run in chunks so no single script blocks Redis for long.
@@ -62,7 +63,7 @@ async def set_paused(store: Store, priority: str, paused: bool) -> None:
         return
     await store.redis.srem(store.keys.paused(), priority)
     for job_type in texts(await store.redis.smembers(store.keys.ready_types(priority))):
-        await store.redis.publish(store.keys.control_channel(), f"w {job_type}")
+        await store.redis.publish(store.keys.control_channel(), encode_control(WAKE, job_type))
 
 
 async def dead_ids(
@@ -113,7 +114,7 @@ async def set_rate_limit(
     streams, since a raised limit may let waiting jobs go at once."""
     value = {"r": rate_per_s, "b": burst or max(1, int(rate_per_s)), "c": max_concurrency}
     await store.redis.hset(store.keys.rate_limits(), job_type, orjson.dumps(value).decode())
-    await store.redis.publish(store.keys.control_channel(), f"w {job_type}")
+    await store.redis.publish(store.keys.control_channel(), encode_control(WAKE, job_type))
 
 
 async def get_rate_limits(store: Store) -> dict[str, dict[str, float]]:
@@ -126,5 +127,5 @@ async def delete_rate_limit(store: Store, job_type: str) -> bool:
     """Remove a type's limits and bucket; False if it had none. Wakes its streams."""
     removed = await store.redis.hdel(store.keys.rate_limits(), job_type)
     await store.redis.delete(store.keys.bucket(job_type))
-    await store.redis.publish(store.keys.control_channel(), f"w {job_type}")
+    await store.redis.publish(store.keys.control_channel(), encode_control(WAKE, job_type))
     return bool(removed)

@@ -1,5 +1,5 @@
 """Reads of the global events feed: a capped Redis stream appended by every transition
-(`feed()` in lua/_prelude.lua)."""
+(`feed()` in lua/_history.lua; fields in store/schema.py FEED_FIELDS)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,12 @@ import redis.exceptions
 
 from gopher_server.store._text import text
 from gopher_server.store.records import FeedEntry, FeedPage
+from gopher_server.store.schema import decode_feed_entry
 from gopher_server.store.store import Store
 
 
 def _entry(entry_id: Any, fields: dict[Any, Any]) -> FeedEntry:
-    f = {text(k): text(v) for k, v in fields.items()}
-    return FeedEntry(
-        id=text(entry_id),
-        job_id=f.get("j", ""),
-        type=f.get("y", ""),
-        time_ms=int(f.get("t", "0")),
-        from_state=f.get("f", ""),
-        to_state=f.get("s", ""),
-        attempt=int(float(f.get("a", "0"))),
-        worker_id=f.get("w", ""),
-        error_type=f.get("e", ""),
-    )
+    return decode_feed_entry(text(entry_id), {text(k): text(v) for k, v in fields.items()})
 
 
 def _id_key(entry_id: str) -> tuple[int, int]:

@@ -1,15 +1,15 @@
 """How a job hash is laid out in Redis beyond one field per value, and reading it back.
 
-Two layout choices save memory per queued job (the Lua side is in lua/_prelude.lua,
-see `prio_of`, `retries_of` and `split_payload`):
+Two layout choices save memory per queued job (declared in store/schema.py; the Lua
+side is lua/_job.lua, see `prio_of`, `retries_of` and `split_payload`):
 
 - 'prio' is left out when it is "normal", 'retries' when it is 3 (UNSTORED).
 - A payload longer than Redis' `hash-max-listpack-value` is split into chunks of at
   most that many bytes ('payload', 'p2', 'p3', ... and the count 'pn'), so the hash
   keeps the compact listpack encoding instead of turning into a hashtable.
 
-`job_fields` turns a raw HGETALL reply back into one value per field, so nothing above
-the store sees either choice.
+`schema.decode_job` turns a raw HGETALL reply back into a typed record, so nothing
+above the store sees either choice.
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from gopher_server.store import schema
 from gopher_server.store._text import text
 
 log = logging.getLogger(__name__)
 
-# Values left out of the hash when a job has them, and so what absent fields read as.
-# Storage constants, not defaults: changing one would change what stored jobs read as.
-# lua/_prelude.lua (PRIO_UNSTORED, RETRIES_UNSTORED) must agree.
-UNSTORED = {"prio": "normal", "retries": "3"}
-# Field holding the number of payload chunks; present only when there are two or more.
-CHUNK_COUNT_FIELD = "pn"
+# The layout itself (field names, what is left out, the chunk names) is declared in
+# store/schema.py; these names stay for the store's own readers and tests.
+UNSTORED = schema.UNSTORED
+CHUNK_COUNT_FIELD = schema.CHUNK_COUNT_FIELD
+chunk_field = schema.chunk_field
+job_fields = schema.joined_fields
 
 # Redis' own defaults, assumed when its configuration cannot be read (CONFIG is often
 # refused by ACLs or managed services).
@@ -42,22 +43,6 @@ OTHER_FIELDS_MAX = 40
 PAYLOAD_CHUNKS_MAX = 16
 # A smaller chunk size would spend more on field names than it saves.
 CHUNK_BYTES_MIN = 16
-
-
-def chunk_field(index: int) -> str:
-    """Name of payload chunk `index` (1-based): 'payload', then 'p2', 'p3', ..."""
-    return "payload" if index == 1 else f"p{index}"
-
-
-def job_fields(raw: dict[str, str]) -> dict[str, str]:
-    """The fields of a job as submitted, from its raw hash: the payload chunks joined
-    into 'payload' and the values left out (UNSTORED) filled in."""
-    fields = {**UNSTORED, **raw}
-    count = fields.pop(CHUNK_COUNT_FIELD, None)
-    if count is not None:
-        parts = [fields.pop(chunk_field(i), "") for i in range(1, int(count) + 1)]
-        fields["payload"] = "".join(parts)
-    return fields
 
 
 @dataclass(frozen=True)

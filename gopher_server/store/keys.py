@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PRIORITIES = ("high", "normal", "low")
+from gopher_server.store.schema import PRIORITY_WORDS as PRIORITIES
+
+__all__ = ["PRIORITIES", "Keys"]
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,8 @@ class Keys:
 
     # -- pub/sub channels --------------------------------------------------------
     def control_channel(self) -> str:
-        """Channel carrying wake-ups ("w <type>"), freed slots ("s <worker>") and
-        cancellations ("c <worker> <job>") to every broker."""
+        """Channel carrying control messages to every broker: wake-ups, freed slots,
+        cancellations (grammar and kinds: store/schema.py CONTROL_KINDS)."""
         return f"{self.tag}:ctl"
 
     def job_channel(self, job_id: str) -> str:

@@ -95,14 +95,13 @@ async def _slice(store: Store, source: _Source, start: int, count: int) -> list[
 def _matches(
     record: JobRecord, source: _Source, job_type: str, priority: str, error_contains: str
 ) -> bool:
-    f = record.fields
-    if source.state and f.get("state") != source.state:
+    if source.state and record.state != source.state:
         return False
-    if job_type and f.get("type") != job_type:
+    if job_type and record.type != job_type:
         return False
-    if error_contains and error_contains.lower() not in str(f.get("last_error", "")).lower():
+    if error_contains and error_contains.lower() not in record.last_error.lower():
         return False
-    return not priority or f.get("prio", "normal") == priority
+    return not priority or record.priority == priority
 
 
 async def list_jobs(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,27 +133,63 @@ class NackItem:
     draining: bool = False  # with handback: hold further jobs from this worker
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One transition in a job's history. `from_state` is '' for none; `error_type`
+    is None unless the transition recorded a failure (see store/schema.py)."""
+
+    time_ms: int
+    from_state: str
+    to_state: str
+    attempt: int
+    worker_id: str = ""
+    error_type: str | None = None
+    error_message: str = ""
+    traceback: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class JobRecord:
-    """A job as stored: the raw hash fields plus its decoded history events.
+    """A job as stored, one attribute per job hash field (store/schema.py JOB_FIELDS
+    declares them: hash name, type, what an absent field reads as), built only by
+    `schema.decode_job`. Times are Unix ms, 0 when not set.
 
     `history_whole` is False when the capped history may have dropped its oldest
     events (it is full), so the submit is not known to precede the first one kept."""
 
     id: str
-    fields: dict[str, str]
-    events: list[dict[str, Any]] = field(default_factory=list)
+    type: str
+    priority: str
+    state: str
+    payload: str
+    retries: int
+    attempt: int
+    token: int
+    created_ms: int
+    run_at_ms: int
+    ready_ms: int
+    started_ms: int
+    finished_ms: int
+    deadline_ms: int
+    worker_id: str
+    session_id: str
+    idempotency_key: str
+    timeout_ms: int
+    lease_ms: int
+    backoff_base_ms: int | None
+    backoff_factor: float | None
+    backoff_max_ms: int | None
+    trace: str
+    result: str
+    last_error: str
+    on_success: str
+    on_failure: str
+    follow_up_ids: tuple[str, ...]
+    parent_id: str
+    group_id: str
+    parent_group_id: str
+    events: list[HistoryEvent] = field(default_factory=list)
     history_whole: bool = True
-
-    def get_int(self, name: str, default: int = 0) -> int:
-        """Integer field `name`, or `default` when absent."""
-        raw = self.fields.get(name)
-        return int(float(raw)) if raw not in (None, "") else default
-
-    @property
-    def state(self) -> str:
-        """Lifecycle state word (enqueued, active, ...)."""
-        return self.fields.get("state", "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from gopher_server.clock import Clock
 from gopher_server.errors import TooLarge
 from gopher_server.store._text import text
 from gopher_server.store.chains import encode_follow_ups
-from gopher_server.store.job_hash import PayloadChunking, job_fields
+from gopher_server.store.job_hash import PayloadChunking
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
     DispatchResult,
@@ -32,6 +32,7 @@ from gopher_server.store.records import (
     NewJob,
     SubmitResult,
 )
+from gopher_server.store.schema import decode_event, decode_job
 from gopher_server.store.scripts import Scripts
 
 _LEASE_FIELDS = 14
@@ -380,8 +381,8 @@ class Store:
         fields = replies[0]
         if not fields:
             return None
-        events = [orjson.loads(e) for e in replies[1]] if with_history else []
-        return JobRecord(job_id, job_fields(fields), events, self._whole(events))
+        events = [decode_event(orjson.loads(e)) for e in replies[1]] if with_history else []
+        return decode_job(job_id, fields, events, self._whole(events))
 
     async def get_jobs(self, job_ids: Sequence[str], with_history: bool = False) -> list[JobRecord]:
         """Records of the given jobs that still exist, in order, in one round trip."""
@@ -397,12 +398,11 @@ class Store:
         records = []
         for job_id, i in zip(job_ids, range(0, len(replies), step), strict=True):
             if replies[i]:
-                events = [orjson.loads(e) for e in replies[i + 1]] if with_history else []
-                records.append(
-                    JobRecord(job_id, job_fields(replies[i]), events, self._whole(events))
-                )
+                raw = replies[i + 1] if with_history else []
+                events = [decode_event(orjson.loads(e)) for e in raw]
+                records.append(decode_job(job_id, replies[i], events, self._whole(events)))
         return records
 
-    def _whole(self, events: list[dict[str, Any]]) -> bool:
+    def _whole(self, events: Sequence[object]) -> bool:
         # A history under its cap was never trimmed (trimming happens only past it).
         return len(events) < self.settings.history_cap

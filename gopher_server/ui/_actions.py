@@ -18,16 +18,13 @@ from starlette.responses import RedirectResponse, Response
 
 from gopher_client import GopherError
 from gopher_server.rest._errors import RestError
+from gopher_server.store import schema
 from gopher_server.ui._app import SESSION_COOKIE, Dashboard
 from gopher_server.ui._calls import Calls
 
 Handler = Callable[[Request], Awaitable[Response]]
 Form = dict[str, list[str]]
-PRIORITIES = {
-    "high": job_pb2.PRIORITY_HIGH,
-    "normal": job_pb2.PRIORITY_NORMAL,
-    "low": job_pb2.PRIORITY_LOW,
-}
+PRIORITIES = schema.PRIORITIES
 
 
 def _one(form: Form, name: str) -> str:

@@ -3,16 +3,16 @@ renders one template. Lists are paged by the broker's cursor (`page_token`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from gopher.v1 import admin_service_pb2 as admin_pb
-from gopher.v1 import job_pb2
 from gopher.v1 import job_service_pb2 as jobs_pb
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gopher_client import GopherError
 from gopher_server.rest._errors import RestError
+from gopher_server.store import schema
 from gopher_server.ui._app import Dashboard
 from gopher_server.ui._calls import Calls
 from gopher_server.ui._chart import throughput_chart
@@ -20,11 +20,11 @@ from gopher_server.ui._chart import throughput_chart
 Handler = Callable[[Request], Awaitable[Response]]
 PageBody = Callable[[Request, Calls], Awaitable[tuple[str, dict[str, object]]]]
 PAGE_SIZE = 50
-STATES = {k.removeprefix("JOB_STATE_").lower(): v for k, v in job_pb2.JobState.items() if v}
-PRIORITIES = {k.removeprefix("PRIORITY_").lower(): v for k, v in job_pb2.Priority.items() if v}
+STATES = schema.STATES
+PRIORITIES = schema.PRIORITIES
 
 
-def _choice(request: Request, name: str, options: dict[str, int]) -> tuple[str, int]:
+def _choice(request: Request, name: str, options: Mapping[str, int]) -> tuple[str, int]:
     word = request.query_params.get(name, "")
     if word and word not in options:
         raise RestError(400, "invalid_argument", f"{name} must be one of {', '.join(options)}")
@@ -151,7 +151,7 @@ async def scheduled(request: Request, calls: Calls) -> tuple[str, dict[str, obje
     listing = await calls.rpc(
         "ListJobs",
         jobs_pb.ListJobsRequest(
-            state=STATES[which],  # type: ignore[arg-type]
+            state=STATES[which],
             page_size=PAGE_SIZE,
             page_token=request.query_params.get("page_token", ""),
         ),

@@ -57,8 +57,8 @@ async def test_a_new_schedule_fires_from_its_next_tick_once(store: Store, clock:
     await cron._tick()
     (job_id,) = await report_jobs(store)
     job = await store.get_job(job_id)
-    assert job is not None and job.fields["idem"] == idempotency_key("nightly", clock.ms)
-    assert job.fields["payload"] == '{"kind": "daily"}'
+    assert job is not None and job.idempotency_key == idempotency_key("nightly", clock.ms)
+    assert job.payload == '{"kind": "daily"}'
     assert await schedules.last_run(store, "nightly") == clock.ms
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from gopher_server.store.job_hash import job_fields
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import Lease, NewJob
@@ -59,6 +61,12 @@ async def stored_fields(store: Store, job_id: str) -> dict[str, str]:
     left out of the hash filled in, as every reader of the store sees them."""
     raw = await job_hash(store, job_id)
     return job_fields(raw) if raw else {}
+
+
+async def history(store: Store, job_id: str) -> list[dict[str, Any]]:
+    """The job's raw history entries (decoded JSON, oldest first), as the scripts wrote
+    them (store/schema.py HISTORY_FIELDS names their keys)."""
+    return [orjson.loads(e) for e in await store.redis.lrange(store.keys.history(job_id), 0, -1)]
 
 
 async def holders(store: Store, job_id: str) -> list[str]:

@@ -14,7 +14,7 @@ from gopher_server.store import admin, listing
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock
-from tests.store.helpers import holders, job_hash, lease_one, new_job, ready_ids
+from tests.store.helpers import history, holders, job_hash, lease_one, new_job, ready_ids
 
 ORDER = ["x0", "y0", "x1", "x2", "y1", "x3", "x4", "y2", "x5", "x6"]
 
@@ -64,8 +64,8 @@ async def test_requeue_one_resets_attempts_and_returns_it_to_its_queue(
     assert "finished" not in fields
     assert await holders(store, "x0") == [store.keys.ready("normal", "x")]
     assert await ready_ids(store, "normal", "x") == ["waiting", "x0"]
-    record = await store.get_job("x0")
-    assert record is not None and (record.events[-1]["f"], record.events[-1]["s"]) == (
+    events = await history(store, "x0")
+    assert events and (events[-1]["f"], events[-1]["s"]) == (
         "dead",
         "enqueued",
     )

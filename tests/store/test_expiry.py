@@ -6,7 +6,7 @@ from __future__ import annotations
 from gopher_server.store import workers as registry
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
-from tests.store.helpers import holders, job_hash, lease_one, new_job, ready_ids
+from tests.store.helpers import history, holders, job_hash, lease_one, new_job, ready_ids
 
 LEASE_MS = 30_000
 
@@ -30,9 +30,9 @@ async def test_expired_lease_goes_to_the_front_with_the_attempt_counted(
     assert await holders(store, "first") == [store.keys.ready("normal", "email")]
     assert await store.redis.scard(store.keys.inflight("w1")) == 0
     assert await store.redis.hgetall(store.keys.type_active()) == {}
-    record = await store.get_job("first")
-    assert record is not None
-    event = record.events[-1]
+    events = await history(store, "first")
+    assert events
+    event = events[-1]
     assert {k: event[k] for k in ("f", "s", "a", "w", "et")} == {
         "f": "active",
         "s": "enqueued",

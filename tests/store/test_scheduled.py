@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
-from tests.store.helpers import holders, job_hash, new_job, ready_ids
+from tests.store.helpers import history, holders, job_hash, new_job, ready_ids
 
 
 async def test_future_job_waits_in_the_scheduled_set_until_run_at(
@@ -26,8 +26,8 @@ async def test_future_job_waits_in_the_scheduled_set_until_run_at(
     fields = await job_hash(store, "later")
     assert (fields["state"], fields["ready"]) == ("enqueued", str(run_at))
     assert await holders(store, "later") == [store.keys.ready("normal", "email")]
-    record = await store.get_job("later")
-    assert record is not None and (record.events[-1]["f"], record.events[-1]["s"]) == (
+    events = await history(store, "later")
+    assert events and (events[-1]["f"], events[-1]["s"]) == (
         "scheduled",
         "enqueued",
     )
