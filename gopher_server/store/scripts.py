@@ -1,4 +1,5 @@
-"""Loads the Lua scripts: each is the shared prelude plus its own file, called by SHA."""
+"""Loads the Lua scripts: each is the shared prelude, the libraries it uses and its own
+file, called by SHA."""
 
 from __future__ import annotations
 
@@ -29,25 +30,64 @@ SCRIPT_NAMES = (
 )
 
 
-# Libraries some scripts include between the prelude and their body.
-INCLUDES: dict[str, tuple[str, ...]] = {
-    "dispatch": ("_dispatch",),
-    # A submit may hand new work straight to a waiting stream; an ack may refill the
-    # slots it freed.
-    "submit": ("_dispatch",),
-    "ack": ("_dispatch",),
+# The libraries in lua/ (each `_<name>.lua`) and the libraries each one calls into.
+# Every script starts with `_prelude` (the KEYS and ARGV all scripts share), then the
+# libraries it needs, dependencies first, then its own file.
+LIBRARIES: dict[str, tuple[str, ...]] = {
+    "_job": (),  # the job hash's layout: defaults left out, payload chunks
+    "_history": (),  # job history, events feed, throughput counters
+    "_announce": (),  # control-channel wake-ups
+    "_queues": ("_announce",),  # ready lists
+    "_create": ("_job", "_queues", "_history"),  # creating jobs and follow-ups
+    "_groups": ("_create",),  # fan-out / fan-in
+    "_final": ("_history", "_create", "_groups"),  # follow-ups of an outcome, the DLQ
+    "_leases": ("_announce", "_queues", "_history", "_final"),  # leases ending
+    "_limits": (),  # the cap on distinct job types
+    "_dispatch": ("_job", "_queues", "_history"),  # leasing ready jobs to a worker
 }
 
+# The libraries each script calls directly (their own dependencies come along).
+INCLUDES: dict[str, tuple[str, ...]] = {
+    "submit": ("_limits", "_create", "_dispatch"),
+    "dispatch": ("_dispatch",),
+    "ack": ("_leases", "_final", "_groups", "_dispatch"),
+    "nack": ("_job", "_leases", "_final"),
+    "extend": (),
+    "expire": ("_job", "_leases"),
+    "release": ("_job", "_leases"),
+    "promote": ("_job", "_queues", "_history"),
+    "cancel": ("_job", "_queues", "_leases", "_history", "_groups"),
+    "requeue_dead": ("_job", "_queues", "_history", "_groups"),
+    "purge_dead": (),
+    "trim_finished": (),
+    "prune_holds": (),
+    "submit_group": ("_limits", "_create", "_groups"),
+    "run_now": ("_job", "_queues", "_history"),
+}
 
-# Included right after the prelude in every script: any final transition may be a
-# group member's, which counts down its group (the prelude forward-declares it).
-ALWAYS = ("_groups",)
+PRELUDE = "_prelude"
+
+
+def libraries_of(name: str) -> list[str]:
+    """Every library script `name` includes, each after the ones it calls into."""
+    order: list[str] = []
+
+    def visit(lib: str) -> None:
+        if lib in order:
+            return
+        for dep in LIBRARIES[lib]:
+            visit(dep)
+        order.append(lib)
+
+    for lib in INCLUDES[name]:
+        visit(lib)
+    return order
 
 
 def script_source(name: str) -> str:
-    """The full text of script `name`: prelude first, its includes, then its body."""
+    """The full text of script `name`: prelude first, its libraries, then its body."""
     lua = resources.files("gopher_server.store") / "lua"
-    parts = ["_prelude", *ALWAYS, *INCLUDES.get(name, ()), name]
+    parts = [PRELUDE, *libraries_of(name), name]
     return "\n".join((lua / f"{part}.lua").read_text() for part in parts)
 
 

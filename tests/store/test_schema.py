@@ -65,7 +65,7 @@ def test_words_come_from_the_contract_enums() -> None:
     assert schema.PRIORITY_WORDS == ("high", "normal", "low")
     assert schema.STATES["dead"] == job_pb2.JOB_STATE_DEAD
     assert schema.state_word(job_pb2.JOB_STATE_UNSPECIFIED) == ""
-    assert schema.FINAL_STATES == {"succeeded", "dead", "cancelled"}
+    assert {"succeeded", "dead", "cancelled"} == schema.FINAL_STATES
     # Every state word a script writes (into a job or a group hash) is one of them.
     words = set(schema.STATES) | set(schema.GROUP_STATES)
     for name, text in lua_sources().items():
@@ -147,7 +147,7 @@ async def test_defaults_are_not_stored_and_read_back(store: Store) -> None:
 
 def test_control_messages_round_trip() -> None:
     for kind, names in schema.CONTROL_KINDS.items():
-        args = tuple(f"{n}-1" for n in names[:-1]) + ("last with spaces",)
+        args = (*tuple(f"{n}-1" for n in names[:-1]), "last with spaces")
         text = schema.encode_control(kind, *args)
         assert schema.parse_control(text) == schema.ControlMessage(kind, args)
     assert schema.parse_control("z what") is None  # a kind this broker does not know

@@ -12,7 +12,7 @@
 --
 -- Returns {jobs, wait_ms, rate_limited, limited_types}:
 --   jobs: flat array of 14 fields per job: id, type, priority, payload (whole: its
---         chunks joined, see split_payload in the prelude), attempt,
+--         chunks joined, see split_payload in _job.lua), attempt,
 --         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
 --         ready ms, trace JSON, parent job id ('' = none)
 --   wait_ms: when > 0, a held-back type (rate limit, circuit breaker) may go again

@@ -1,4 +1,5 @@
--- Groups (fan-out / fan-in), included in every script right after the prelude.
+-- Groups (fan-out / fan-in): included by every script whose transitions may end a
+-- member (its final outcome counts in its group) or create a group.
 --
 -- A group is one hash, P_GROUP .. <group id> (store/keys.py `group`), fields:
 --   state      'running' until the last member is final, then 'succeeded' (every
@@ -79,7 +80,9 @@ local function complete_group(gid)
   redis.call('PEXPIRE', gk, GROUP_RETENTION)
 end
 
-member_final = function(gid, id, jtype, state, key, value)
+-- A group member reached a final state: count it in its group. Called as
+-- member_final(group id, job id, type, state, 'result' | 'error' | nil, value).
+local function member_final(gid, id, jtype, state, key, value)
   local gk = P_GROUP .. gid
   if redis.call('HGET', gk, 'state') ~= 'running' then return end  -- done, or expired
   if redis.call('HSETNX', gk, 'o:' .. id, outcome_json(id, jtype, state, key, value)) == 0 then

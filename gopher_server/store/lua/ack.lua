@@ -5,7 +5,7 @@
 -- then n triples: job id, lease token, result JSON
 --
 -- A job with on_success follow-ups submits them in the same call (see follow_up() in
--- the prelude); a repeated ack is stale, so they are made exactly once. A group member
+-- _final.lua); a repeated ack is stale, so they are made exactly once. A group member
 -- is counted in its group, and the last one submits the group's follow-ups (see
 -- _groups.lua).
 --

@@ -23,7 +23,7 @@ elseif state == 'enqueued' then
   redis.call('LREM', ready_key(prio_of(f[2]), f[3]), 1, id)
 elseif state == 'active' then
   drop_lease(id, f[4], f[3])
-  redis.call('PUBLISH', CTL, 'c ' .. f[4] .. ' ' .. id)
+  control('c', f[4], id)
 end
 redis.call('HSET', jk, 'state', 'cancelled', 'finished', NOW)
 redis.call('ZADD', K_FINISHED, NOW, id)

@@ -4,7 +4,7 @@
 -- ARGV[A+1]  stream session id
 --
 -- Jobs leased through other streams of the same worker are left alone. The attempt
--- stays counted (see lost() in the prelude).
+-- stays counted (see lost() in _leases.lua).
 -- A job that dies submits its on_failure follow-ups in the same call.
 -- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
 local wid, sid = ARGV[A], ARGV[A + 1]

@@ -1,0 +1,51 @@
+-- A job's history and the global events feed: every transition appends one entry to
+-- each (store/schema.py HISTORY_FIELDS and FEED_FIELDS name their keys) and tells the
+-- job's watchers.
+
+-- Per-minute throughput counters live this long: the last hour is read, and a
+-- counter outlives its hour by a margin.
+local THROUGHPUT_TTL_S = 7200
+local COUNTED = {succeeded = true, retrying = true, dead = true, cancelled = true}
+
+-- Append one entry to the global events feed. It is on every transition's path, so
+-- the entry stays tiny (one-letter fields, the error's kind only) and the stream is
+-- trimmed approximately (whole nodes, O(1) amortised). The entry id is Redis's own
+-- clock (always increasing); `t` is the injected time the job history also uses.
+local function feed(id, jtype, from, to, attempt, worker, etype)
+  if COUNTED[to] then  -- one HINCRBY per outcome; the TTL is set once per field
+    local tk = K_EVENTS .. ':m:' .. math.floor(NOW / 60000)
+    if redis.call('HINCRBY', tk, to .. '\t' .. (jtype or ''), 1) == 1 then
+      redis.call('EXPIRE', tk, THROUGHPUT_TTL_S)
+    end
+  end
+  if FEED_CAP <= 0 then return end
+  local args = {'XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP, '*', 'j', id, 'y', jtype or '',
+    'f', from, 's', to, 'a', attempt or 0, 't', NOW}
+  if worker and worker ~= '' then
+    args[#args + 1] = 'w'
+    args[#args + 1] = worker
+  end
+  if etype then
+    args[#args + 1] = 'e'
+    args[#args + 1] = etype
+  end
+  redis.call(unpack(args))
+end
+
+-- Append a transition to the job's capped history and the events feed, and tell
+-- watchers. `err` is nil or a table {type=..., message=..., traceback=...}.
+local function record(id, jtype, from, to, attempt, worker, err)
+  local ev = {t = tostring(NOW), f = from, s = to, a = tonumber(attempt) or 0}
+  if worker and worker ~= '' then ev.w = worker end
+  if err then
+    ev.et = err.type
+    ev.em = err.message
+    ev.tb = err.traceback
+  end
+  local hk = P_HIST .. id
+  if redis.call('RPUSH', hk, cjson.encode(ev)) > HIST_CAP then  -- trim only when over
+    redis.call('LTRIM', hk, -HIST_CAP, -1)
+  end
+  feed(id, jtype, from, to, ev.a, worker, err and err.type)
+  redis.call('PUBLISH', P_EV .. id, to)
+end
