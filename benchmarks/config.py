@@ -45,6 +45,14 @@ class Sizes:
     soak_fraction: float = 0.5
     soak_sample_s: float = 2.0
     soak_warmup_s: float = 30.0
+    # Dashboard (`ui`): pages timed with this many queued and dead jobs, plus a few
+    # scheduled, retrying and succeeded ones; each page fetched `ui_rounds` times.
+    ui_queued_jobs: int = 50_000
+    ui_dead_jobs: int = 10_000
+    ui_scheduled_jobs: int = 2_000
+    ui_retrying_jobs: int = 1_000
+    ui_succeeded_jobs: int = 1_000
+    ui_rounds: int = 5
 
 
 QUICK = Sizes(name="quick")
@@ -58,6 +66,12 @@ FULL = Sizes(
     soak_s=600.0,
     soak_sample_s=5.0,
     soak_warmup_s=60.0,
+    ui_queued_jobs=1_000_000,
+    ui_dead_jobs=100_000,
+    ui_scheduled_jobs=20_000,
+    ui_retrying_jobs=5_000,
+    ui_succeeded_jobs=5_000,
+    ui_rounds=9,
 )
 
 # Issue 8's goals for Gopher on a 2-core machine. `higher` says which way is better.

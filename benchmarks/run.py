@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import gopher_core, gopher_scale, machine, procs, profile, report
+from benchmarks import gopher_core, gopher_scale, gopher_ui, machine, procs, profile, report
 from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.gopher_stack import LOG_DIR, StackSettings
 from benchmarks.peers import runner
@@ -32,7 +32,7 @@ from benchmarks.peers import runner
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs"
 CORE = ["enqueue", "memory", "e2e", "latency"]
-SCALE = ["sweep", "backlog", "promotion", "soak"]
+SCALE = ["sweep", "backlog", "promotion", "soak", "ui"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -147,6 +147,7 @@ def run_gopher(
     step("promotion", scale, lambda: gopher_scale.promotion(redis, sizes, settings, bulk))
     peak = float(m.get("e2e_per_s") or 2_000)
     step("soak", scale, lambda: gopher_scale.soak(redis, sizes, settings, peak))
+    step("ui", scale, lambda: gopher_ui.ui(redis, sizes, settings))
     if with_profile:
         step("profile", scale, lambda: profile.profile(redis, sizes, settings))
     return core, scale
