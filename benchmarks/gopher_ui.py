@@ -85,6 +85,13 @@ def pages(browser: Browser, facts: ui_fill.Filled) -> list[Page]:
         Page("jobs state=succeeded", _query("/ui/jobs", state="succeeded"), 1),
         Page("jobs type", _query("/ui/jobs", type=queued_type), 50),
         Page("jobs priority=high", _query("/ui/jobs", priority="high"), 50),
+        Page("jobs type (of dead jobs only)", _query("/ui/jobs", type=dead_type)),
+        Page(
+            "jobs state=scheduled+type",
+            _query("/ui/jobs", state="scheduled", type=queued_type),
+            50,
+        ),
+        Page("jobs state=dead+priority=low", _query("/ui/jobs", state="dead", priority="low"), 50),
         Page("jobs state+type+priority", _query("/ui/jobs", **one_list), 50),
         Page(
             "jobs deep page (middle of a list)",
