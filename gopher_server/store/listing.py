@@ -170,17 +170,21 @@ async def list_jobs(
         source = sources[index]
         narrow = _narrows(source, state, job_type, priority, needle)
         chunk = min(SCAN_CHUNK, MAX_SCAN - scanned) if narrow else page_size - len(page)
-        ids = await _slice(store, source, offset, chunk)
-        if not ids:
-            index, offset = index + 1, 0
-            continue
+        # One id past the chunk tells whether the source goes on after it.
+        ids = await _slice(store, source, offset, chunk + 1)
+        ends_here = len(ids) <= chunk
+        ids = ids[:chunk]
+        done = 0
         for job_id, row in zip(ids, await _filter_fields(store, ids), strict=True):
-            offset += 1
+            done += 1
             scanned += 1
             if _keeps(row, source, job_type, priority, needle):
                 page.append(job_id)
                 if len(page) == page_size:
                     break
+        offset += done
+        if ends_here and done == len(ids):  # no empty read (or empty last page) for it
+            index, offset = index + 1, 0
     more = index < len(sources)
     # A job that ends between the two reads is left out of the page.
     return await store.get_jobs(page), _encode(index, offset) if more else ""

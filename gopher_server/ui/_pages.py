@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from gopher_client import GopherError
 from gopher_server.rest._errors import RestError
-from gopher_server.store import schema
+from gopher_server.store import listing, schema
 from gopher_server.ui._app import Dashboard
 from gopher_server.ui._calls import Calls
 from gopher_server.ui._chart import throughput_chart
@@ -22,6 +22,16 @@ PageBody = Callable[[Request, Calls], Awaitable[tuple[str, dict[str, object]]]]
 PAGE_SIZE = 50
 STATES = schema.STATES
 PRIORITIES = schema.PRIORITIES
+
+
+def _searched(shown: int, next_token: str) -> int:
+    """How many jobs the broker examined for a page its filter left short, else 0.
+
+    A listing call examines at most `listing.MAX_SCAN` jobs, so that a filter matching
+    few of a million jobs still answers at once: a short page that has a next token is
+    exactly that many examined. The page says so, and its "next" link searches on.
+    """
+    return listing.MAX_SCAN if next_token and shown < PAGE_SIZE else 0
 
 
 def _choice(request: Request, name: str, options: Mapping[str, int]) -> tuple[str, int]:
@@ -85,7 +95,7 @@ async def jobs(request: Request, calls: Calls) -> tuple[str, dict[str, object]]:
     q = request.query_params
     state_word, state = _choice(request, "state", STATES)
     priority_word, priority = _choice(request, "priority", PRIORITIES)
-    listing = await calls.rpc(
+    found = await calls.rpc(
         "ListJobs",
         jobs_pb.ListJobsRequest(
             state=state,  # type: ignore[arg-type]
@@ -105,8 +115,9 @@ async def jobs(request: Request, calls: Calls) -> tuple[str, dict[str, object]]:
     }
     return "jobs.html", {
         "paged": bool(q.get("page_token")),
-        "jobs": listing.jobs,
-        "next_token": listing.next_page_token,
+        "jobs": found.jobs,
+        "next_token": found.next_page_token,
+        "searched": _searched(len(found.jobs), found.next_page_token),
         "filters": filters,
         "states": list(STATES),
         "priorities": list(PRIORITIES),
@@ -124,7 +135,7 @@ async def job_detail(request: Request, calls: Calls) -> tuple[str, dict[str, obj
 async def dlq(request: Request, calls: Calls) -> tuple[str, dict[str, object]]:
     q = request.query_params
     filters = {"type": q.get("type", ""), "error": q.get("error", "")}
-    listing = await calls.rpc(
+    found = await calls.rpc(
         "ListDeadJobs",
         admin_pb.ListDeadJobsRequest(
             type=filters["type"],
@@ -139,8 +150,9 @@ async def dlq(request: Request, calls: Calls) -> tuple[str, dict[str, object]]:
     )
     return "dlq.html", {
         "paged": bool(q.get("page_token")),
-        "jobs": listing.jobs,
-        "next_token": listing.next_page_token,
+        "jobs": found.jobs,
+        "next_token": found.next_page_token,
+        "searched": _searched(len(found.jobs), found.next_page_token),
         "filters": filters,
         "dead_total": stats.dead,
     }
@@ -148,7 +160,7 @@ async def dlq(request: Request, calls: Calls) -> tuple[str, dict[str, object]]:
 
 async def scheduled(request: Request, calls: Calls) -> tuple[str, dict[str, object]]:
     which = "retrying" if request.query_params.get("state") == "retrying" else "scheduled"
-    listing = await calls.rpc(
+    found = await calls.rpc(
         "ListJobs",
         jobs_pb.ListJobsRequest(
             state=STATES[which],
@@ -159,8 +171,8 @@ async def scheduled(request: Request, calls: Calls) -> tuple[str, dict[str, obje
     )
     return "scheduled.html", {
         "paged": bool(request.query_params.get("page_token")),
-        "jobs": listing.jobs,
-        "next_token": listing.next_page_token,
+        "jobs": found.jobs,
+        "next_token": found.next_page_token,
         "which": which,
     }
 

@@ -70,6 +70,7 @@ def make_environment() -> jinja2.Environment:
         when=_when,
         ago=_ago,
         pretty_json=_pretty_json,
+        thousands=lambda n: f"{n:,}",
         state=lambda v: STATE_NAMES.get(v, "unknown"),
         priority=lambda v: PRIORITY_NAMES.get(v, "normal") if v else "normal",
     )
