@@ -189,6 +189,32 @@ def scale_lines(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+UI_HEADER = ["dashboard page", "rows", "p50 ms", "max ms", "≤ 300 ms"]
+
+
+def ui_rows(results: dict[str, Any]) -> list[list[str]]:
+    """The `ui` scenario's server time per page, one row each (empty if not run)."""
+    return [
+        [r["page"], f"{r['rows']:,}", f"{r['p50_ms']:.1f}", f"{r['max_ms']:.1f}",
+         "over" if r["over_budget"] else "yes"]
+        for r in results.get("gopher_scale", {}).get("ui_pages", [])
+    ]  # fmt: skip
+
+
+def ui_line(results: dict[str, Any]) -> list[str]:
+    """The `ui` scenario in one line: what was queued and the slowest page."""
+    s = results.get("gopher_scale", {})
+    if "ui_worst_ms" not in s:
+        return []
+    return [
+        f"ui: {fmt(s['ui_queued_jobs'])} queued, {fmt(s['ui_dead_jobs'])} dead,"
+        f" {fmt(s['ui_scheduled_jobs'])} scheduled, {fmt(s['ui_retrying_jobs'])} retrying"
+        f" (filled in {fmt(s['ui_fill_s'])} s, Redis {fmt(s['ui_redis_used_mb'])} MiB);"
+        f" {len(s['ui_pages'])} pages x {s['ui_rounds']}, slowest {fmt(s['ui_worst_ms'])} ms,"
+        f" {s['ui_pages_over_budget']} over 300 ms"
+    ]
+
+
 def cpu_lines(results: dict[str, Any]) -> list[str]:
     """CPU microseconds per job by process, for Gopher's throughput scenarios."""
     m: dict[str, Any] = next(
@@ -228,7 +254,10 @@ def console(results: dict[str, Any]) -> str:
             text_table(["target", "goal", "measured", "verdict"], _target_rows(results)),
             "",
         ]
-    parts += scale_lines(results) + cpu_lines(results) + profile_lines(results)
+    parts += scale_lines(results) + ui_line(results) + cpu_lines(results)
+    parts += profile_lines(results)
+    if ui := ui_rows(results):
+        parts += ["", text_table(UI_HEADER, ui)]
     return "\n".join(parts)
 
 
@@ -257,7 +286,9 @@ def markdown(results: dict[str, Any]) -> str:
             md_table(["target", "goal", "measured", "verdict"], _target_rows(results)),
             "",
         ]
-    out += [f"- {line}" for line in scale_lines(results) + cpu_lines(results)]
+    out += [f"- {line}" for line in scale_lines(results) + ui_line(results) + cpu_lines(results)]
+    if ui := ui_rows(results):
+        out += ["", md_table(UI_HEADER, ui)]
     if Path(results.get("chart", "")).name:
         out += ["", f"![throughput and latency by system]({Path(results['chart']).name})"]
     return "\n".join(out)

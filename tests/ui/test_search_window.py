@@ -10,9 +10,8 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from gopher.v1 import job_pb2
 
-from gopher_client import Client
+from gopher_client import Client, JobState
 from gopher_server.store import listing
 from tests.cli.protocol_worker import Fail, ProtocolWorker
 from tests.support import BrokerThread, wait_until
@@ -21,7 +20,7 @@ NEXT = re.compile(r'rel="next" href="([^"]*)"')
 
 
 def _dead(client: Client, ids: list[str]) -> bool:
-    return all(client.get_job(j).state == job_pb2.JOB_STATE_DEAD for j in ids)
+    return all(client.get_job(j).state == JobState.DEAD for j in ids)
 
 
 def _next(page: str) -> str:
