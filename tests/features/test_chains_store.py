@@ -134,6 +134,22 @@ async def test_a_requeued_job_that_dies_again_does_not_duplicate_its_follow_up(
     assert await ready_ids(store, "alert") == ["f1"]
 
 
+async def test_a_requeued_job_that_dies_again_does_not_remake_an_expired_follow_up(
+    store: Store,
+) -> None:
+    await store.submit([new_job("p1", retries=0, on_failure=(follow_up("f1", "alert"),))])
+    lease = await lease_one(store)
+    await store.nack([NackItem("p1", lease.token, "E", "boom", non_retryable=True)])
+    done = await lease_one(store, types=("alert",))
+    assert await store.ack([("f1", done.token, "{}")]) == ["ok"]
+    await store.redis.delete(store.keys.job("f1"))  # finished, then expired
+    await store.requeue_dead(["p1"])
+    lease = await lease_one(store)
+    await store.nack([NackItem("p1", lease.token, "E", "boom", non_retryable=True)])
+    assert await stored_fields(store, "f1") == {}
+    assert await ready_ids(store, "alert") == []
+
+
 async def test_follow_up_idempotency_key_returns_the_earlier_job(store: Store) -> None:
     await store.submit([new_job("first", "notify", idempotency_key="notify-u1")])
     await store.submit(

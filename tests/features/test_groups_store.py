@@ -280,3 +280,22 @@ async def test_a_group_past_its_retention_is_not_revived_by_a_requeued_member(
     assert not await store.redis.exists(store.keys.group("g1"))
     assert await groups.get_group(store, "g1") is None
     assert await stored_fields(store, "f1") == {}
+
+
+async def test_a_member_dying_again_does_not_remake_its_expired_on_failure(
+    store: Store,
+) -> None:
+    member = new_job("m1", "resize", retries=0, on_failure=(follow_up("c-bad", "alert"),))
+    await store.submit_group(group_of("g1", member, on_complete=(follow_up("f1", "report"),)))
+    lease = await lease_one(store, types=("resize",))
+    assert await store.nack([NackItem("m1", lease.token, "E", "x", non_retryable=True)]) == ["dead"]
+    assert (await stored_fields(store, "c-bad"))["state"] == "enqueued"
+    # The member's on_failure job ran and expired (retention, or the finished-jobs cap)
+    # while the member sat in the DLQ, which keeps it with no TTL.
+    await finish(store, "alert")
+    await store.redis.delete(store.keys.job("c-bad"))
+    assert await store.requeue_dead(["m1"]) == 1
+    lease = await lease_one(store, types=("resize",))
+    assert await store.nack([NackItem("m1", lease.token, "E", "y", non_retryable=True)]) == ["dead"]
+    assert await stored_fields(store, "c-bad") == {}
+    assert (await stored_fields(store, "m1"))["follow_ups"] == "c-bad"

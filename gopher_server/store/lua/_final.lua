@@ -27,7 +27,9 @@ local function to_dead(id, jtype, from, attempt, wid, err)
   redis.call('HSET', P_JOB .. id, 'state', 'dead', 'finished', NOW, 'last_error', summary)
   redis.call('ZADD', K_DEAD, NOW, id)
   record(id, jtype, from, 'dead', attempt, wid, err)
-  local f = redis.call('HMGET', P_JOB .. id, 'on_fail', 'grp')
-  follow_up(id, jtype, f[1], 'dead', 'error', summary)
+  local f = redis.call('HMGET', P_JOB .. id, 'on_fail', 'grp', 'follow_ups')
+  -- Follow-ups recorded already mean an earlier death (requeued from the DLQ since;
+  -- a success is final) made them: not again, even if they expired meanwhile.
+  if not f[3] then follow_up(id, jtype, f[1], 'dead', 'error', summary) end
   if f[2] then member_final(f[2], id, jtype, 'dead', 'error', summary) end
 end
