@@ -18,6 +18,9 @@ HELD_DELAY_S = 3600.0
 SIZES = (1, 2, 3, 4, 6, 10)
 LARGE_SIZE = 40  # one group in LARGE_EVERY is this big
 LARGE_EVERY = 25
+# Handlers sleep (members up to MEMBER_SLEEP_S) so that kills catch them running.
+MEMBER_SLEEP_S = 0.4
+FOLLOW_UP_SLEEP_S = 0.2
 
 
 class Kind(enum.Enum):
@@ -61,7 +64,10 @@ class Member:
 
     def request(self, rng: random.Random) -> jobs_pb.SubmitJobRequest:
         """The member's submit request."""
-        payload: dict[str, object] = {"tag": self.tag, "sleep_s": round(rng.uniform(0, 0.2), 3)}
+        payload: dict[str, object] = {
+            "tag": self.tag,
+            "sleep_s": round(rng.uniform(0, MEMBER_SLEEP_S), 3),
+        }
         retries = RETRIES
         delay_s = None
         if self.kind is Kind.FLAKY:
@@ -121,8 +127,9 @@ class GroupPlan:
 
         def observe(kind: str, then: bool = False) -> jobs_pb.SubmitJobRequest:
             nxt = [submit_request("chaos.observe", {"kind": "next"}, retries=RETRIES)]
+            payload = {"kind": kind, "sleep_s": FOLLOW_UP_SLEEP_S}
             return submit_request(
-                "chaos.observe", {"kind": kind}, retries=RETRIES, on_success=nxt if then else ()
+                "chaos.observe", payload, retries=RETRIES, on_success=nxt if then else ()
             )
 
         kwargs: dict[str, list[jobs_pb.SubmitJobRequest]] = {}

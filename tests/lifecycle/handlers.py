@@ -56,8 +56,9 @@ def chaos_member(job: Job) -> dict[str, Any]:
 @registry.handler("chaos.observe")
 def chaos_observe(job: Job) -> dict[str, Any]:
     """A follow-up for the chaos workload: record the run and the payload it was given
-    (a group's outcome, or a parent's), and return which job saw it."""
+    (a group's outcome, or a parent's), sleep `sleep_s`, and return which job saw it."""
     _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
     _record.set(seen_key(job.id), orjson.dumps(job.payload))
     _record.sadd(OBSERVED_KEY, job.id)
+    time.sleep(float(job.payload.get("sleep_s", 0)))
     return {"seen": job.id}
