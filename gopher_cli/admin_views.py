@@ -60,11 +60,12 @@ def utilisation(worker: Any) -> float:
 
 
 def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
-    """One row per worker: host, types, capacity, in-flight, utilisation, last heartbeat,
-    open circuit breakers."""
+    """One row per worker: state (running, quiet, stopping), host, types, capacity,
+    in-flight, utilisation, last heartbeat, open circuit breakers."""
     table = Table()
     columns = (
         "id",
+        "state",
         "host",
         "pid",
         "types",
@@ -82,6 +83,7 @@ def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
         style = "red" if share >= 1.0 else "yellow" if share >= 0.8 else ""
         table.add_row(
             worker.worker_id,
+            worker_state(worker),
             worker.hostname or "-",
             str(worker.pid) if worker.pid else "-",
             ", ".join(worker.job_types) or "-",
@@ -93,6 +95,12 @@ def worker_table(workers: Sequence[Any], now: dt.datetime) -> Table:
             Text(circuits(worker), style="red") if worker.circuits else "-",
         )
     return table
+
+
+def worker_state(worker: Any) -> Text:
+    """The state an operator set: running, or quiet / stopping highlighted."""
+    word = {2: "quiet", 3: "stopping"}.get(worker.state, "running")
+    return Text(word, style="" if word == "running" else "yellow")
 
 
 def circuits(worker: Any) -> str:

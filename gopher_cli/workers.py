@@ -1,4 +1,4 @@
-"""`gopherctl workers` and `gopherctl ratelimit set|list|rm`."""
+"""`gopherctl workers [list|quiet|stop|resume]` and `gopherctl ratelimit set|list|rm`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Annotated
 
 import typer
+from gopher.v1 import admin_service_pb2 as admin_pb
+from gopher.v1 import worker_service_pb2 as worker_pb
 
 from gopher_cli.admin_views import rate_limit_table, worker_table
 from gopher_cli.common import Output, OutputOpt, ServerOpt, TokenOpt, connect, usage_error
@@ -16,17 +18,41 @@ from gopher_client import DEFAULT_SERVER
 ratelimit_app = typer.Typer(
     name="ratelimit", help="Limit how fast and how many jobs of a type run.", no_args_is_help=True
 )
+# `gopherctl workers` alone lists (as it always did); its subcommands steer one worker.
+workers_app = typer.Typer(
+    name="workers",
+    help="List workers, or quiet, stop or resume one.",
+    invoke_without_command=True,
+)
 TypeArg = Annotated[str, typer.Argument(help="Job type.", metavar="TYPE")]
+WorkerArg = Annotated[str, typer.Argument(help="Worker id, as `workers` lists it.", metavar="ID")]
 
 
+@workers_app.callback()
+def workers_default(
+    ctx: typer.Context,
+    server: ServerOpt = DEFAULT_SERVER,
+    token: TokenOpt = None,
+    output: OutputOpt = Output.table,
+) -> None:
+    """List workers seen recently (the same as `workers list`), or steer one.
+
+    Example:  gopherctl workers --output json
+    """
+    if ctx.invoked_subcommand is None:
+        workers(server, token, output)
+
+
+@workers_app.command("list")
 def workers(
     server: ServerOpt = DEFAULT_SERVER,
     token: TokenOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
-    """List workers seen recently: host, types, capacity, in-flight jobs, utilisation.
+    """List workers seen recently: state, host, types, capacity, in-flight jobs,
+    utilisation.
 
-    Example:  gopherctl workers --output json
+    Example:  gopherctl workers list --output json
     """
     with connect(server, token) as client:
         found = client.list_workers()
@@ -36,6 +62,46 @@ def workers(
         typer.echo("no workers connected", err=True)
     else:
         console().print(worker_table(found, dt.datetime.now(dt.UTC)))
+
+
+def _control(worker_id: str, action: int, server: str, token: str | None) -> None:
+    request = admin_pb.ControlWorkerRequest(worker_id=worker_id, action=action)  # type: ignore[arg-type]
+    with connect(server, token) as client:
+        response = client.call(client.admin.ControlWorker, request)
+    state = admin_pb.WorkerState.Name(response.state).removeprefix("WORKER_STATE_").lower()
+    later = "" if response.connected else " (not connected now: it is told when it connects)"
+    typer.echo(f"worker {worker_id} is {state}{later}")
+
+
+@workers_app.command("quiet")
+def quiet(worker_id: WorkerArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Stop a worker taking new jobs; the ones it runs finish, ones it received but had
+    not started go back to their queue. `workers resume` undoes it.
+
+    Example:  gopherctl workers quiet host-1234-a1b2c3
+    """
+    _control(worker_id, worker_pb.WORKER_CONTROL_ACTION_QUIET, server, token)
+
+
+@workers_app.command("stop")
+def stop(worker_id: WorkerArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None) -> None:
+    """Quiet a worker, then make it exit once its running jobs are done (its graceful
+    drain, with its --grace limit). Cannot be undone once the worker has begun.
+
+    Example:  gopherctl workers stop host-1234-a1b2c3
+    """
+    _control(worker_id, worker_pb.WORKER_CONTROL_ACTION_STOP, server, token)
+
+
+@workers_app.command("resume")
+def resume(
+    worker_id: WorkerArg, server: ServerOpt = DEFAULT_SERVER, token: TokenOpt = None
+) -> None:
+    """Let a quiet worker take jobs again.
+
+    Example:  gopherctl workers resume host-1234-a1b2c3
+    """
+    _control(worker_id, worker_pb.WORKER_CONTROL_ACTION_RESUME, server, token)
 
 
 @ratelimit_app.command("set")

@@ -186,7 +186,7 @@ class Broker:
         )
         worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, server)
         admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminService(self.store, cfg, auth.tokens, self.catalog), server
+            AdminService(self.store, cfg, auth.tokens, self.catalog, self._hub), server
         )
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

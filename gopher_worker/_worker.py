@@ -91,7 +91,12 @@ class Worker:
         self.completed = 0
         self.failed = 0
         self.connected = asyncio.Event()
+        # Set once the worker has stopped (after a drain, or at once by stop()).
+        self.done = asyncio.Event()
         self._draining = False
+        # Quieted by an operator (ControlWorker): take no new jobs, finish running ones.
+        self._quiet = False
+        self._stop_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gopher-job")
         self._client: AsyncClient | None = None
@@ -153,7 +158,10 @@ class Worker:
         (and re-run) jobs still running here. Jobs that arrive meanwhile are handed
         back at once; the first handback makes the broker stop sending more.
         """
-        if self._client is None or self._draining:
+        if self._client is None:
+            return
+        if self._draining:  # already draining (a signal during a stop, say): wait for it
+            await self.done.wait()
             return
         self._draining = True
         grace = self.grace_s if grace_s is None else grace_s
@@ -208,10 +216,22 @@ class Worker:
         if self._status is not None:
             await self._status.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.done.set()
+
+    @property
+    def state(self) -> str:
+        """ "running", "quiet" (an operator's ControlWorker) or "stopping" (draining,
+        after a stop or a signal)."""
+        if self._draining:
+            return "stopping"
+        return "quiet" if self._quiet else "running"
 
     # -- receiving ----------------------------------------------------------------
     def on_response(self, response: pb.StreamJobsResponse) -> None:
-        """Act on one stream message: start its jobs, then stop cancelled ones."""
+        """Act on one stream message: an operator's instruction, then its jobs, then
+        cancelled ones."""
+        if response.HasField("control"):
+            self._on_control(response.control.action)
         # Deliveries first: a cancellation may concern a job in this same message.
         self._start_jobs(response)
         for job_id in response.cancelled_job_ids:
@@ -223,6 +243,26 @@ class Worker:
                     self.metrics.dropped.labels("cancelled").inc()
                 log.info("job %s cancelled by the broker", job_id)
 
+    def _on_control(self, action: int) -> None:
+        # QUIET and STOP give back prefetched jobs that have not started: they would
+        # otherwise wait here while other workers could run them. Running ones finish.
+        if action == pb.WORKER_CONTROL_ACTION_QUIET and not self._quiet:
+            self._quiet = True
+            log.info("worker %s quiet: finishing %d job(s)", self.worker_id, self.busy)
+            for run in list(self.running.values()):
+                if not run.running:
+                    if run.task is not None:
+                        run.task.cancel()
+                    self._handback(run, draining=False)
+        elif action == pb.WORKER_CONTROL_ACTION_RESUME and self._quiet:
+            self._quiet = False
+            log.info("worker %s resumed", self.worker_id)
+        elif action == pb.WORKER_CONTROL_ACTION_STOP and self._stop_task is None:
+            log.info("worker %s told to stop: draining, then exiting", self.worker_id)
+            self._quiet = True
+            # The same graceful drain as SIGTERM; `done` is set when it is over.
+            self._stop_task = asyncio.create_task(self.drain(), name="gopher-stop")
+
     def _start_jobs(self, response: pb.StreamJobsResponse) -> None:
         for lease in response.jobs:
             run = _Running(lease, lease.lease_deadline_unix_ms)
@@ -230,6 +270,9 @@ class Worker:
             if self._draining:
                 # Give it back unrun at once; the broker then holds further jobs.
                 self._handback(run, draining=True)
+            elif self._quiet:
+                # Leased before the broker heard of the quiet: give it back unrun.
+                self._handback(run, draining=False)
             elif self.breaker is not None and not self.breaker.admit(lease.type):
                 # Raced with an open circuit: give it back unrun, no attempt consumed.
                 self._handback(run, draining=False)

@@ -36,7 +36,8 @@ def load_registry(spec: str) -> Registry:
 
 
 async def run(worker: Worker) -> None:
-    """Run until SIGINT/SIGTERM, then drain gracefully."""
+    """Run until SIGINT/SIGTERM, then drain gracefully; or until an operator's stop
+    (`gopherctl workers stop`) has drained the worker."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,8 +47,12 @@ async def run(worker: Worker) -> None:
         f"gopher-worker {worker.worker_id} running {', '.join(worker.registry.job_types)}",
         flush=True,
     )
-    await stop.wait()
-    await worker.drain()
+    signalled = asyncio.create_task(stop.wait())
+    stopped = asyncio.create_task(worker.done.wait())
+    await asyncio.wait({signalled, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
+    stopped.cancel()
+    await worker.drain()  # after an operator's stop: returns at once, already drained
 
 
 # TLS flags: (flag, environment variable, ChannelConfig field), files holding PEM.

@@ -3,9 +3,10 @@
 Every state change that can let a stream make progress is announced by the Lua
 scripts on the control channel (grammar: store/schema.py CONTROL_KINDS): "w <type>"
 (new ready work), "s <worker>" (a slot freed, possibly by an ack on another broker),
-"c <worker> <job>" (cancel a running job). The hub routes each to the local streams
-it concerns. Job channels carry state changes for WatchJob. After a reconnect every
-stream is woken, since messages sent while disconnected are lost.
+"c <worker> <job>" (cancel a running job), "k <worker> <state>" (an operator quieted,
+stopped or resumed the worker; see store/worker_control.py). The hub routes each to
+the local streams it concerns. Job channels carry state changes for WatchJob. After a
+reconnect every stream is woken, since messages sent while disconnected are lost.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import redis.exceptions
 from gopher_server.dispatch.session import StreamSession
 from gopher_server.dispatch.subscriber import Subscriber
 from gopher_server.outage import RedisOutage
+from gopher_server.store import worker_control
 from gopher_server.store.autopipe import RedisTarget
 from gopher_server.store.keys import Keys
-from gopher_server.store.schema import CANCEL, SLOT, WAKE, parse_control
+from gopher_server.store.schema import CANCEL, SLOT, WAKE, WORKER_CONTROL, parse_control
 
 log = logging.getLogger(__name__)
 
@@ -90,16 +92,25 @@ class Hub:
         """A local stream of this job type parked with free slots, now marked busy so
         the next caller picks another one; None when there is none."""
         for session in self._by_type.get(job_type, ()):
-            if session.waiting and not session.wake.is_set():
+            if session.waiting and session.takes_jobs and not session.wake.is_set():
                 session.waiting = False
                 return session
         return None
 
     def stream_of(self, worker_id: str) -> StreamSession | None:
-        """One local stream of this worker, or None."""
+        """One local stream of this worker that takes jobs (not quiet or stopping), or
+        None."""
         for session in self._by_worker.get(worker_id, ()):
-            return session
+            if session.takes_jobs:
+                return session
         return None
+
+    def control_worker(self, worker_id: str, state: str) -> None:
+        """Tell the local streams of a worker its new desired state (quiet, stopping,
+        running); the same change also arrives over pub/sub."""
+        for session in self._by_worker.get(worker_id, ()):
+            if session.control != state:
+                session.set_control(state)
 
     def wake_workers(self, worker_ids: Sequence[str]) -> None:
         """Wake the local sessions of these workers (their slots freed)."""
@@ -223,6 +234,10 @@ class Hub:
                 session.wake.set()
         elif kind == SLOT:
             self.wake_worker(args[0])
+        elif kind == WORKER_CONTROL:
+            change = worker_control.parse(*args)
+            if change is not None:
+                self.control_worker(*change)
         elif kind == CANCEL:
             worker_id, job_id = args
             for session in self._by_worker.get(worker_id, ()):

@@ -39,6 +39,24 @@ class StreamSession:
     retry_at: float | None = None
     # The stream loop's wait while it is parked, so an earlier retry_at can shorten it.
     parked: asyncio.Timeout | None = None
+    # What an operator asked of the worker ("running", "quiet", "stopping"; see
+    # store/worker_control.py): anything but running gets no new leases. `control_sent`
+    # is the last state told to the worker; `control_changes` counts the changes the
+    # hub applied, so a stored state read meanwhile cannot overwrite a newer one.
+    control: str = "running"
+    control_sent: str = "running"
+    control_changes: int = 0
+
+    @property
+    def takes_jobs(self) -> bool:
+        """False while the worker is quiet or stopping."""
+        return self.control == "running"
+
+    def set_control(self, state: str) -> None:
+        """Apply a worker control change announced on the control channel."""
+        self.control = state
+        self.control_changes += 1
+        self.wake.set()
 
     def take_cancellations(self) -> list[str]:
         """Job ids to tell the worker to stop, cleared once taken."""

@@ -29,6 +29,7 @@ from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.outage import RedisOutage
 from gopher_server.status import abort
 from gopher_server.store import job_types
+from gopher_server.store import worker_control
 from gopher_server.store import workers as registry
 from gopher_server.store.records import DispatchResult, DispatchTarget, NackItem
 from gopher_server.store.store import Store
@@ -106,9 +107,12 @@ class Streamer:
             )
             await job_types.register(self.store, session.worker_id, session.job_types, defaults)
             self.catalog.stream_opened(session.worker_id, session.job_types, defaults)
+            # The worker may have been quieted or stopped while it was away (or through
+            # a broker that has since gone): it is told in its first message.
+            await self._load_control(session)
             # An empty first message says the stream is open and registered: the worker
             # turns ready now rather than at the first job or heartbeat.
-            yield worker_service_pb2.StreamJobsResponse()
+            yield worker_service_pb2.StreamJobsResponse(control=take_control(session))
             async for response in self._deliver(session, context):
                 yield response
         finally:
@@ -137,9 +141,17 @@ class Streamer:
                     # worker closed its stream only when the broker writes to it.
                     yield worker_service_pb2.StreamJobsResponse()
                     await registry.heartbeat(self.store, [(session.worker_id, session.session_id)])
+                    # Control messages are hints like wake-ups: one lost while the hub
+                    # was disconnected is made good from the stored state here.
+                    await self._load_control(session)
                     next_beat = loop.time() + heartbeat_s
+                if session.control != session.control_sent:
+                    yield worker_service_pb2.StreamJobsResponse(control=take_control(session))
                 handed = session.take_handed()
-                if handed:
+                if not session.takes_jobs and not handed:
+                    # Quiet or stopping: no new leases, but cancellations still go out.
+                    result = DispatchResult([], 0, 0)
+                elif handed:
                     # A submit leased these to this stream in its own call (a hand-off),
                     # up to the free slots: no dispatch needed this turn.
                     result = DispatchResult(handed, 0, 0)
@@ -171,7 +183,10 @@ class Streamer:
                 # Parked with nothing leased and nothing held back: free slots, so a
                 # submit may hand new work to this stream directly.
                 session.waiting = (
-                    not result.leases and not result.wait_ms and session.retry_at is None
+                    session.takes_jobs
+                    and not result.leases
+                    and not result.wait_ms
+                    and session.retry_at is None
                 )
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
                 # Keep the stream open through a Redis outage; dispatch resumes when it is back.
@@ -195,6 +210,8 @@ class Streamer:
                 released = await self.store.release(session.worker_id, session.session_id)
                 self.metrics.leases_released.inc(len(released))
                 await registry.unregister_stream(self.store, session.worker_id, session.session_id)
+                if session.control == worker_control.STOPPING:
+                    await worker_control.stop_done(self.store, session.worker_id)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
                 # Leases still expire on their own if Redis stays away; retry a while.
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
@@ -206,6 +223,14 @@ class Streamer:
                 len(released),
             )
             return
+
+    async def _load_control(self, session: StreamSession) -> None:
+        """Adopt the worker's stored control state, unless the hub applied a change
+        while it was being read (that change is newer)."""
+        changes = session.control_changes
+        stored = await worker_control.state_of(self.store, session.worker_id)
+        if session.control_changes == changes and stored != session.control:
+            session.control = stored
 
     async def shutdown(self) -> None:
         """End every stream without releasing leases: workers reconnect to another
@@ -234,6 +259,22 @@ def count_dispatch(metrics: BrokerMetrics, now_ms: int, result: DispatchResult) 
         m.wait.labels(label, lease.priority).observe(max(0, now_ms - lease.ready_ms) / 1000)
     for job_type in result.limited_types:
         m.rate_limited.labels(m.type_label(job_type)).inc()
+
+
+_ACTIONS = {
+    worker_control.RUNNING: worker_service_pb2.WORKER_CONTROL_ACTION_RESUME,
+    worker_control.QUIET: worker_service_pb2.WORKER_CONTROL_ACTION_QUIET,
+    worker_control.STOPPING: worker_service_pb2.WORKER_CONTROL_ACTION_STOP,
+}
+
+
+def take_control(session: StreamSession) -> worker_service_pb2.WorkerControl | None:
+    """The instruction to send the worker when its control state changed since the
+    last one it was told (a stream starts as running, so nothing for that), else None."""
+    if session.control == session.control_sent:
+        return None
+    session.control_sent = session.control
+    return worker_service_pb2.WorkerControl(action=_ACTIONS[session.control])
 
 
 def target_of(stream: StreamSession) -> DispatchTarget:

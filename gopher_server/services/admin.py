@@ -13,14 +13,16 @@ from gopher_server.auth.tokens import TokenTable
 from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.config import ServerConfig
 from gopher_server.convert import PRIORITIES, job_message
+from gopher_server.dispatch.hub import Hub
 from gopher_server.errors import InvalidArgument, NotFound
 from gopher_server.services import schedule_codec
 from gopher_server.services.events import list_events
 from gopher_server.services.job_types import JobTypeActions
 from gopher_server.services.jobs import page_size
 from gopher_server.services.operator import OperatorActions
+from gopher_server.services.worker_control import WORKER_STATES, WorkerControlActions
 from gopher_server.status import unary
-from gopher_server.store import admin, circuits, listing, schedules
+from gopher_server.store import admin, circuits, listing, schedules, worker_control
 from gopher_server.store import workers as registry
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name, priority_word
@@ -41,10 +43,16 @@ def _ts(ms: int) -> Timestamp:
     return ts
 
 
-class AdminService(OperatorActions, JobTypeActions, admin_service_pb2_grpc.AdminServiceServicer):
+class AdminService(
+    OperatorActions,
+    JobTypeActions,
+    WorkerControlActions,
+    admin_service_pb2_grpc.AdminServiceServicer,
+):
     """Thin servicer over the store's admin operations. `tokens` is the broker's token
     table (None when auth is off), for GetCaller; `catalog` the broker's job type view
-    (None: a private one, for a bare service in tests)."""
+    (None: a private one, for a bare service in tests); `hub` this broker's dispatch
+    hub, so that ControlWorker reaches local streams without the pub/sub round trip."""
 
     def __init__(
         self,
@@ -52,11 +60,13 @@ class AdminService(OperatorActions, JobTypeActions, admin_service_pb2_grpc.Admin
         config: ServerConfig,
         tokens: TokenTable | None = None,
         catalog: TypeCatalog | None = None,
+        hub: Hub | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.tokens = tokens
         self.catalog = catalog or TypeCatalog(store, int(config.worker_alive_s * 1000))
+        self.hub = hub
 
     @unary
     async def GetQueueStats(
@@ -171,6 +181,7 @@ class AdminService(OperatorActions, JobTypeActions, admin_service_pb2_grpc.Admin
     ) -> pb.ListWorkersResponse:
         found = await registry.list_workers(self.store, int(self.config.worker_alive_s * 1000))
         open_circuits = await circuits.by_worker(self.store)
+        controlled = await worker_control.all_states(self.store)
         return pb.ListWorkersResponse(
             workers=[
                 pb.WorkerInfo(
@@ -186,6 +197,7 @@ class AdminService(OperatorActions, JobTypeActions, admin_service_pb2_grpc.Admin
                     circuits={
                         t: _CIRCUITS[s] for t, s in open_circuits.get(w.worker_id, {}).items()
                     },
+                    state=WORKER_STATES[controlled.get(w.worker_id, worker_control.RUNNING)],
                 )
                 for w in found
             ]

@@ -151,6 +151,12 @@ class Keys:
         workers that are gone."""
         return f"{self.tag}:holds"
 
+    def worker_control(self) -> str:
+        """Hash worker id -> "quiet" or "stopping": what an operator asked of the worker
+        (ControlWorker). Absent means running. Read by each broker when one of the
+        worker's streams opens; the janitor drops it with the worker's record."""
+        return f"{self.tag}:wctl"
+
     def circuits(self) -> str:
         """Hash "<worker id>\t<job type>" -> "<state>:<hold until ms>": circuit
         breakers that hold a type back from a worker."""
@@ -174,7 +180,7 @@ class Keys:
     # -- pub/sub channels --------------------------------------------------------
     def control_channel(self) -> str:
         """Channel carrying control messages to every broker: wake-ups, freed slots,
-        cancellations (grammar and kinds: store/schema.py CONTROL_KINDS)."""
+        cancellations, worker control (grammar and kinds: store/schema.py CONTROL_KINDS)."""
         return f"{self.tag}:ctl"
 
     def job_channel(self, job_id: str) -> str:

@@ -231,8 +231,9 @@ CONTROL_KINDS: dict[str, tuple[str, ...]] = {
     "w": ("job_type",),  # a type got ready work: wake streams waiting for it
     "s": ("worker_id",),  # a worker's slot was freed: wake its streams
     "c": ("worker_id", "job_id"),  # cancel a running job: tell its worker
+    "k": ("worker_id", "state"),  # an operator's worker control (store/worker_control.py)
 }
-WAKE, SLOT, CANCEL = "w", "s", "c"
+WAKE, SLOT, CANCEL, WORKER_CONTROL = "w", "s", "c", "k"
 
 
 @dataclass(frozen=True, slots=True)

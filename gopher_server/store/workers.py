@@ -103,6 +103,7 @@ async def prune_workers(store: Store, older_than_ms: int) -> int:
         async with store.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(keys.workers(), worker_id)
             pipe.delete(keys.worker(worker_id), keys.worker_streams(worker_id))
+            pipe.hdel(keys.worker_control(), worker_id)  # quiet/stopping ends with it
             await pipe.execute()
         pruned += 1
     return pruned

@@ -40,9 +40,10 @@ def test_every_command_is_registered() -> None:
     names = {" ".join(path) for path in all_command_paths()}
     expected = {
         "submit", "job get", "job list", "job cancel", "job watch", "queues", "queue pause",
-        "queue resume", "dlq list", "dlq show", "dlq requeue", "dlq purge", "workers",
-        "schedules list", "schedules add", "schedules rm", "ratelimit set", "ratelimit list",
-        "ratelimit rm", "dash", "server", "worker", "rest", "dev",
+        "queue resume", "dlq list", "dlq show", "dlq requeue", "dlq purge", "workers list",
+        "workers quiet", "workers stop", "workers resume", "schedules list", "schedules add",
+        "schedules rm", "ratelimit set", "ratelimit list", "ratelimit rm", "dash", "server",
+        "worker", "rest", "dev",
     }  # fmt: skip
     assert expected <= names
 

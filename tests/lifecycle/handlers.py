@@ -62,3 +62,16 @@ def chaos_observe(job: Job) -> dict[str, Any]:
     _record.sadd(OBSERVED_KEY, job.id)
     time.sleep(float(job.payload.get("sleep_s", 0)))
     return {"seen": job.id}
+
+
+def gate_key(job_id: str) -> str:
+    """Redis list a test pushes to when the "gated" job may finish."""
+    return f"test:gate:{job_id}"
+
+
+@registry.handler("gated")
+def gated(job: Job) -> dict[str, Any]:
+    """Record the run, then block until the test opens the job's gate (60 s at most)."""
+    _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
+    _record.blpop([gate_key(job.id)], timeout=60)
+    return {"pid": os.getpid()}

@@ -11,6 +11,7 @@ import pytest
 from gopher.v1 import admin_service_pb2 as admin_pb
 from gopher.v1 import admin_service_pb2_grpc, job_pb2, job_service_pb2_grpc
 from gopher.v1 import job_service_pb2 as jobs_pb
+from gopher.v1 import worker_service_pb2 as worker_pb
 
 from gopher_server.rest._routes import discover_bindings
 from gopher_server.rest.guard import SAFE_METHODS
@@ -64,6 +65,12 @@ def test_view_reads_but_every_change_is_denied(secured_broker: BrokerThread) -> 
             ),
             "PurgeDeadJobs": lambda: admin.PurgeDeadJobs(
                 admin_pb.PurgeDeadJobsRequest(), metadata=viewer
+            ),
+            "ControlWorker": lambda: admin.ControlWorker(
+                admin_pb.ControlWorkerRequest(
+                    worker_id="w1", action=worker_pb.WORKER_CONTROL_ACTION_STOP
+                ),
+                metadata=viewer,
             ),
         }
         assert {n: _code(c) for n, c in changes.items()} == dict.fromkeys(

@@ -13,11 +13,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class WorkerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WORKER_STATE_UNSPECIFIED: _ClassVar[WorkerState]
+    WORKER_STATE_RUNNING: _ClassVar[WorkerState]
+    WORKER_STATE_QUIET: _ClassVar[WorkerState]
+    WORKER_STATE_STOPPING: _ClassVar[WorkerState]
+
 class MissedTicks(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MISSED_TICKS_UNSPECIFIED: _ClassVar[MissedTicks]
     MISSED_TICKS_RUN_ONCE: _ClassVar[MissedTicks]
     MISSED_TICKS_SKIP: _ClassVar[MissedTicks]
+WORKER_STATE_UNSPECIFIED: WorkerState
+WORKER_STATE_RUNNING: WorkerState
+WORKER_STATE_QUIET: WorkerState
+WORKER_STATE_STOPPING: WorkerState
 MISSED_TICKS_UNSPECIFIED: MissedTicks
 MISSED_TICKS_RUN_ONCE: MissedTicks
 MISSED_TICKS_SKIP: MissedTicks
@@ -156,7 +167,7 @@ class PurgeDeadJobsResponse(_message.Message):
     def __init__(self, purged: _Optional[int] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
-    __slots__ = ("worker_id", "hostname", "pid", "job_types", "capacity", "in_flight", "last_heartbeat", "connected_at", "streams", "circuits")
+    __slots__ = ("worker_id", "hostname", "pid", "job_types", "capacity", "in_flight", "last_heartbeat", "connected_at", "streams", "circuits", "state")
     class CircuitsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +185,7 @@ class WorkerInfo(_message.Message):
     CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
     STREAMS_FIELD_NUMBER: _ClassVar[int]
     CIRCUITS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     hostname: str
     pid: int
@@ -184,7 +196,24 @@ class WorkerInfo(_message.Message):
     connected_at: _timestamp_pb2.Timestamp
     streams: int
     circuits: _containers.ScalarMap[str, _worker_service_pb2.CircuitState]
-    def __init__(self, worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., job_types: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., streams: _Optional[int] = ..., circuits: _Optional[_Mapping[str, _worker_service_pb2.CircuitState]] = ...) -> None: ...
+    state: WorkerState
+    def __init__(self, worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., job_types: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., in_flight: _Optional[int] = ..., last_heartbeat: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., streams: _Optional[int] = ..., circuits: _Optional[_Mapping[str, _worker_service_pb2.CircuitState]] = ..., state: _Optional[_Union[WorkerState, str]] = ...) -> None: ...
+
+class ControlWorkerRequest(_message.Message):
+    __slots__ = ("worker_id", "action")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    action: _worker_service_pb2.WorkerControlAction
+    def __init__(self, worker_id: _Optional[str] = ..., action: _Optional[_Union[_worker_service_pb2.WorkerControlAction, str]] = ...) -> None: ...
+
+class ControlWorkerResponse(_message.Message):
+    __slots__ = ("state", "connected")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    state: WorkerState
+    connected: bool
+    def __init__(self, state: _Optional[_Union[WorkerState, str]] = ..., connected: _Optional[bool] = ...) -> None: ...
 
 class ListWorkersRequest(_message.Message):
     __slots__ = ()

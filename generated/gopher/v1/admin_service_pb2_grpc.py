@@ -155,6 +155,11 @@ class AdminServiceStub:
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowResponse.FromString,
                 _registered_method=True)
+        self.ControlWorker = channel.unary_unary(
+                '/gopher.v1.AdminService/ControlWorker',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -337,6 +342,16 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ControlWorker(self, request, context):
+        """ControlWorker tells one worker to go quiet (take no new jobs, finish the running
+        ones), to stop (quiet, then exit once drained) or to resume taking jobs. It reaches
+        the worker through whichever broker holds its stream; a known worker that is not
+        connected now is told when it next connects. Unknown worker ids are NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -459,6 +474,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RunJobNow,
                     request_deserializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_admin__service__pb2.RunJobNowResponse.SerializeToString,
+            ),
+            'ControlWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.ControlWorker,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1110,6 +1130,33 @@ class AdminService:
             '/gopher.v1.AdminService/RunJobNow',
             gopher_dot_v1_dot_admin__service__pb2.RunJobNowRequest.SerializeToString,
             gopher_dot_v1_dot_admin__service__pb2.RunJobNowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ControlWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/ControlWorker',
+            gopher_dot_v1_dot_admin__service__pb2.ControlWorkerRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.ControlWorkerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,6 +15,13 @@ class CircuitState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CIRCUIT_STATE_OPEN: _ClassVar[CircuitState]
     CIRCUIT_STATE_HALF_OPEN: _ClassVar[CircuitState]
 
+class WorkerControlAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WORKER_CONTROL_ACTION_UNSPECIFIED: _ClassVar[WorkerControlAction]
+    WORKER_CONTROL_ACTION_QUIET: _ClassVar[WorkerControlAction]
+    WORKER_CONTROL_ACTION_STOP: _ClassVar[WorkerControlAction]
+    WORKER_CONTROL_ACTION_RESUME: _ClassVar[WorkerControlAction]
+
 class OutcomeCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     OUTCOME_CODE_UNSPECIFIED: _ClassVar[OutcomeCode]
@@ -26,6 +33,10 @@ CIRCUIT_STATE_UNSPECIFIED: CircuitState
 CIRCUIT_STATE_CLOSED: CircuitState
 CIRCUIT_STATE_OPEN: CircuitState
 CIRCUIT_STATE_HALF_OPEN: CircuitState
+WORKER_CONTROL_ACTION_UNSPECIFIED: WorkerControlAction
+WORKER_CONTROL_ACTION_QUIET: WorkerControlAction
+WORKER_CONTROL_ACTION_STOP: WorkerControlAction
+WORKER_CONTROL_ACTION_RESUME: WorkerControlAction
 OUTCOME_CODE_UNSPECIFIED: OutcomeCode
 OUTCOME_CODE_OK: OutcomeCode
 OUTCOME_CODE_STALE_LEASE: OutcomeCode
@@ -81,12 +92,20 @@ class JobTypeDefaults(_message.Message):
     def __init__(self, type: _Optional[str] = ..., priority: _Optional[_Union[_job_pb2.Priority, str]] = ..., retries: _Optional[int] = ..., timeout_s: _Optional[float] = ..., lease_ttl_s: _Optional[float] = ..., retry_policy: _Optional[_Union[_job_pb2.RetryPolicy, _Mapping]] = ...) -> None: ...
 
 class StreamJobsResponse(_message.Message):
-    __slots__ = ("jobs", "cancelled_job_ids")
+    __slots__ = ("jobs", "cancelled_job_ids", "control")
     JOBS_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[_job_pb2.LeasedJob]
     cancelled_job_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, jobs: _Optional[_Iterable[_Union[_job_pb2.LeasedJob, _Mapping]]] = ..., cancelled_job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    control: WorkerControl
+    def __init__(self, jobs: _Optional[_Iterable[_Union[_job_pb2.LeasedJob, _Mapping]]] = ..., cancelled_job_ids: _Optional[_Iterable[str]] = ..., control: _Optional[_Union[WorkerControl, _Mapping]] = ...) -> None: ...
+
+class WorkerControl(_message.Message):
+    __slots__ = ("action",)
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    action: WorkerControlAction
+    def __init__(self, action: _Optional[_Union[WorkerControlAction, str]] = ...) -> None: ...
 
 class Outcome(_message.Message):
     __slots__ = ("job_id", "code", "message", "state", "lease_deadline_unix_ms")

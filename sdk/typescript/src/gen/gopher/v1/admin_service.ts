@@ -20,11 +20,24 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { Job, JobState, Priority } from "./job";
-import { CircuitState, JobTypeDefaults } from "./worker_service";
+import { CircuitState, JobTypeDefaults, WorkerControlAction } from "./worker_service";
 
 export const protobufPackage = "gopher.v1";
 
 export const protobufFileName = "gopher/v1/admin_service.proto";
+
+/** WorkerState is what an operator asked of a worker (see ControlWorker). */
+export enum WorkerState {
+  /** WORKER_STATE_UNSPECIFIED - Not set. */
+  WORKER_STATE_UNSPECIFIED = 0,
+  /** WORKER_STATE_RUNNING - Takes jobs. */
+  WORKER_STATE_RUNNING = 1,
+  /** WORKER_STATE_QUIET - Takes no new jobs; finishes the ones it runs. */
+  WORKER_STATE_QUIET = 2,
+  /** WORKER_STATE_STOPPING - Takes no new jobs and exits once the ones it runs are done. */
+  WORKER_STATE_STOPPING = 3,
+  UNRECOGNIZED = -1,
+}
 
 /**
  * MissedTicks says what a schedule does about ticks that passed while every broker was
@@ -208,11 +221,32 @@ export interface WorkerInfo {
   streams: number;
   /** Job types whose circuit breaker on this worker is not closed, with its state. */
   circuits: { [key: string]: CircuitState };
+  /** What the worker was told by ControlWorker: RUNNING unless quieted or stopped. */
+  state: WorkerState;
 }
 
 export interface WorkerInfo_CircuitsEntry {
   key: string;
   value: CircuitState;
+}
+
+/** ControlWorkerRequest names the worker and what it should do. */
+export interface ControlWorkerRequest {
+  /** The worker's id, as ListWorkers shows it. */
+  workerId: string;
+  /** What to do. */
+  action: WorkerControlAction;
+}
+
+/** ControlWorkerResponse gives the worker's state after the call. */
+export interface ControlWorkerResponse {
+  /** QUIET, STOPPING or RUNNING. */
+  state: WorkerState;
+  /**
+   * True when a broker holds a stream of the worker now (it is told at once); false
+   * when the worker is known but not connected (it is told when it connects).
+   */
+  connected: boolean;
 }
 
 /** ListWorkersRequest takes no parameters. */
@@ -1718,6 +1752,7 @@ function createBaseWorkerInfo(): WorkerInfo {
     connectedAt: undefined,
     streams: 0,
     circuits: {},
+    state: 0,
   };
 }
 
@@ -1753,6 +1788,9 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
     globalThis.Object.entries(message.circuits).forEach(([key, value]: [string, CircuitState]) => {
       WorkerInfo_CircuitsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
     });
+    if (message.state !== 0) {
+      writer.uint32(88).int32(message.state);
+    }
     return writer;
   },
 
@@ -1852,6 +1890,14 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
             }
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1887,6 +1933,7 @@ export const WorkerInfo: MessageFns<WorkerInfo> = {
       },
       {},
     );
+    message.state = object.state ?? 0;
     return message;
   },
 };
@@ -1954,6 +2001,140 @@ export const WorkerInfo_CircuitsEntry: MessageFns<WorkerInfo_CircuitsEntry> = {
     const message = createBaseWorkerInfo_CircuitsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseControlWorkerRequest(): ControlWorkerRequest {
+  return { workerId: "", action: 0 };
+}
+
+export const ControlWorkerRequest: MessageFns<ControlWorkerRequest> = {
+  encode(message: ControlWorkerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workerId !== "") {
+      writer.uint32(10).string(message.workerId);
+    }
+    if (message.action !== 0) {
+      writer.uint32(16).int32(message.action);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControlWorkerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControlWorkerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ControlWorkerRequest>): ControlWorkerRequest {
+    return ControlWorkerRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ControlWorkerRequest>): ControlWorkerRequest {
+    const message = createBaseControlWorkerRequest();
+    message.workerId = object.workerId ?? "";
+    message.action = object.action ?? 0;
+    return message;
+  },
+};
+
+function createBaseControlWorkerResponse(): ControlWorkerResponse {
+  return { state: 0, connected: false };
+}
+
+export const ControlWorkerResponse: MessageFns<ControlWorkerResponse> = {
+  encode(message: ControlWorkerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
+    if (message.connected !== false) {
+      writer.uint32(16).bool(message.connected);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControlWorkerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControlWorkerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.connected = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ControlWorkerResponse>): ControlWorkerResponse {
+    return ControlWorkerResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ControlWorkerResponse>): ControlWorkerResponse {
+    const message = createBaseControlWorkerResponse();
+    message.state = object.state ?? 0;
+    message.connected = object.connected ?? false;
     return message;
   },
 };
@@ -5116,6 +5297,22 @@ export const AdminServiceService = {
     responseSerialize: (value: RunJobNowResponse): Buffer => Buffer.from(RunJobNowResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RunJobNowResponse => RunJobNowResponse.decode(value),
   },
+  /**
+   * ControlWorker tells one worker to go quiet (take no new jobs, finish the running
+   * ones), to stop (quiet, then exit once drained) or to resume taking jobs. It reaches
+   * the worker through whichever broker holds its stream; a known worker that is not
+   * connected now is told when it next connects. Unknown worker ids are NOT_FOUND.
+   */
+  controlWorker: {
+    path: "/gopher.v1.AdminService/ControlWorker" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ControlWorkerRequest): Buffer => Buffer.from(ControlWorkerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ControlWorkerRequest => ControlWorkerRequest.decode(value),
+    responseSerialize: (value: ControlWorkerResponse): Buffer =>
+      Buffer.from(ControlWorkerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ControlWorkerResponse => ControlWorkerResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -5189,6 +5386,13 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * are refused with FAILED_PRECONDITION.
    */
   runJobNow: handleUnaryCall<RunJobNowRequest, RunJobNowResponse>;
+  /**
+   * ControlWorker tells one worker to go quiet (take no new jobs, finish the running
+   * ones), to stop (quiet, then exit once drained) or to resume taking jobs. It reaches
+   * the worker through whichever broker holds its stream; a known worker that is not
+   * connected now is told when it next connects. Unknown worker ids are NOT_FOUND.
+   */
+  controlWorker: handleUnaryCall<ControlWorkerRequest, ControlWorkerResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -5597,6 +5801,27 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RunJobNowResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ControlWorker tells one worker to go quiet (take no new jobs, finish the running
+   * ones), to stop (quiet, then exit once drained) or to resume taking jobs. It reaches
+   * the worker through whichever broker holds its stream; a known worker that is not
+   * connected now is told when it next connects. Unknown worker ids are NOT_FOUND.
+   */
+  controlWorker(
+    request: ControlWorkerRequest,
+    callback: (error: ServiceError | null, response: ControlWorkerResponse) => void,
+  ): ClientUnaryCall;
+  controlWorker(
+    request: ControlWorkerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ControlWorkerResponse) => void,
+  ): ClientUnaryCall;
+  controlWorker(
+    request: ControlWorkerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ControlWorkerResponse) => void,
   ): ClientUnaryCall;
 }
 

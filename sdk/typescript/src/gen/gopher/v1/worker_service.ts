@@ -39,6 +39,22 @@ export enum CircuitState {
   UNRECOGNIZED = -1,
 }
 
+/** WorkerControlAction is an operator's instruction to one worker. */
+export enum WorkerControlAction {
+  /** WORKER_CONTROL_ACTION_UNSPECIFIED - Not set: no instruction. */
+  WORKER_CONTROL_ACTION_UNSPECIFIED = 0,
+  /**
+   * WORKER_CONTROL_ACTION_QUIET - Take no new jobs: hand back the ones received but not started, finish the running
+   * ones, keep the stream open.
+   */
+  WORKER_CONTROL_ACTION_QUIET = 1,
+  /** WORKER_CONTROL_ACTION_STOP - Quiet, then exit the process once the running jobs are done (a graceful drain). */
+  WORKER_CONTROL_ACTION_STOP = 2,
+  /** WORKER_CONTROL_ACTION_RESUME - Take jobs again after QUIET. */
+  WORKER_CONTROL_ACTION_RESUME = 3,
+  UNRECOGNIZED = -1,
+}
+
 /** OutcomeCode says how one item of a batch call went. */
 export enum OutcomeCode {
   /** OUTCOME_CODE_UNSPECIFIED - Not set. */
@@ -133,6 +149,17 @@ export interface StreamJobsResponse {
   jobs: LeasedJob[];
   /** Jobs this worker holds that were cancelled: stop their handlers. */
   cancelledJobIds: string[];
+  /**
+   * Set when an operator changed what this worker should do (and on every stream open
+   * while it is quiet or stopping): see WorkerControlAction.
+   */
+  control?: WorkerControl | undefined;
+}
+
+/** WorkerControl carries an instruction on the stream. */
+export interface WorkerControl {
+  /** The instruction. */
+  action: WorkerControlAction;
 }
 
 /** Outcome is the answer for one item of a batch call. */
@@ -631,7 +658,7 @@ export const JobTypeDefaults: MessageFns<JobTypeDefaults> = {
 };
 
 function createBaseStreamJobsResponse(): StreamJobsResponse {
-  return { jobs: [], cancelledJobIds: [] };
+  return { jobs: [], cancelledJobIds: [], control: undefined };
 }
 
 export const StreamJobsResponse: MessageFns<StreamJobsResponse> = {
@@ -641,6 +668,9 @@ export const StreamJobsResponse: MessageFns<StreamJobsResponse> = {
     }
     for (const v of message.cancelledJobIds) {
       writer.uint32(18).string(v!);
+    }
+    if (message.control !== undefined) {
+      WorkerControl.encode(message.control, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -674,6 +704,14 @@ export const StreamJobsResponse: MessageFns<StreamJobsResponse> = {
             message.cancelledJobIds.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.control = WorkerControl.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -693,6 +731,64 @@ export const StreamJobsResponse: MessageFns<StreamJobsResponse> = {
     const message = createBaseStreamJobsResponse();
     message.jobs = object.jobs?.map((e) => LeasedJob.fromPartial(e)) || [];
     message.cancelledJobIds = object.cancelledJobIds?.map((e) => e) || [];
+    message.control = (object.control !== undefined && object.control !== null)
+      ? WorkerControl.fromPartial(object.control)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseWorkerControl(): WorkerControl {
+  return { action: 0 };
+}
+
+export const WorkerControl: MessageFns<WorkerControl> = {
+  encode(message: WorkerControl, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== 0) {
+      writer.uint32(8).int32(message.action);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkerControl {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkerControl();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.action = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<WorkerControl>): WorkerControl {
+    return WorkerControl.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WorkerControl>): WorkerControl {
+    const message = createBaseWorkerControl();
+    message.action = object.action ?? 0;
     return message;
   },
 };
