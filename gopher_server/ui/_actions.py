@@ -13,6 +13,7 @@ from urllib.parse import quote
 from google.protobuf.message import Message
 from gopher.v1 import admin_service_pb2 as admin_pb
 from gopher.v1 import job_pb2
+from gopher.v1 import worker_service_pb2 as worker_pb
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -146,6 +147,27 @@ async def _delete_limit(calls: Calls, form: Form) -> str:
     return f"deleted the limits of {request.type}"
 
 
+async def _control_worker(calls: Calls, form: Form, action: int) -> str:
+    worker_id = _one(form, "worker_id")
+    request = admin_pb.ControlWorkerRequest(worker_id=worker_id, action=action)  # type: ignore[arg-type]
+    response = await calls.rpc("ControlWorker", request, admin_pb.ControlWorkerResponse)
+    state = admin_pb.WorkerState.Name(response.state).removeprefix("WORKER_STATE_").lower()
+    later = "" if response.connected else " (it is told when it connects)"
+    return f"worker {worker_id} is {state}{later}"
+
+
+async def _quiet_worker(calls: Calls, form: Form) -> str:
+    return await _control_worker(calls, form, worker_pb.WORKER_CONTROL_ACTION_QUIET)
+
+
+async def _stop_worker(calls: Calls, form: Form) -> str:
+    return await _control_worker(calls, form, worker_pb.WORKER_CONTROL_ACTION_STOP)
+
+
+async def _resume_worker(calls: Calls, form: Form) -> str:
+    return await _control_worker(calls, form, worker_pb.WORKER_CONTROL_ACTION_RESUME)
+
+
 ACTIONS: dict[str, Callable[[Calls, Form], Awaitable[str]]] = {
     "pause-queue": _pause,
     "resume-queue": _resume,
@@ -158,6 +180,9 @@ ACTIONS: dict[str, Callable[[Calls, Form], Awaitable[str]]] = {
     "trigger-schedule": _trigger_schedule,
     "set-rate-limit": _set_limit,
     "delete-rate-limit": _delete_limit,
+    "quiet-worker": _quiet_worker,
+    "stop-worker": _stop_worker,
+    "resume-worker": _resume_worker,
 }
 # Actions that destroy data ask for a confirmation page first (works without script).
 CONFIRM = frozenset({"purge"})

@@ -54,8 +54,9 @@ class ProtocolWorker:
         handler: Handler,
         worker_id: str = "cli-test-worker",
         capacity: int = 4,
+        token: str | None = None,
     ) -> None:
-        self.client = Client(address)
+        self.client = Client(address, token=token)
         self.request = worker_pb.StreamJobsRequest(
             worker_id=worker_id,
             job_types=job_types,
@@ -72,7 +73,8 @@ class ProtocolWorker:
 
     def start(self) -> ProtocolWorker:
         """Open the stream and serve jobs until stop()."""
-        self._call = self.client.workers.StreamJobs(self.request)
+        metadata = self.client.config.metadata()
+        self._call = self.client.workers.StreamJobs(self.request, metadata=metadata)
         self._thread.start()
         return self
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from gopher.v1 import admin_service_pb2 as admin_pb
 from gopher.v1 import job_pb2
 from playwright.sync_api import expect
 
@@ -237,3 +238,25 @@ def test_every_page_requests_only_the_broker(watched: Watched, broker: BrokerThr
         expect(watched.page.locator("nav a[aria-current=page]")).to_have_text(label)
     assert len(watched.requests) > 20
     assert watched.foreign_requests() == []
+
+
+def test_quieting_and_resuming_a_worker_by_clicking_changes_its_state(
+    watched: Watched, broker: BrokerThread, start_worker: StartWorker
+) -> None:
+    start_worker(["report"], lambda job: Succeed(None), worker_id="w-click")
+    with Client(broker.address) as client:
+        wait_until(lambda: client.list_workers(), what="the worker to register")
+        watched.goto("/ui/workers")
+        row = watched.page.locator('tr[data-worker="w-click"]')
+        expect(row.locator("[data-state]")).to_have_text("running")
+        row.get_by_role("button", name="Quiet").click()
+        expect(watched.page.locator(".flash")).to_have_text("worker w-click is quiet")
+        row = watched.page.locator('tr[data-worker="w-click"]')
+        expect(row.locator("[data-state]")).to_have_text("quiet")
+        watched.shot("workers-quiet")
+        assert client.list_workers()[0].state == admin_pb.WORKER_STATE_QUIET
+        row.get_by_role("button", name="Resume").click()
+        expect(watched.page.locator('tr[data-worker="w-click"] [data-state]')).to_have_text(
+            "running"
+        )
+        assert client.list_workers()[0].state == admin_pb.WORKER_STATE_RUNNING
