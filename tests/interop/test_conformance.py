@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from gopher.v1 import admin_service_pb2 as admin_pb
 from gopher.v1 import job_pb2
+from gopher.v1 import worker_service_pb2 as worker_pb
 
 from gopher_client import Client, Job, JobState
 from tests.interop.sdks import SDKS, events
@@ -204,6 +206,38 @@ def test_drain_lets_running_jobs_finish(
         job = client.get_job(job_id)
     assert job.state == JobState.SUCCEEDED
     assert job.attempt == 1
+
+
+def test_operator_quiet_hands_back_prefetched_and_stop_exits_once_drained(
+    sdk: str, broker: BrokerThread, workers: Workers, conformance_log: Path
+) -> None:
+    """ControlWorker QUIET: the prefetched job goes back unrun (no attempt counted)
+    while the running one goes on; STOP: the running job finishes, is acked, and the
+    process exits 0 without starting anything else."""
+    worker_id = f"{sdk}-steered"
+    proc = workers(sdk, broker.address, worker_id=worker_id, concurrency=1, prefetch=2, grace_s=20)
+    with Client(broker.address) as client:
+        _connected(client, worker_id)
+        running = client.submit_job("conf.sleep", {"ms": 3000})
+        wait_until(lambda: events(conformance_log, "start", running), 20, "the handler to start")
+        prefetched = client.submit_job("conf.sleep", {"ms": 100})
+        _state(client, prefetched, S.JOB_STATE_ACTIVE)
+        quiet = admin_pb.ControlWorkerRequest(
+            worker_id=worker_id, action=worker_pb.WORKER_CONTROL_ACTION_QUIET
+        )
+        client.call(client.admin.ControlWorker, quiet)
+        handed = _state(client, prefetched, S.JOB_STATE_ENQUEUED)
+        assert handed.attempt == 0
+        stop = admin_pb.ControlWorkerRequest(
+            worker_id=worker_id, action=worker_pb.WORKER_CONTROL_ACTION_STOP
+        )
+        client.call(client.admin.ControlWorker, stop)
+        assert wait_exit(proc, 30) == 0
+        done = client.get_job(running)
+        left = client.get_job(prefetched)
+    assert done.state == JobState.SUCCEEDED and done.attempt == 1
+    assert left.state == JobState.ENQUEUED and left.attempt == 0
+    assert events(conformance_log, "start", prefetched) == []
 
 
 def test_drain_hands_back_what_did_not_finish(

@@ -8,7 +8,7 @@ import { CircuitBreaker, type CircuitStateName } from "./breaker";
 import { CircuitReporter } from "./circuits";
 import { Connection } from "./connection";
 import { execute, type Handler, type Outcome } from "./execution";
-import type { StreamJobsResponse } from "./gen/gopher/v1/worker_service";
+import { type StreamJobsResponse, WorkerControlAction } from "./gen/gopher/v1/worker_service";
 import { Run, type WorkerJob } from "./job";
 import { LeaseKeeper } from "./leases";
 import { consoleLogger, type Logger } from "./log";
@@ -43,6 +43,8 @@ export class Worker<T extends JobTypes = AnyJobs> {
   private readonly waiting: Run[] = [];
   private busy = 0;
   private draining = false;
+  /** Quieted by an operator (ControlWorker): take no new jobs, finish running ones. */
+  private quiet = false;
   private conn: Connection | undefined;
   private outcomes: OutcomeBatcher | undefined;
   private leases: LeaseKeeper | undefined;
@@ -110,6 +112,7 @@ export class Worker<T extends JobTypes = AnyJobs> {
     if (this.handlers.size === 0) throw new Error("no handlers registered: call handle() first");
     this.running = true;
     this.draining = false;
+    this.quiet = false;
     const conn = new Connection(this.options);
     this.conn = conn;
     this.outcomes = new OutcomeBatcher(conn, this.workerId, this.log);
@@ -230,11 +233,16 @@ export class Worker<T extends JobTypes = AnyJobs> {
   }
 
   private onMessage(message: StreamJobsResponse): void {
+    if (message.control !== undefined) this.onControl(message.control.action);
     // Deliveries first: a cancellation may concern a job in this same message.
     for (const lease of message.jobs) {
       const run = new Run(lease);
       if (this.draining) {
         this.handBack(run); // the broker then holds further jobs
+        continue;
+      }
+      if (this.quiet) {
+        this.handBack(run, false); // leased before the broker heard of the quiet
         continue;
       }
       if (this.breaker !== undefined && !this.breaker.admit(lease.type)) {
@@ -255,8 +263,25 @@ export class Worker<T extends JobTypes = AnyJobs> {
     this.pump();
   }
 
+  /** An operator's instruction (docs/worker-protocol.md, "Operator control"). */
+  private onControl(action: WorkerControlAction): void {
+    if (action === WorkerControlAction.WORKER_CONTROL_ACTION_QUIET && !this.quiet) {
+      // Prefetched jobs that have not started go back: other workers can run them now.
+      this.quiet = true;
+      this.log.info(`worker ${this.workerId} quiet: finishing ${this.busy} job(s)`);
+      for (const run of this.waiting.splice(0)) this.handBack(run, false);
+    } else if (action === WorkerControlAction.WORKER_CONTROL_ACTION_RESUME && this.quiet && !this.draining) {
+      this.quiet = false;
+      this.log.info(`worker ${this.workerId} resumed`);
+    } else if (action === WorkerControlAction.WORKER_CONTROL_ACTION_STOP && !this.draining) {
+      this.log.info(`worker ${this.workerId} told to stop: draining, then exiting`);
+      this.quiet = true;
+      void this.drain(); // the same graceful drain as SIGTERM; `run()` then resolves
+    }
+  }
+
   private pump(): void {
-    while (this.busy < this.concurrency && this.waiting.length > 0 && !this.draining) {
+    while (this.busy < this.concurrency && this.waiting.length > 0 && !this.draining && !this.quiet) {
       const run = this.waiting.shift()!;
       if (run.settled || this.held.get(run.id) !== run) continue;
       if (Date.now() >= run.deadlineMs) {
