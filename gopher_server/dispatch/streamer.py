@@ -28,8 +28,7 @@ from gopher_server.errors import InvalidArgument, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.outage import RedisOutage
 from gopher_server.status import abort
-from gopher_server.store import job_types
-from gopher_server.store import worker_control
+from gopher_server.store import job_types, worker_control
 from gopher_server.store import workers as registry
 from gopher_server.store.records import DispatchResult, DispatchTarget, NackItem
 from gopher_server.store.store import Store
