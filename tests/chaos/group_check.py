@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import redis
 
-from gopher_client import Client, Job, JobState
+from gopher_client import Client, Group, Job, JobState
 from tests.chaos.group_workload import Submitted
 from tests.lifecycle.handlers import OBSERVED_KEY, runs_key, seen_key
 
@@ -31,6 +31,9 @@ class GroupReport:
     executions: int = 0  # every group job's handler runs
     duplicate_executions: int = 0
     lease_lost_jobs: int = 0
+    # Groups whose completing member (the one that finished when the group did) had
+    # lost a lease first: the fan-in ran in that member's re-run.
+    completed_by_rerun: int = 0
     steered: int = 0
     problems: dict[str, list[str]] = field(default_factory=dict)
 
@@ -53,6 +56,7 @@ class GroupReport:
                 f"  executions:                {self.executions}",
                 f"  duplicate executions:      {self.duplicate_executions}",
                 f"  jobs with a lost lease:    {self.lease_lost_jobs}",
+                f"  completed by a re-run:     {self.completed_by_rerun}",
                 f"  problems (must be none):   {self.problems}",
             ]
         )
@@ -135,7 +139,7 @@ class _Checker:
             self.report.problem("wrong group state", f"{gid}: {record.state}, not {plan.state}")
         if record.member_ids != group.member_ids:
             self.report.problem("wrong member ids", gid)
-        observed = self.members(group, record.counts)
+        observed = self.members(group, record)
         self.report.follow_ups += len(record.follow_up_ids)
         kinds = []
         for fid in record.follow_up_ids:
@@ -159,17 +163,22 @@ class _Checker:
             self.report.problem("wrong follow-ups", f"{gid}: {kinds}, not {plan.follow_up_kinds}")
         return observed
 
-    def members(self, group: Submitted, counts: dict[JobState, int]) -> list[str]:
+    def members(self, group: Submitted, record: Group) -> list[str]:
         """Check a group's members and GetGroup's counts of them; return the ids of
         the steps chained after them."""
-        steps, live = [], Counter[str]()
+        steps, live, by_rerun = [], Counter[str](), False
         for member_id, member in zip(group.member_ids, group.plan.members, strict=True):
             job = self.job(member_id, member.final_state, planned_failures=True)
             live[str(job.state)] += 1
+            by_rerun = by_rerun or (
+                job.finished_at == record.finished_at
+                and any(e.error_type in LEASE_LOSS for e in job.errors)
+            )
             if member.chained and member.final_state == "succeeded":
                 steps.append(self.step(job, {"tag": member.tag}) or "")
         self.report.members += len(group.member_ids)
-        reported = {str(state): n for state, n in counts.items() if n}
+        self.report.completed_by_rerun += by_rerun
+        reported = {str(state): n for state, n in record.counts.items() if n}
         if reported != dict(live):
             self.report.problem("GetGroup counts", f"{group.group_id}: {reported} vs {dict(live)}")
         return steps
