@@ -6,7 +6,18 @@ import signal
 
 import typer
 
-from gopher_cli import dash, events, groups, jobs, operator, procs, queues, schedules, workers
+from gopher_cli import (
+    dash,
+    events,
+    groups,
+    jobs,
+    operator,
+    procs,
+    queues,
+    schedules,
+    types,
+    workers,
+)
 from gopher_cli.common import EXIT_CODES_HELP
 from gopher_cli.dev import dev
 
@@ -33,6 +44,7 @@ app.command("queues")(queues.queues)
 app.add_typer(queues.queue_app)
 app.add_typer(queues.dlq_app)
 app.add_typer(workers.workers_app)
+app.command("types")(types.types)
 app.add_typer(schedules.schedules_app)
 app.add_typer(workers.ratelimit_app)
 app.command("dash")(dash.dash)

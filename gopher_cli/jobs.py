@@ -117,6 +117,8 @@ def submit(
         response = client.submit(request)
         if response.duplicate:
             typer.echo(f"note: idempotency key matched job {response.job_id}", err=True)
+        for warning in response.warnings:  # stderr: stdout stays the id (or the JSON)
+            typer.echo(f"warning: {warning}", err=True)
         if output is Output.json and not wait:
             print_json(to_json(response.proto))
         elif output is Output.table:

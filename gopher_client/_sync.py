@@ -278,6 +278,11 @@ class Client:
         """Workers seen recently."""
         return list(self.call(self.admin.ListWorkers, admin_pb.ListWorkersRequest()).workers)
 
+    def list_job_types(self) -> list[admin_pb.JobTypeInfo]:
+        """Job types the brokers know (registered by a worker, or with jobs waiting),
+        with the defaults in force, live workers and ready depth of each."""
+        return list(self.call(self.admin.ListJobTypes, admin_pb.ListJobTypesRequest()).types)
+
     def create_schedule(self, schedule: admin_pb.Schedule) -> admin_pb.Schedule:
         """Create or replace a cron schedule; return it with its next run time."""
         request = admin_pb.CreateScheduleRequest(schedule=schedule)

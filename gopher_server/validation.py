@@ -14,7 +14,7 @@ from gopher.v1 import job_pb2, job_service_pb2
 from gopher_server.config import ServerConfig
 from gopher_server.errors import InvalidArgument, TooLarge
 from gopher_server.store.chains import GROUP_KEY, PARENT_KEY, encode_follow_ups, follow_up_count
-from gopher_server.store.job_types import TypeDefaults
+from gopher_server.store.job_types import NO_TYPE_DEFAULTS, TypeDefaults
 from gopher_server.store.records import NewGroup, NewJob
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -154,7 +154,7 @@ def submit_to_job(
     leaves unset (follow-ups included); the request's own values always win."""
     f = field
     job_type = check_name(request.type, f + "type")
-    d = defaults.get(job_type) or TypeDefaults()
+    d = defaults.get(job_type) or NO_TYPE_DEFAULTS
     priority = priority_word(request.priority, f + "priority")
     if not request.priority and d.priority is not None:
         priority = d.priority

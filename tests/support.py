@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import grpc
+from gopher.v1 import worker_service_pb2 as wpb
+from gopher.v1 import worker_service_pb2_grpc
 
 from gopher_server.app import Broker
 from gopher_server.config import ServerConfig
@@ -83,3 +88,24 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+@contextmanager
+def worker_stream(
+    address: str, worker_id: str, defaults: list[wpb.JobTypeDefaults], types: tuple[str, ...] = ()
+) -> Iterator[None]:
+    """A raw StreamJobs call (capacity 1) for `types` (default: the types of
+    `defaults`), open and registered until the block ends."""
+    with grpc.insecure_channel(address) as channel:
+        request = wpb.StreamJobsRequest(
+            worker_id=worker_id,
+            job_types=list(types) or [d.type for d in defaults],
+            capacity=1,
+            type_defaults=defaults,
+        )
+        call = worker_service_pb2_grpc.WorkerServiceStub(channel).StreamJobs(request)
+        next(call)  # the empty first message: the stream is open and registered
+        try:
+            yield
+        finally:
+            call.cancel()

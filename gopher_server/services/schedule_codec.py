@@ -13,7 +13,7 @@ from gopher_server.config import ServerConfig
 from gopher_server.convert import PRIORITIES
 from gopher_server.errors import InvalidArgument
 from gopher_server.store import schedules
-from gopher_server.store.job_types import TypeDefaults
+from gopher_server.store.job_types import NO_TYPE_DEFAULTS
 from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
 from gopher_server.validation import Defaults, check_name, check_payload, priority_word
@@ -74,7 +74,7 @@ def template_job(d: dict[str, Any], key: str, defaults: Defaults) -> NewJob:
     none). Fields the template left unset take the type's defaults (definitions
     stored before "unset" existed keep their stored values)."""
     unset = set(d.get("unset", ()))
-    td = defaults.get(d["type"]) or TypeDefaults()
+    td = defaults.get(d["type"]) or NO_TYPE_DEFAULTS
     priority, retries = d["priority"], d["retries"]
     if "priority" in unset and td.priority is not None:
         priority = td.priority

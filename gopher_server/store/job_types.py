@@ -42,6 +42,11 @@ class TypeDefaults:
         return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
 
 
+# No defaults at all: shared, since building a frozen dataclass costs microseconds on
+# the submit path.
+NO_TYPE_DEFAULTS = TypeDefaults()
+
+
 @dataclass(frozen=True, slots=True)
 class LiveWorker:
     """A worker with a live stream: its types, its defaults by type, and when its

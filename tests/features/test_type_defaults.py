@@ -4,8 +4,7 @@ while a worker of the type is live."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import grpc
 import httpx
@@ -18,7 +17,7 @@ from gopher.v1 import worker_service_pb2 as wpb
 from gopher_client import Client
 from gopher_worker import Backoff, Job, Registry, Worker
 from tests.conftest import FakeClock
-from tests.support import BrokerThread, until, wait_until
+from tests.support import BrokerThread, until, wait_until, worker_stream
 
 EMAIL_DEFAULTS = wpb.JobTypeDefaults(
     type="email",
@@ -28,26 +27,6 @@ EMAIL_DEFAULTS = wpb.JobTypeDefaults(
     lease_ttl_s=45,
     retry_policy=job_pb2.RetryPolicy(base_delay_s=2, factor=3, max_delay_s=60),
 )
-
-
-@contextmanager
-def worker_stream(
-    address: str, worker_id: str, defaults: list[wpb.JobTypeDefaults], types: tuple[str, ...] = ()
-) -> Iterator[None]:
-    """A raw StreamJobs call, open (and registered) until the block ends."""
-    with grpc.insecure_channel(address) as channel:
-        request = wpb.StreamJobsRequest(
-            worker_id=worker_id,
-            job_types=list(types) or [d.type for d in defaults],
-            capacity=1,
-            type_defaults=defaults,
-        )
-        call = worker_service_pb2_grpc.WorkerServiceStub(channel).StreamJobs(request)
-        next(call)  # the empty first message: the stream is open and registered
-        try:
-            yield
-        finally:
-            call.cancel()
 
 
 def raw_submit(address: str, request: jpb.SubmitJobRequest) -> job_pb2.Job:
@@ -286,3 +265,75 @@ async def test_sdk_worker_registers_its_handler_defaults(broker: BrokerThread) -
         assert_email_defaults(job)
     finally:
         await worker.drain(1)
+
+
+def test_grpc_submits_warn_about_types_no_worker_ever_registered(broker: BrokerThread) -> None:
+    with grpc.insecure_channel(broker.address) as channel:
+        stub = job_service_pb2_grpc.JobServiceStub(channel)
+        unknown = stub.SubmitJob(jpb.SubmitJobRequest(type="emial"))
+        (warning,) = unknown.warnings
+        assert "'emial'" in warning and "no worker" in warning
+        assert stub.GetJob(jpb.GetJobRequest(job_id=unknown.job_id)).job.state == (
+            job_pb2.JOB_STATE_ENQUEUED
+        )  # accepted all the same: a worker may come later
+        chained = stub.SubmitJob(
+            jpb.SubmitJobRequest(type="emial", on_success=[jpb.SubmitJobRequest(type="sms")])
+        )
+        assert len(chained.warnings) == 2  # follow-ups' types are checked too
+        with worker_stream(broker.address, "w1", [], types=("emial", "sms")):
+            assert list(stub.SubmitJob(jpb.SubmitJobRequest(type="emial")).warnings) == []
+        # Known once registered, even with no worker live any more.
+        batch = stub.SubmitJobs(
+            jpb.SubmitJobsRequest(
+                jobs=[jpb.SubmitJobRequest(type="sms"), jpb.SubmitJobRequest(type="x")]
+            )
+        )
+        assert [len(r.warnings) for r in batch.results] == [0, 1]
+        group = stub.SubmitGroup(
+            jpb.SubmitGroupRequest(
+                jobs=[jpb.SubmitJobRequest(type="emial")],
+                on_complete=[jpb.SubmitJobRequest(type="report")],
+            )
+        )
+        assert [len(m.warnings) for m in group.members] == [0]
+        (group_warning,) = group.warnings
+        assert "'report'" in group_warning
+
+
+def test_list_job_types_over_grpc_and_rest(broker: BrokerThread) -> None:
+    with Client(broker.address) as client:
+        client.pause_queue("normal")  # keep submitted jobs ready: depth is what we check
+        with worker_stream(broker.address, "w1", [wpb.JobTypeDefaults(type="email", retries=5)]):
+            for job_type in ("email", "email", "orphan"):
+                client.submit_job(job_type, {})
+            by_type = {t.type: t for t in client.list_job_types()}
+            rest = httpx.get(f"{broker.http_url}/api/types")
+        assert set(by_type) == {"email", "orphan"}
+        email, orphan = by_type["email"], by_type["orphan"]
+        assert (email.defaults.retries, list(email.worker_ids), email.depth, email.known) == (
+            5,
+            ["w1"],
+            2,
+            True,
+        )
+        assert (orphan.HasField("defaults"), list(orphan.worker_ids), orphan.depth) == (
+            False,
+            [],
+            1,
+        )
+        assert not orphan.known
+        assert rest.status_code == 200, rest.text
+        assert rest.json()["types"][0] == {
+            "type": "email",
+            "defaults": {"type": "email", "retries": 5},
+            "worker_ids": ["w1"],
+            "depth": 2,
+            "known": True,
+        }
+        # The worker left: still known, no live worker, no defaults.
+        email = next(t for t in client.list_job_types() if t.type == "email")
+        assert (email.known, list(email.worker_ids), email.HasField("defaults")) == (
+            True,
+            [],
+            False,
+        )
