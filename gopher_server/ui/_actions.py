@@ -184,8 +184,9 @@ ACTIONS: dict[str, Callable[[Calls, Form], Awaitable[str]]] = {
     "stop-worker": _stop_worker,
     "resume-worker": _resume_worker,
 }
-# Actions that destroy data ask for a confirmation page first (works without script).
-CONFIRM = frozenset({"purge"})
+# Actions that destroy data or end a process ask for a confirmation page first (works
+# without script).
+CONFIRM = frozenset({"purge", "stop-worker"})
 
 
 def _safe_next(ui: Dashboard, request: Request, form: Form) -> str:

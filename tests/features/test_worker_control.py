@@ -14,10 +14,12 @@ from typing import Any
 
 import grpc
 import pytest
+import redis.asyncio as aioredis
 from gopher.v1 import admin_service_pb2 as admin_pb
 from gopher.v1 import worker_service_pb2 as worker_pb
 
 from gopher_client import AsyncClient, InvalidArgument, JobState, NotFound, RequestError
+from gopher_server.store.keys import Keys
 from gopher_worker import Job, Registry, Worker
 from tests.support import BrokerThread, until
 
@@ -256,3 +258,47 @@ async def test_unknown_worker_and_bad_action_are_refused(
             await control(client, "nobody", 0)
         assert bad.value.field == "action"
         assert "action must be QUIET, STOP or RESUME" in bad.value.message
+
+
+async def test_a_broker_restart_keeps_the_worker_quiet_on_the_broker_it_moves_to(
+    broker_factory: Callable[..., BrokerThread], gates: Gates, workers: list[Worker]
+) -> None:
+    first = broker_factory(heartbeat_interval_s=HEARTBEAT_S)
+    second = broker_factory(heartbeat_interval_s=HEARTBEAT_S)
+    worker = await start_worker(
+        workers, gates, f"{first.address},{second.address}", "mover", concurrency=2
+    )
+    hub = first.broker._hub if first.broker is not None else None
+    assert hub is not None
+    # pick_first: the worker streams from the first broker it lists while that answers.
+    assert [s.worker_id for s in hub.sessions()] == ["mover"]
+    async with AsyncClient(second.address) as client:
+        await control(client, "mover", QUIET)
+        await state_is(worker, "quiet")
+        job_id = await client.submit_job("gated", {})
+        await worker.read_two_more_heartbeats()
+        first.stop()  # ends its streams without releasing anything; the worker moves on
+        # Every message from now on comes from the second broker, which must not lease
+        # the waiting job in its first dispatch for the new stream.
+        await worker.read_two_more_heartbeats()
+        assert worker.state == "quiet"
+        assert (await client.get_job(job_id)).state == JobState.ENQUEUED
+        assert job_id not in worker.delivered
+        gates.gate(job_id).set()
+        await control(client, "mover", RESUME)
+        await job_state(client, job_id, JobState.SUCCEEDED)
+
+
+async def test_a_lost_control_message_is_made_good_at_the_next_heartbeat(
+    broker_factory: Callable[..., BrokerThread],
+    gates: Gates,
+    workers: list[Worker],
+    aredis: aioredis.Redis,
+) -> None:
+    broker = broker_factory(heartbeat_interval_s=HEARTBEAT_S)
+    worker = await start_worker(workers, gates, broker.address, "deaf")
+    # The stored state changes with no announcement, as if the hub had missed it.
+    await aredis.hset(Keys().worker_control(), "deaf", "quiet")
+    await state_is(worker, "quiet")
+    await aredis.hdel(Keys().worker_control(), "deaf")
+    await state_is(worker, "running")

@@ -57,7 +57,12 @@ def test_buttons_quiet_resume_and_stop_a_worker(
 
         http.post("/ui/actions/resume-worker", data=form, headers=_same_origin(broker))
         assert _state(broker, "w-ui") == admin_pb.WORKER_STATE_RUNNING
-        http.post("/ui/actions/stop-worker", data=form, headers=_same_origin(broker))
+        # A stop ends the worker's process: the dashboard asks first.
+        asked = http.post("/ui/actions/stop-worker", data=form, headers=_same_origin(broker))
+        assert asked.status_code == 200 and "Stop worker w-ui?" in asked.text
+        assert _state(broker, "w-ui") == admin_pb.WORKER_STATE_RUNNING
+        confirmed = {**form, "confirmed": "yes"}
+        http.post("/ui/actions/stop-worker", data=confirmed, headers=_same_origin(broker))
         assert _state(broker, "w-ui") == admin_pb.WORKER_STATE_STOPPING
         page = http.get("/ui/workers").text
         assert 'data-state="stopping"' in page and '-worker"' not in page  # no more buttons
@@ -67,7 +72,7 @@ def test_an_unknown_worker_is_a_404_page(broker: BrokerThread) -> None:
     with httpx.Client(base_url=broker.http_url, timeout=15) as http:
         response = http.post(
             "/ui/actions/stop-worker",
-            data={"worker_id": "nobody", "next": "/ui/workers"},
+            data={"worker_id": "nobody", "next": "/ui/workers", "confirmed": "yes"},
             headers=_same_origin(broker),
         )
     assert response.status_code == 404
@@ -97,7 +102,7 @@ def test_the_view_role_sees_the_state_but_no_buttons_and_is_refused(
             for action in ("quiet-worker", "stop-worker", "resume-worker"):
                 refused = http.post(
                     f"/ui/actions/{action}",
-                    data={"worker_id": "w-eyes", "next": "/ui/workers"},
+                    data={"worker_id": "w-eyes", "next": "/ui/workers", "confirmed": "yes"},
                     headers=_same_origin(broker),
                 )
                 assert refused.status_code == 403, action
