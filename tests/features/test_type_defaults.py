@@ -15,6 +15,11 @@ from gopher.v1 import job_service_pb2 as jpb
 from gopher.v1 import worker_service_pb2 as wpb
 
 from gopher_client import Client
+from gopher_server.components.cron import CronScheduler
+from gopher_server.components.type_catalog import TypeCatalog
+from gopher_server.store import schedules
+from gopher_server.store.job_types import TypeDefaults
+from gopher_server.store.store import Store
 from gopher_worker import Backoff, Job, Registry, Worker
 from tests.conftest import FakeClock
 from tests.support import BrokerThread, until, wait_until, worker_stream
@@ -337,3 +342,25 @@ def test_list_job_types_over_grpc_and_rest(broker: BrokerThread) -> None:
             [],
             False,
         )
+
+
+async def test_cron_ticks_take_defaults_for_template_fields_left_unset(
+    store: Store, clock: FakeClock
+) -> None:
+    catalog = TypeCatalog(store, alive_within_ms=30_000)
+    catalog.stream_opened("w1", ["report"], {"report": TypeDefaults(retries=9, timeout_ms=5000)})
+    clock.ms = (clock.ms // 60_000 + 1) * 60_000 - 30_000
+    unset = {"cron": "* * * * *", "tz": "", "paused": False, "type": "report", "payload": "{}"}
+    # As stored by CreateSchedule: "unset" names the template fields the operator left out.
+    await schedules.put(
+        store, "a", {**unset, "priority": "normal", "retries": 3, "unset": ["retries"]}
+    )
+    await schedules.put(store, "b", {**unset, "priority": "normal", "retries": 1, "unset": []})
+    cron = CronScheduler(store, catalog=catalog)
+    await cron._tick()
+    clock.ms += 30_000
+    await cron._tick()
+    ids = await store.redis.lrange(store.keys.ready("normal", "report"), 0, -1)
+    jobs = [await store.get_job(str(i)) for i in ids]
+    got = sorted((j.retries, j.timeout_ms) for j in jobs if j)
+    assert got == [(1, 5000), (9, 5000)]
