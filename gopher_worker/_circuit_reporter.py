@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from gopher.v1 import worker_service_pb2 as pb
 
-from gopher_client import AsyncClient, GopherError
+from gopher_client import GopherError
 
 log = logging.getLogger(__name__)
 _STATES = {
@@ -19,11 +20,15 @@ _STATES = {
 }
 
 
-class CircuitReporter:
-    """Queues (type -> latest change) and sends them from one task."""
+# Sends one report to a broker (the client's ReportCircuit call).
+Send = Callable[[pb.ReportCircuitRequest], Awaitable[object]]
 
-    def __init__(self, client: AsyncClient, worker_id: str) -> None:
-        self._client = client
+
+class CircuitReporter:
+    """Queues (type -> latest change) and sends them through `send` from one task."""
+
+    def __init__(self, send: Send, worker_id: str) -> None:
+        self._send = send
         self._worker_id = worker_id
         self._pending: dict[str, tuple[str, int]] = {}
         self._ready = asyncio.Event()
@@ -60,7 +65,7 @@ class CircuitReporter:
                     hold_until_unix_ms=until,
                 )
                 try:
-                    await self._client.call(self._client.workers.ReportCircuit, request)
+                    await self._send(request)
                     delay = 0.1
                 except GopherError as exc:
                     log.warning(

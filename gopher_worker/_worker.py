@@ -108,7 +108,12 @@ class Worker:
         self.metrics = WorkerMetrics(lambda: self.busy, concurrency, self.connected.is_set)
         policies: list[JobHook] = [self.metrics]
         self._circuits: CircuitReporter | None = None
-        self.breaker = CircuitBreaker(breaker, self._on_circuit) if breaker is not None else None
+        # Hold times go to the broker, so they are read from the same clock as leases.
+        self.breaker = (
+            CircuitBreaker(breaker, self._on_circuit, lambda: self.clock.now_ms() / 1000)
+            if breaker is not None
+            else None
+        )
         if self.breaker is not None:
             policies.append(self.breaker)
             self.metrics.registry.register(self.breaker)
@@ -137,10 +142,21 @@ class Worker:
             await self._status.start()
         self._outcomes = OutcomeBatcher(self._client, self.worker_id, self.clock)
         self._outcomes.start()
-        self._circuits = CircuitReporter(self._client, self.worker_id)
+        client = self._client
+        self._circuits = CircuitReporter(
+            lambda request: client.call(client.workers.ReportCircuit, request), self.worker_id
+        )
         self._circuits.start()
         self._tasks = [
-            asyncio.create_task(receive_jobs(self), name="gopher-stream"),
+            asyncio.create_task(
+                receive_jobs(
+                    self._client.stream_jobs,
+                    self._stream_request(),
+                    self.on_response,
+                    self.connected,
+                ),
+                name="gopher-stream",
+            ),
             asyncio.create_task(self._leases.run(), name="gopher-leases"),
         ]
         log.info(
@@ -227,6 +243,17 @@ class Worker:
         return "quiet" if self._quiet else "running"
 
     # -- receiving ----------------------------------------------------------------
+    def _stream_request(self) -> pb.StreamJobsRequest:
+        # Who this worker is, what it runs, and its types' defaults (see _registry.py).
+        return pb.StreamJobsRequest(
+            worker_id=self.worker_id,
+            job_types=self.registry.job_types,
+            capacity=self.concurrency * self.prefetch,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            type_defaults=self.registry.type_defaults(),
+        )
+
     def on_response(self, response: pb.StreamJobsResponse) -> None:
         """Act on one stream message: an operator's instruction, then its jobs, then
         cancelled ones."""

@@ -1,10 +1,11 @@
 """Stand-ins for the broker and the clock, for unit tests of the worker's parts: each
 records what it was sent and answers as a broker would, so a test can drive one part
-(lease extension, outcome batching) without a network or real time."""
+(lease extension, outcome batching, the stream) without a network or real time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from gopher.v1 import job_pb2
@@ -78,3 +79,37 @@ class FakeBroker:
 
     async def nack_jobs(self, nacks: Sequence[pb.NackJobRequest]) -> list[pb.Outcome]:
         return self._answer("nack", [r.job_id for r in nacks])
+
+
+class FakeStream:
+    """One StreamJobs call: yields what a test feeds it, then ends or breaks as the test
+    says; records being cancelled, as grpc.aio's call does."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[pb.StreamJobsResponse | BaseException | None] = asyncio.Queue()
+        self.cancelled = False
+
+    def send(self, message: pb.StreamJobsResponse) -> None:
+        self._queue.put_nowait(message)
+
+    def end(self) -> None:
+        self._queue.put_nowait(None)
+
+    def fail(self, exc: BaseException) -> None:
+        self._queue.put_nowait(exc)
+
+    def cancel(self) -> bool:
+        self.cancelled = True
+        return True
+
+    def __aiter__(self) -> AsyncIterator[pb.StreamJobsResponse]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[pb.StreamJobsResponse]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
