@@ -34,6 +34,7 @@ class GroupReport:
     # Groups whose completing member (the one that finished when the group did) had
     # lost a lease first: the fan-in ran in that member's re-run.
     completed_by_rerun: int = 0
+    cancelled_running: int = 0  # members cancelled while a worker ran them
     steered: int = 0
     problems: dict[str, list[str]] = field(default_factory=dict)
 
@@ -57,6 +58,7 @@ class GroupReport:
                 f"  duplicate executions:      {self.duplicate_executions}",
                 f"  jobs with a lost lease:    {self.lease_lost_jobs}",
                 f"  completed by a re-run:     {self.completed_by_rerun}",
+                f"  cancelled while running:   {self.cancelled_running}",
                 f"  problems (must be none):   {self.problems}",
             ]
         )
@@ -116,7 +118,7 @@ class _Checker:
         ):
             want: dict[str, Any] = {
                 "id": member_id,
-                "type": "chaos.member",
+                "type": member.job_type,
                 "state": member.counted_state,
             }
             if member.counted_state == "succeeded":
@@ -170,6 +172,10 @@ class _Checker:
         for member_id, member in zip(group.member_ids, group.plan.members, strict=True):
             job = self.job(member_id, member.final_state, planned_failures=True)
             live[str(job.state)] += 1
+            last = job.history[-1] if job.history else None
+            self.report.cancelled_running += bool(
+                last and last.to_state == JobState.CANCELLED and last.from_state == JobState.ACTIVE
+            )
             by_rerun = by_rerun or (
                 job.finished_at == record.finished_at
                 and any(e.error_type in LEASE_LOSS for e in job.errors)

@@ -15,6 +15,7 @@ from gopher_client import submit_request
 RETRIES = 50
 # A held member waits this long: only the workload's cancel ends it.
 HELD_DELAY_S = 3600.0
+STOPPED_RUN_S = 300.0  # a STOPPED member's run: only the workload's cancel ends it
 SIZES = (1, 2, 3, 4, 6, 10)
 LARGE_SIZE = 40  # one group in LARGE_EVERY is this big
 LARGE_EVERY = 25
@@ -33,6 +34,8 @@ class Kind(enum.Enum):
     #                    the DLQ while its group still runs (a HELD member keeps it open)
     LATE = "late"  # as REVIVE, but requeued only after its group completed
     HELD = "held"  # scheduled an hour ahead; the workload cancels it
+    STOPPED = "stopped"  # runs for minutes ("chaos.long"); the workload cancels it
+    #                      while it runs
 
 
 # (state the member ends in, state its group counted it in)
@@ -43,6 +46,7 @@ _FINAL = {
     Kind.REVIVE: ("succeeded", "succeeded"),
     Kind.LATE: ("succeeded", "dead"),  # the group completed while it was dead
     Kind.HELD: ("cancelled", "cancelled"),
+    Kind.STOPPED: ("cancelled", "cancelled"),
 }
 
 
@@ -51,6 +55,11 @@ class Member:
     kind: Kind
     tag: str  # its result is {"tag": tag}
     chained: bool = False  # carries its own on_success step ("chaos.observe")
+
+    @property
+    def job_type(self) -> str:
+        """The member's job type (each runs a handler of tests/lifecycle/handlers.py)."""
+        return "chaos.long" if self.kind is Kind.STOPPED else "chaos.member"
 
     @property
     def final_state(self) -> str:
@@ -80,9 +89,11 @@ class Member:
             retries = 0
         elif self.kind is Kind.HELD:
             delay_s = HELD_DELAY_S
+        elif self.kind is Kind.STOPPED:
+            payload["sleep_s"] = STOPPED_RUN_S
         steps = [submit_request("chaos.observe", {"kind": "step"}, retries=RETRIES)]
         return submit_request(
-            "chaos.member",
+            self.job_type,
             payload,
             retries=retries,
             delay_s=delay_s,
@@ -141,14 +152,19 @@ class GroupPlan:
         return kwargs
 
 
+# Special members by group number modulo 10; their groups' other members are all OK.
+SPECIAL = {0: [Kind.REVIVE, Kind.HELD], 3: [Kind.HELD], 5: [Kind.LATE], 7: [Kind.STOPPED]}
+
+
 def plan_groups(n: int, rng: random.Random) -> list[GroupPlan]:
     """`n` groups of varied sizes and members. Every tenth group revives a dead member
     while it runs, every tenth (offset 5) after it completed, every tenth (offset 3)
-    has a member cancelled; the rest mix OK, FLAKY and DEAD members."""
+    has a scheduled member cancelled, every tenth (offset 7) a running one; the rest
+    mix OK, FLAKY and DEAD members."""
     plans = []
     for g in range(n):
         size = LARGE_SIZE if g % LARGE_EVERY == LARGE_EVERY - 1 else rng.choice(SIZES)
-        special = {0: [Kind.REVIVE, Kind.HELD], 5: [Kind.LATE], 3: [Kind.HELD]}.get(g % 10, [])
+        special = SPECIAL.get(g % 10, [])
         weights = (1, 0, 0) if special else (14, 3, 3)  # special groups fail only by design
         kinds = special + rng.choices([Kind.OK, Kind.FLAKY, Kind.DEAD], weights, k=size)
         members = tuple(

@@ -1,8 +1,8 @@
 """The groups side of the chaos workload: a thread that submits the planned groups
 through faults (retrying each with the group's idempotency key, so a retry never makes
 a second group) and steers the special members while faults go on: requeues REVIVE
-members from the DLQ while their group runs, LATE members after it completed, and
-cancels HELD members."""
+members from the DLQ while their group runs and LATE members after it completed, and
+cancels HELD members (scheduled) and STOPPED ones (while they run)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,8 @@ class GroupSubmitter(threading.Thread):
             self._open.append(self._revive_then_cancel(revive[0], held[0]))
         elif held:
             self._open.append(self._cancel(held[0]))
+        for member in group.members_of(Kind.STOPPED):
+            self._open.append(self._cancel(member, once_active=True))
 
     def _requeue_until_succeeded(self, client: Client, job_id: str) -> bool:
         state = client.get_job(job_id).state
@@ -105,10 +107,15 @@ class GroupSubmitter(threading.Thread):
             self.steered += 1
         return state == JobState.SUCCEEDED
 
-    def _cancel(self, job_id: str) -> Callable[[Client], bool]:
+    def _cancel(self, job_id: str, once_active: bool = False) -> Callable[[Client], bool]:
+        """Cancel `job_id` (`once_active`: only while a worker runs it)."""
+
         def step(client: Client) -> bool:
-            if client.get_job(job_id).state == JobState.CANCELLED:
+            state = client.get_job(job_id).state
+            if state == JobState.CANCELLED:
                 return True
+            if once_active and state != JobState.ACTIVE:
+                return False
             client.cancel_job(job_id)
             self.steered += 1
             return False  # done once a later pass reads it back

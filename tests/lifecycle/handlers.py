@@ -3,6 +3,7 @@ Redis (outside Gopher's namespace) so tests can count runs per job."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -75,3 +76,12 @@ def gated(job: Job) -> dict[str, Any]:
     _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
     _record.blpop([gate_key(job.id)], timeout=60)
     return {"pid": os.getpid()}
+
+
+@registry.handler("chaos.long")
+async def chaos_long(job: Job) -> dict[str, Any]:
+    """A group member for the chaos workload that runs until cancelled: record the run,
+    then wait `sleep_s` (long), which the broker's cancel cuts short."""
+    _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
+    await asyncio.sleep(float(job.payload.get("sleep_s", 0)))
+    return {"tag": job.payload["tag"]}
