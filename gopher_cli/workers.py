@@ -41,6 +41,19 @@ def workers_default(
     """
     if ctx.invoked_subcommand is None:
         workers(server, token, output)
+        return
+    given = [
+        name
+        for name in ("server", "token", "output")
+        # By name: Typer's own click copy has its own ParameterSource enum.
+        if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+    ]
+    if given:
+        # They would silently not apply to the subcommand (it has its own).
+        usage_error(
+            f"put --{given[0]} after the subcommand, e.g. "
+            f"`gopherctl workers {ctx.invoked_subcommand} ID --server HOST:PORT`"
+        )
 
 
 @workers_app.command("list")

@@ -68,3 +68,11 @@ def test_a_malformed_worker_id_is_a_usage_error(gopherctl: Run, broker: BrokerTh
     result = gopherctl("workers", "quiet", "no spaces allowed", "-s", broker.address)
     assert result.exit_code == 2
     assert "worker id" in result.stderr
+
+
+def test_options_before_the_subcommand_are_refused_not_ignored(
+    gopherctl: Run, dead_address: str
+) -> None:
+    result = gopherctl("workers", "-s", dead_address, "quiet", "w1")
+    assert result.exit_code == 2
+    assert "put --server after the subcommand" in result.stderr
