@@ -203,21 +203,7 @@ class Keys:
         ]
 
     def script_keys(self) -> list[str]:
-        """The fixed KEYS every script receives, in the order `_prelude.lua` names them."""
-        return [
-            self.scheduled(),
-            self.retrying(),
-            self.leases(),
-            self.dead(),
-            self.finished(),
-            self.paused(),
-            self.dispatch_seq(),
-            self.type_cursor(),
-            self.known_types(),
-            self.rate_limits(),
-            self.type_active(),
-            self.events(),
-            self.worker_holds(),
-            self.circuits(),
-            self.job_ids(),
-        ]
+        """The fixed KEYS every script receives (store/contracts.py COMMON_KEYS)."""
+        from gopher_server.store.contracts import common_keys  # it imports this module
+
+        return common_keys(self)

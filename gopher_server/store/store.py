@@ -17,8 +17,8 @@ from redis.exceptions import ResponseError
 
 from gopher_server.clock import Clock
 from gopher_server.errors import TooLarge
+from gopher_server.store import contracts as c
 from gopher_server.store._text import text
-from gopher_server.store.chains import encode_follow_ups
 from gopher_server.store.job_hash import PayloadChunking
 from gopher_server.store.keys import Keys
 from gopher_server.store.records import (
@@ -35,7 +35,13 @@ from gopher_server.store.records import (
 from gopher_server.store.schema import decode_event, decode_job
 from gopher_server.store.scripts import Scripts
 
-_LEASE_FIELDS = 14
+# Reply readers, built once from the scripts' declared reply shapes.
+_SUBMITTED = c.row_reader(c.SUBMITTED)
+_CODE_TYPE = c.row_reader(c.CODE_TYPE)
+_ID_STATE = c.row_reader(c.ID_STATE)
+_EXTENDED = c.row_reader(c.CONTRACT["extend"].reply.fields)
+_LEASES = c.row_reader(c.LEASE_FIELDS)
+_PACK = {name: contract.pack for name, contract in c.CONTRACT.items()}
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,6 @@ class StoreSettings:
     chunking: PayloadChunking = field(default_factory=PayloadChunking)
 
 
-def _opt(value: int | float | None) -> str:
-    return "" if value is None else str(value)
-
-
 class Store:
     """Atomic job transitions over one Redis namespace."""
 
@@ -86,10 +88,12 @@ class Store:
         self.keys = keys or Keys()
         self.settings = settings or StoreSettings()
         self._scripts = Scripts(redis)
-        self._script_keys = self.keys.script_keys()
+        self._script_keys = c.common_keys(self.keys)
         self._prefixes = self.keys.script_prefixes()
         self._ctl = self.keys.control_channel()
         self._group_prefix = self.keys.group("")
+        self._common_for: StoreSettings | None = None
+        self._common_tail: list[Any] = []
         # Called with the workers whose slots an ack or nack freed; the broker wakes its
         # streams of those workers without waiting for the pub/sub announcement.
         self.slots_freed: Callable[[Sequence[str]], None] = lambda worker_ids: None
@@ -98,22 +102,29 @@ class Store:
         """Close the store's own connection (the Redis client is the caller's)."""
         await self._scripts.aclose()
 
-    async def _run(self, name: str, args: Sequence[Any], now_ms: int | None = None) -> Any:
-        now = self.clock.now_ms() if now_ms is None else now_ms
+    def _common_argv(self, now: int) -> list[Any]:
+        """The ARGV head every script takes (contracts.COMMON_ARGV), in that order."""
         s = self.settings
-        base = [
-            *self._prefixes,
-            now,
-            s.history_cap,
-            self._ctl,
-            s.events_max_len,
-            s.idempotency_ttl_ms,
-            s.chunking.chunk_bytes,
-            s.chunking.max_chunks,
-            self._group_prefix,
-            s.finished_retention_ms,
-        ]
-        return await self._scripts.run(name, self._script_keys, [*base, *args])
+        if s is not self._common_for:  # built once per settings object
+            self._common_tail = [
+                s.history_cap,
+                self._ctl,
+                s.events_max_len,
+                s.idempotency_ttl_ms,
+                s.chunking.chunk_bytes,
+                s.chunking.max_chunks,
+                self._group_prefix,
+                s.finished_retention_ms,
+            ]
+            self._common_for = s
+        return [*self._prefixes, now, *self._common_tail]
+
+    async def _run(self, name: str, *values: Any) -> Any:
+        """Run script `name` with its own arguments `values`, packed as its contract
+        (store/contracts.py) declares them."""
+        argv = self._common_argv(self.clock.now_ms())
+        argv += _PACK[name](*values)
+        return await self._scripts.run(name, self._script_keys, argv)
 
     # -- submit --------------------------------------------------------------------
     async def submit(self, jobs: Sequence[NewJob]) -> list[SubmitResult]:
@@ -131,34 +142,10 @@ class Store:
         assert dispatched is not None
         return results, dispatched
 
-    @staticmethod
-    def _job_args(jobs: Sequence[NewJob]) -> list[Any]:
-        """The 15 script arguments per job that submit.lua documents."""
-        args: list[Any] = []
-        for job in jobs:
-            args += [
-                job.id,
-                job.type,
-                job.priority,
-                job.payload,
-                job.retries,
-                job.run_at_ms,
-                job.idempotency_key,
-                job.timeout_ms,
-                job.lease_ms,
-                _opt(job.backoff_base_ms),
-                _opt(job.backoff_factor),
-                _opt(job.backoff_max_ms),
-                job.trace,
-                encode_follow_ups(job.on_success),
-                encode_follow_ups(job.on_failure),
-            ]
-        return args
-
-    async def _run_creating(self, name: str, args: Sequence[Any]) -> Any:
+    async def _run_creating(self, name: str, *values: Any) -> Any:
         """Run a script that creates jobs; its TYPE_LIMIT error becomes TooLarge."""
         try:
-            return await self._run(name, args)
+            return await self._run(name, *values)
         except ResponseError as exc:
             message = str(exc)
             if "TYPE_LIMIT" in message:
@@ -168,38 +155,30 @@ class Store:
     async def _submit(
         self, jobs: Sequence[NewJob], to: DispatchTarget | None
     ) -> tuple[list[SubmitResult], DispatchResult | None]:
-        args: list[Any] = [len(jobs), *self._job_args(jobs), self.settings.max_job_types]
-        if to is not None:
-            args += self._dispatch_args(to)
-        raw = await self._run_creating("submit", args)
+        handoff = None if to is None else self._dispatch_args(to)
+        raw = await self._run_creating("submit", jobs, self.settings.max_job_types, handoff)
         dispatched = None
         if to is not None:
             raw, dispatched = raw[0], self._dispatch_result(raw[1])
-        results = [
-            SubmitResult(raw[i], raw[i + 1], bool(int(raw[i + 2]))) for i in range(0, len(raw), 3)
-        ]
-        return results, dispatched
+        return [SubmitResult(*row) for row in _SUBMITTED(raw)], dispatched
 
     async def submit_group(self, group: NewGroup) -> GroupSubmitResult:
         """Write a validated group and its members atomically (see lua/_groups.lua). A
         repeat of its idempotency key within the TTL returns the earlier group."""
         key = self.keys.group_idempotency(group.idempotency_key) if group.idempotency_key else ""
-        args: list[Any] = [
+        raw = await self._run_creating(
+            "submit_group",
             group.id,
             key,
             group.idempotency_key,
-            encode_follow_ups(group.on_complete),
-            encode_follow_ups(group.on_success),
-            encode_follow_ups(group.on_failure),
+            group.on_complete,
+            group.on_success,
+            group.on_failure,
             group.trace,
             self.settings.max_job_types,
-            len(group.members),
-            *self._job_args(group.members),
-        ]
-        raw = await self._run_creating("submit_group", args)
-        members = [
-            SubmitResult(raw[i], raw[i + 1], bool(int(raw[i + 2]))) for i in range(2, len(raw), 3)
-        ]
+            group.members,
+        )
+        members = [SubmitResult(*row) for row in _SUBMITTED(raw[2:])]
         return GroupSubmitResult(raw[0], members, bool(int(raw[1])))
 
     # -- dispatch and outcomes --------------------------------------------------------
@@ -211,6 +190,8 @@ class Store:
         return self._dispatch_result(await self._run("dispatch", self._dispatch_args(to)))
 
     def _dispatch_args(self, to: DispatchTarget) -> list[Any]:
+        """The DISPATCH tail (contracts.DISPATCH_TAIL; read by dispatch_args in
+        lua/_dispatch.lua)."""
         s = self.settings
         return [
             to.worker_id,
@@ -226,25 +207,7 @@ class Store:
     @staticmethod
     def _dispatch_result(raw: list[Any]) -> DispatchResult:
         rows, wait_ms, limited, limited_types = raw
-        leases = [
-            Lease(
-                job_id=rows[i],
-                type=rows[i + 1],
-                priority=rows[i + 2],
-                payload=rows[i + 3],
-                attempt=int(rows[i + 4]),
-                retries=int(rows[i + 5]),
-                token=int(rows[i + 6]),
-                deadline_ms=int(rows[i + 7]),
-                lease_ms=int(rows[i + 8]),
-                timeout_ms=int(rows[i + 9]),
-                created_ms=int(rows[i + 10]),
-                ready_ms=int(rows[i + 11]),
-                trace=rows[i + 12],
-                parent_id=rows[i + 13],
-            )
-            for i in range(0, len(rows), _LEASE_FIELDS)
-        ]
+        leases = [Lease(*row) for row in _LEASES(rows)]
         return DispatchResult(leases, int(wait_ms), int(limited), tuple(limited_types))
 
     async def ack(self, items: Sequence[tuple[str, int, str]]) -> list[str]:
@@ -268,12 +231,10 @@ class Store:
     async def _ack(
         self, items: Sequence[tuple[str, int, str]], to: DispatchTarget | None
     ) -> tuple[list[tuple[str, str]], DispatchResult | None]:
-        args: list[Any] = [self.settings.finished_retention_ms, len(items)]
-        for job_id, token, result in items:
-            args += [job_id, token, result]
+        retention = self.settings.finished_retention_ms
         if to is None:
-            return self._outcomes(await self._run("ack", args), len(items)), None
-        raw = await self._run("ack", [*args, *self._dispatch_args(to)])
+            return self._outcomes(await self._run("ack", retention, items, None), len(items)), None
+        raw = await self._run("ack", retention, items, self._dispatch_args(to))
         return self._outcomes(raw[0], len(items)), self._dispatch_result(raw[1])
 
     async def nack(self, items: Sequence[NackItem]) -> list[str]:
@@ -284,27 +245,24 @@ class Store:
     async def nack_detailed(self, items: Sequence[NackItem]) -> list[tuple[str, str]]:
         """Like `nack`, with each job's type: (code, type) per item."""
         s = self.settings
-        args: list[Any] = [
-            s.backoff_base_ms,
-            s.backoff_factor,
-            s.backoff_max_ms,
-            s.hold_ms,
-            len(items),
-        ]
-        for it in items:
-            args += [
+        records = [
+            (
                 it.job_id,
                 it.token,
                 it.error_type,
                 it.message,
                 it.traceback,
-                "1" if it.non_retryable else "0",
+                it.non_retryable,
                 -1 if it.retry_after_ms is None else it.retry_after_ms,
-                "1" if it.handback else "0",
+                it.handback,
                 random.random(),
-                "1" if it.draining else "0",
-            ]
-        raw = await self._run("nack", args)
+                it.draining,
+            )
+            for it in items
+        ]
+        raw = await self._run(
+            "nack", s.backoff_base_ms, s.backoff_factor, s.backoff_max_ms, s.hold_ms, records
+        )
         return self._outcomes(raw, len(items))
 
     def _outcomes(self, raw: list[str], n: int) -> list[tuple[str, str]]:
@@ -312,63 +270,58 @@ class Store:
         go to `slots_freed`."""
         if len(raw) > 2 * n:
             self.slots_freed(raw[2 * n :])
-        return [(raw[i], raw[i + 1]) for i in range(0, 2 * n, 2)]
+        return _CODE_TYPE(raw[: 2 * n])
 
     async def extend(self, items: Sequence[tuple[str, int, int]]) -> list[tuple[str, int]]:
         """Extend (job id, token, ttl ms or 0) leases; (code, new deadline ms) each."""
-        args: list[Any] = [self.settings.default_lease_ms, len(items)]
-        for job_id, token, ttl_ms in items:
-            args += [job_id, token, ttl_ms]
-        raw = await self._run("extend", args)
-        return [(raw[i], int(raw[i + 1])) for i in range(0, len(raw), 2)]
+        raw = await self._run("extend", self.settings.default_lease_ms, items)
+        return _EXTENDED(raw)
 
     async def release(self, worker_id: str, session_id: str) -> list[tuple[str, str]]:
         """Recover the jobs leased through one closed stream; (job id, new state) each."""
-        raw = await self._run("release", [worker_id, session_id])
-        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
+        return _ID_STATE(await self._run("release", worker_id, session_id))
 
     async def expire_leases(self, limit: int = 1000) -> list[tuple[str, str]]:
         """Recover jobs whose lease deadline passed; (job id, new state) each. Their
         workers get no new jobs for `hold_ms` unless they answer meanwhile."""
         s = self.settings
-        args = [limit, s.hold_ms, self.keys.worker_streams(""), s.stream_fresh_ms]
-        raw = await self._run("expire", args)
-        return [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)]
+        streams = self.keys.worker_streams("")
+        return _ID_STATE(await self._run("expire", limit, s.hold_ms, streams, s.stream_fresh_ms))
 
     async def promote_due(self, limit: int = 1000) -> int:
         """Move due scheduled and retrying jobs to their ready lists; return how many."""
-        return int(await self._run("promote", [limit]))
+        return int(await self._run("promote", limit))
 
     async def cancel(self, job_id: str) -> tuple[str, bool]:
         """Cancel a job; return (state after the call, whether this call cancelled it).
         The state is 'missing' for an unknown job."""
-        state, done = await self._run("cancel", [job_id, self.settings.finished_retention_ms])
+        state, done = await self._run("cancel", job_id, self.settings.finished_retention_ms)
         return state, bool(int(done))
 
     async def run_now(self, job_id: str) -> tuple[str, bool]:
         """Make a scheduled or retrying job ready at once; return (state after the call,
         whether this call moved it). The state is 'missing' for an unknown job."""
-        state, moved = await self._run("run_now", [job_id])
+        state, moved = await self._run("run_now", job_id)
         return text(state), bool(int(moved))
 
     async def requeue_dead(self, job_ids: Sequence[str]) -> int:
         """Requeue dead jobs with attempts reset; return how many moved."""
-        return int(await self._run("requeue_dead", [len(job_ids), *job_ids]))
+        return int(await self._run("requeue_dead", job_ids))
 
     async def trim_finished(self, keep: int, batch: int = 1000) -> int:
         """Delete the oldest finished jobs beyond `keep`, at most `batch` per call;
         return how many were deleted."""
-        return int(await self._run("trim_finished", [keep, batch]))
+        return int(await self._run("trim_finished", keep, batch))
 
     async def prune_holds(self) -> int:
         """Forget the holds of workers that are gone (no live stream) and holds whose
         time is over; return how many were removed."""
-        args = [self.keys.worker_streams(""), self.settings.stream_fresh_ms]
-        return int(await self._run("prune_holds", args))
+        streams = self.keys.worker_streams("")
+        return int(await self._run("prune_holds", streams, self.settings.stream_fresh_ms))
 
     async def purge_dead(self, job_ids: Sequence[str]) -> int:
         """Delete dead jobs; return how many were deleted."""
-        return int(await self._run("purge_dead", [len(job_ids), *job_ids]))
+        return int(await self._run("purge_dead", job_ids))
 
     # -- reads -------------------------------------------------------------------------
     async def get_job(self, job_id: str, with_history: bool = True) -> JobRecord | None:

@@ -32,7 +32,7 @@ local function create_job(j)
   fields[#fields + 1] = NOW
   local optional = {'idem', j.idem, 'timeout_ms', j.timeout_ms, 'lease_ms', j.lease_ms,
     'bo_base', j.bo_base, 'bo_factor', j.bo_factor, 'bo_max', j.bo_max, 'trace', j.trace,
-    'on_ok', j.on_ok, 'on_fail', j.on_fail, 'parent', j.parent, 'grp', j.grp or '',
+    'on_ok', j.on_ok, 'on_fail', j.on_fail, 'parent', j.parent or '', 'grp', j.grp or '',
     'pgrp', j.pgrp or ''}
   -- '' is "not set" for every field. '0' also means "default" for timeout and lease
   -- only: a backoff of 0 (retry at once) or an idempotency key "0" is a real value.
@@ -69,16 +69,6 @@ local function create_job(j)
   end
   feed(j.id, j.type, '', state, 0, nil, nil)
   return j.id, state, 0
-end
-
--- The create_job table of a job passed as 15 script arguments from ARGV[b] on (the
--- layout submit.lua documents).
-local function job_from_args(b)
-  return {id = ARGV[b], type = ARGV[b + 1], prio = ARGV[b + 2],
-    payload = ARGV[b + 3], retries = ARGV[b + 4], run_at = tonumber(ARGV[b + 5]),
-    idem = ARGV[b + 6], timeout_ms = ARGV[b + 7], lease_ms = ARGV[b + 8],
-    bo_base = ARGV[b + 9], bo_factor = ARGV[b + 10], bo_max = ARGV[b + 11],
-    trace = ARGV[b + 12], on_ok = ARGV[b + 13], on_fail = ARGV[b + 14], parent = ''}
 end
 
 -- Put `"<key>": <outcome>` first in a payload that validation proved to be a JSON

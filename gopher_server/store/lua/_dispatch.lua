@@ -188,8 +188,10 @@ end
 local function dispatch_args(i)
   local pattern = {}
   for p in string.gmatch(ARGV[i + 5], '[^,]+') do pattern[#pattern + 1] = p end
+  local ntypes = num_arg(i + 6, 'ntypes')
+  check_argc(i + 6 + ntypes)
   local types = {}
-  for k = 1, tonumber(ARGV[i + 6]) do types[k] = ARGV[i + 6 + k] end
-  return ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]),
+  for k = 1, ntypes do types[k] = ARGV[i + 6 + k] end
+  return ARGV[i], ARGV[i + 1], num_arg(i + 2, 'capacity'), num_arg(i + 3, 'default_lease'),
     ARGV[i + 4] == '1', pattern, types
 end

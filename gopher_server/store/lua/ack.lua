@@ -1,28 +1,45 @@
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
 -- ack: complete ACTIVE jobs whose lease token matches.
 --
--- ARGV[A]    retention of finished jobs, ms (the job hash and history expire then)
--- ARGV[A+1]  n, number of acks
--- then n triples: job id, lease token, result JSON
+-- ARGV[A]  retention (int, ms): retention of finished jobs
+-- ARGV[A + 1]  n: number of acks, then n records of 3:
+--   id (str): job id
+--   token (int): lease token
+--   result (str): result JSON
+-- ARGV[ACKS_AT + n * 3 ...]  optional DISPATCH: worker id, session id, capacity, default lease ms, strict flag, pattern, n, types (read by dispatch_args)
+--
+-- Returns:
+--   n pairs, then ids of the workers whose slots were freed; with a refill {those, dispatch reply}
+--     record: code (str), type (str)
+local retention = num_arg(A, 'retention')
+local n = num_arg(A + 1, 'n')
+local ACKS_AT = A + 2
+local function ack_at(i)
+  local b = ACKS_AT + (i - 1) * 3
+  return {id = ARGV[b], token = ARGV[b + 1], result = ARGV[b + 2]}
+end
+local DISPATCH = ACKS_AT + n * 3
+check_argc_at_least(ACKS_AT + n * 3 - 1)
+-- contract:end
 --
 -- A job with on_success follow-ups submits them in the same call (see follow_up() in
 -- _final.lua); a repeated ack is stale, so they are made exactly once. A group member
 -- is counted in its group, and the last one submits the group's follow-ups (see
 -- _groups.lua).
 --
--- ARGV[A+2+3n ...] optional: a refill, the dispatch arguments of the acking worker's
---   stream (as dispatch.lua takes them). The call then also dispatches to it, as its
---   stream's own dispatch would, and that worker's freed slots are not announced.
+-- With DISPATCH (a refill: the dispatch arguments of the acking worker's stream) the
+-- call also dispatches to it, as its stream's own dispatch would, and that worker's
+-- freed slots are not announced.
 --
--- Returns n pairs: code ('ok', 'stale' = not active or another lease's token, nothing
--- changed; 'missing' = no such job), job type ('' when missing); then the ids of the
--- workers whose slots were freed. With a refill: {that array, dispatch result as
+-- Codes: 'ok'; 'stale' = not active or another lease's token, nothing changed;
+-- 'missing' = no such job. With a refill the reply is {that array, dispatch result as
 -- dispatch_to() returns it}.
-local retention = tonumber(ARGV[A])
-local n = tonumber(ARGV[A + 1])
+-- The refill's arguments are read (and checked) before anything is written.
+local refill = ARGV[DISPATCH] and ARGV[DISPATCH] ~= '' and {dispatch_args(DISPATCH)}
 local out = {}
-for i = 0, n - 1 do
-  local b = A + 2 + i * 3
-  local id, token, result = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+for i = 1, n do
+  local item = ack_at(i)
+  local id, token, result = item.id, item.token, item.result
   local jk = P_JOB .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'on_ok', 'grp')
   if not f[1] then
@@ -45,11 +62,10 @@ for i = 0, n - 1 do
     out[#out + 1] = f[4]
   end
 end
-local refill = A + 2 + n * 3
-if ARGV[refill] and ARGV[refill] ~= '' then
-  local dispatched = dispatch_to(dispatch_args(refill))
+if refill then
+  local dispatched = dispatch_to(unpack(refill))
   -- The refill already gave this worker what its freed slots could take.
-  freed_workers[ARGV[refill]] = nil
+  freed_workers[ARGV[DISPATCH]] = nil
   announce()
   return {with_freed(out), dispatched}
 end

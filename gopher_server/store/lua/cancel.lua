@@ -1,15 +1,20 @@
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
 -- cancel: cancel a job that has not reached a final state.
 --
--- ARGV[A]    job id
--- ARGV[A+1]  retention of finished jobs, ms
+-- ARGV[A]  id (str): job id
+-- ARGV[A + 1]  retention (int, ms): retention of finished jobs
+--
+-- Returns:
+--   {state, cancelled}
+local id = ARGV[A]
+local retention = num_arg(A + 1, 'retention')
+check_argc(A + 2 - 1)
+-- contract:end
 --
 -- An ACTIVE job loses its lease at once (its worker's later ack is refused) and its
 -- worker is told on the control channel ("c <worker> <job>") to stop the handler.
 -- A cancelled job submits none of its follow-ups; a cancelled group member counts as
 -- final in its group (which may then complete).
--- Returns {state after the call, 1 if this call cancelled it else 0};
--- {'missing', 0} for an unknown job.
-local id, retention = ARGV[A], tonumber(ARGV[A + 1])
 local jk = P_JOB .. id
 local f = redis.call('HMGET', jk, 'state', 'prio', 'type', 'wid', 'attempt', 'grp')
 local state = f[1]

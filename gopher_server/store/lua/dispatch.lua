@@ -1,14 +1,19 @@
--- dispatch: lease up to (capacity - in-flight) ready jobs to one worker (the work is
--- dispatch_to() in _dispatch.lua).
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
+-- dispatch: lease up to (capacity - in-flight) ready jobs to one worker (dispatch_to).
 --
--- ARGV[A]     worker id
--- ARGV[A+1]   stream session id (streams release only their own leases)
--- ARGV[A+2]   worker capacity (max in-flight jobs)
--- ARGV[A+3]   default lease TTL, ms
--- ARGV[A+4]   '1' for strict priority order, '0' for weighted
--- ARGV[A+5]   weighted pattern: comma-separated priorities, e.g. "high,normal,high,..."
--- ARGV[A+6]   n, number of job types the worker handles
--- ARGV[A+7 .. A+6+n] the job types
+-- ARGV[A ...]  optional DISPATCH: worker id, session id, capacity, default lease ms, strict flag, pattern, n, types (read by dispatch_args)
 --
--- Returns {jobs, wait_ms, rate_limited, limited_types} as dispatch_to() describes.
-return dispatch_to(dispatch_args(A))
+-- Returns:
+--   {jobs, wait_ms, rate_limited, limited_types}
+--     jobs: 14 fields per leased job
+--       record: job_id (str), type (str), priority (str), payload (str), attempt (int), retries (int), token (int), deadline_ms (int, Unix ms), lease_ms (int, ms), timeout_ms (int, ms), created_ms (int, Unix ms), ready_ms (int, Unix ms), trace (str), parent_id (str)
+--     wait_ms: when > 0, a held-back type may go again in this many ms
+--     rate_limited: times a type with ready work was held back
+--     limited_types: those types
+--       record: type (str)
+local DISPATCH = A
+check_argc_at_least(A - 1)
+-- contract:end
+-- The work is dispatch_to() in _dispatch.lua; DISPATCH is laid out as dispatch_args()
+-- there reads it.
+return dispatch_to(dispatch_args(DISPATCH))

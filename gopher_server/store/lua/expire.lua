@@ -1,9 +1,22 @@
--- expire: recover jobs whose lease deadline has passed (the worker died or hung).
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
+-- expire: recover jobs whose lease deadline has passed.
 --
--- ARGV[A]    most jobs to recover in this call
--- ARGV[A+1]  how long (ms) a worker that let a lease expire gets no new jobs
--- ARGV[A+2]  prefix of the per-worker stream heartbeat hashes (+ worker id)
--- ARGV[A+3]  a stream heartbeat younger than this (ms) means the stream is alive
+-- ARGV[A]  limit (int): most jobs to recover in this call
+-- ARGV[A + 1]  hold_ms (int, ms): hold of a worker presumed hung
+-- ARGV[A + 2]  streams_prefix (str): stream heartbeat hash prefix (+ worker id)
+-- ARGV[A + 3]  fresh_ms (int, ms): a heartbeat younger than this means a live stream
+--
+-- Returns:
+--   pairs
+--     record: job_id (str), state (str)
+local limit = num_arg(A, 'limit')
+local hold_ms = num_arg(A + 1, 'hold_ms')
+local streams_prefix = ARGV[A + 2]
+local fresh_ms = num_arg(A + 3, 'fresh_ms')
+check_argc(A + 4 - 1)
+-- contract:end
+--
+-- The worker died or hung.
 --
 -- The hold applies only when the lease's own stream is still alive and the worker has
 -- no other live stream: then the worker is there but silent (hung). A lease that
@@ -14,10 +27,7 @@
 -- Each recovered job counts the attempt it lost: it goes back to the front of its
 -- queue, or to the DLQ when it has no retries left.
 -- A job that dies submits its on_failure follow-ups in the same call.
--- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
-local limit = tonumber(ARGV[A])
-local hold_ms = tonumber(ARGV[A + 1])
-local streams_prefix, fresh_ms = ARGV[A + 2], tonumber(ARGV[A + 3])
+-- New states: 'enqueued' | 'dead'.
 local out = {}
 
 local function presumed_hung(wid, sid)

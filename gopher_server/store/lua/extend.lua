@@ -1,16 +1,28 @@
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
 -- extend: push out the deadline of ACTIVE leases whose token matches.
 --
--- ARGV[A]    default lease TTL, ms (used when an item asks for 0 and the job has none)
--- ARGV[A+1]  n, number of extensions
--- then n triples: job id, lease token, new TTL from now in ms (0 = the job's lease TTL)
+-- ARGV[A]  default_lease (int, ms): lease TTL when an item asks for 0 and the job has none
+-- ARGV[A + 1]  n: number of extensions, then n records of 3:
+--   id (str): job id
+--   token (int): lease token
+--   ttl (int, ms): new TTL from now (0 = the job's lease TTL)
 --
--- Returns n pairs: code ('ok' | 'stale' | 'missing'), new deadline ms (0 unless ok).
-local default_lease = tonumber(ARGV[A])
-local n = tonumber(ARGV[A + 1])
+-- Returns:
+--   n pairs
+--     record: code (str), deadline_ms (int)
+local default_lease = num_arg(A, 'default_lease')
+local n = num_arg(A + 1, 'n')
+local EXTENSIONS_AT = A + 2
+local function extension_at(i)
+  local b = EXTENSIONS_AT + (i - 1) * 3
+  return {id = ARGV[b], token = ARGV[b + 1], ttl = tonumber(ARGV[b + 2])}
+end
+check_argc(EXTENSIONS_AT + n * 3 - 1)
+-- contract:end
 local out = {}
-for i = 0, n - 1 do
-  local b = A + 2 + i * 3
-  local id, token, ttl = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
+for i = 1, n do
+  local item = extension_at(i)
+  local id, token, ttl = item.id, item.token, item.ttl
   local jk = P_JOB .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'lease_ms', 'wid')
   if not f[1] then

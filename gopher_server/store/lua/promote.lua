@@ -1,10 +1,15 @@
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
 -- promote: move due SCHEDULED and RETRYING jobs to their ready lists.
 --
--- ARGV[A]  most jobs to move per set in this call (bounds the script's run time so a
---          large due backlog never stalls dispatch)
+-- ARGV[A]  limit (int): most jobs to move per set in this call
 --
--- Returns the number of jobs moved.
-local limit = tonumber(ARGV[A])
+-- Returns:
+--   the number of jobs moved
+local limit = num_arg(A, 'limit')
+check_argc(A + 1 - 1)
+-- contract:end
+--
+-- The limit bounds the script's run time so a large due backlog never stalls dispatch.
 local moved = 0
 for _, set in ipairs({K_SCHEDULED, K_RETRY}) do
   local ids = redis.call('ZRANGEBYSCORE', set, '-inf', NOW, 'LIMIT', 0, limit)

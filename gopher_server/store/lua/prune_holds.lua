@@ -1,15 +1,21 @@
--- prune_holds: forget worker holds (KEYS[13]) that can no longer matter.
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
+-- prune_holds: forget worker holds that can no longer matter.
 --
--- ARGV[A]    prefix of the per-worker stream heartbeat hashes (+ worker id)
--- ARGV[A+1]  a stream heartbeat younger than this (ms) means the stream is alive
+-- ARGV[A]  streams_prefix (str): stream heartbeat hash prefix (+ worker id)
+-- ARGV[A + 1]  fresh_ms (int, ms): a heartbeat younger than this means a live stream
+--
+-- Returns:
+--   the number of holds removed
+local streams_prefix = ARGV[A]
+local fresh_ms = num_arg(A + 1, 'fresh_ms')
+check_argc(A + 2 - 1)
+-- contract:end
 --
 -- A hold is set when a draining worker hands a job back or a worker is presumed hung,
 -- and cleared when that worker answers or opens a new stream. Worker ids are per
 -- process, so a worker that exits never clears its own hold. An entry goes when its
 -- time is over (dispatch already ignores it) or when its worker has no live stream
 -- left: that worker is gone, and a worker that comes back clears its hold anyway.
--- Returns the number of entries removed.
-local streams_prefix, fresh_ms = ARGV[A], tonumber(ARGV[A + 1])
 
 local function has_live_stream(wid)
   local beats = redis.call('HVALS', streams_prefix .. wid)

@@ -1,13 +1,21 @@
--- release: a worker's stream closed; recover the jobs leased through that stream.
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
+-- release: a worker's stream closed; recover the jobs leased through it.
 --
--- ARGV[A]    worker id
--- ARGV[A+1]  stream session id
+-- ARGV[A]  wid (str): worker id
+-- ARGV[A + 1]  sid (str): stream session id
+--
+-- Returns:
+--   pairs
+--     record: job_id (str), state (str)
+local wid = ARGV[A]
+local sid = ARGV[A + 1]
+check_argc(A + 2 - 1)
+-- contract:end
 --
 -- Jobs leased through other streams of the same worker are left alone. The attempt
 -- stays counted (see lost() in _leases.lua).
 -- A job that dies submits its on_failure follow-ups in the same call.
--- Returns a flat array of pairs: job id, new state ('enqueued' | 'dead').
-local wid, sid = ARGV[A], ARGV[A + 1]
+-- New states: 'enqueued' | 'dead'.
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', P_INFLIGHT .. wid)) do
   local f = redis.call('HMGET', P_JOB .. id, 'state', 'sid', 'attempt', 'retries', 'prio', 'type')

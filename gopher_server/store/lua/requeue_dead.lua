@@ -1,14 +1,22 @@
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
 -- requeue_dead: move DEAD jobs back to the end of their ready lists, attempts reset.
 --
--- ARGV[A]  n, then n job ids
+-- ARGV[A]  n: number of job ids, then n records of 1:
+--   job_id (str): job id
+--
+-- Returns:
+--   the number of jobs requeued
+local n = num_arg(A, 'n')
+local IDS_AT = A + 1
+local function id_at(i) return ARGV[IDS_AT + i - 1] end
+check_argc(IDS_AT + n - 1)
+-- contract:end
 --
 -- Ids not in the DLQ are skipped. A member of a group that still runs is no longer
 -- counted final there: the group waits for its new outcome.
--- Returns the number of jobs requeued.
-local n = tonumber(ARGV[A])
 local moved = 0
 for i = 1, n do
-  local id = ARGV[A + i]
+  local id = id_at(i)
   if redis.call('ZREM', K_DEAD, id) == 1 then
     local jk = P_JOB .. id
     local f = redis.call('HMGET', jk, 'prio', 'type', 'state', 'grp')

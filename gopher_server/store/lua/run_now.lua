@@ -1,10 +1,15 @@
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
 -- run_now: move one SCHEDULED or RETRYING job to its ready list at once.
 --
--- ARGV[A]  job id
+-- ARGV[A]  id (str): job id
 --
--- Returns {state after the call, 1 if this call moved it else 0}; {'missing', 0} for an
--- unknown job. Jobs in any other state are left as they are.
+-- Returns:
+--   {state, moved}
 local id = ARGV[A]
+check_argc(A + 1 - 1)
+-- contract:end
+--
+-- Jobs in any other state are left as they are.
 local f = redis.call('HMGET', P_JOB .. id, 'state', 'prio', 'type', 'attempt')
 local state = f[1]
 if not state then return {'missing', 0} end

@@ -1,13 +1,20 @@
--- trim_finished: delete the oldest finished (succeeded, cancelled) jobs beyond a count,
--- so memory stays bounded under any load, not only by retention time.
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
+-- trim_finished: delete the oldest finished jobs beyond a count.
 --
--- ARGV[A]    most finished jobs to keep
--- ARGV[A+1]  most jobs to delete in this call (bounds the script's run time)
+-- ARGV[A]  keep (int): most finished jobs to keep
+-- ARGV[A + 1]  batch (int): most jobs to delete in this call
 --
+-- Returns:
+--   the number of jobs deleted
+local keep = num_arg(A, 'keep')
+local batch = num_arg(A + 1, 'batch')
+check_argc(A + 2 - 1)
+-- contract:end
+--
+-- Finished: succeeded or cancelled. Memory stays bounded under any load, not only by
+-- retention time; the batch bounds the script's run time.
 -- An idempotency key still naming a deleted job is deleted with it, so a repeat
 -- submit creates a new job instead of returning one that no longer exists.
--- Returns the number of jobs deleted.
-local keep, batch = tonumber(ARGV[A]), tonumber(ARGV[A + 1])
 local excess = redis.call('ZCARD', K_FINISHED) - keep
 if excess <= 0 then return 0 end
 if excess > batch then excess = batch end
