@@ -24,12 +24,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from gopher_server.store.chains import encode_follow_ups
 from gopher_server.store.keys import Keys
+from gopher_server.store.records import NewJob
 
 
 # -- declarations ------------------------------------------------------------------------
@@ -463,7 +463,7 @@ def _flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-def _jobs(value: Any) -> str:
+def _jobs(value: Sequence[NewJob] | str) -> str:
     return value if isinstance(value, str) else encode_follow_ups(value)
 
 
@@ -478,24 +478,42 @@ _TO_ARG: dict[str, Callable[[Any], Any] | None] = {
 }
 
 
-def _record_packer(each: Each) -> Callable[[Any], tuple[Any, ...]]:
-    """Reads one record's fields (attributes, or a tuple in declared order) as args."""
-    convert = [(i, _TO_ARG[f.kind]) for i, f in enumerate(each.fields) if _TO_ARG[f.kind]]
-    names = [f.attr or f.name for f in each.fields]
-    get = attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, names[0]),))
-
-    def read(record: Any) -> tuple[Any, ...]:
-        if isinstance(record, tuple):
-            values = list(record)
-        elif isinstance(record, str):
-            values = [record]
-        else:
-            values = list(get(record))
-        for i, fn in convert:
-            values[i] = fn(values[i])  # type: ignore[misc]
-        return tuple(values)
-
-    return read
+def _each_step(each: Each) -> Callable[[list[Any], Any], None]:
+    """Appends the count, then every record's fields in declared order. A record is an
+    object with the fields' attributes, a tuple of them in order, or (one field) the
+    value itself. The loop is compiled once per declaration from its field list: this
+    is the hot path of every submit, ack and nack, so no per-call reflection."""
+    env: dict[str, Any] = {"isinstance": isinstance, "tuple": tuple}
+    by_attr, by_index = [], []
+    for i, f in enumerate(each.fields):
+        fn = _TO_ARG[f.kind]
+        if fn is not None:
+            env[f"_c{i}"] = fn
+        wrap = (lambda v, i=i: f"_c{i}({v})") if fn is not None else (lambda v: v)
+        by_attr.append(wrap(f"r.{f.attr or f.name}"))
+        by_index.append(wrap(f"r[{i}]"))
+    if len(each.fields) == 1:
+        body = f"""
+def step(out, records):
+    out.append(len(records))
+    for r in records:
+        out.append(r if isinstance(r, str) else {by_attr[0]})
+"""
+    else:
+        body = f"""
+def step(out, records):
+    out.append(len(records))
+    if records and isinstance(records[0], tuple):
+        for r in records:
+            out += ({", ".join(by_index)})
+    else:
+        for r in records:
+            out += ({", ".join(by_attr)})
+"""
+    # The source holds only the declared attribute names and indices.
+    exec(compile(body, f"<contract {each.name}>", "exec"), env)
+    step: Callable[[list[Any], Any], None] = env["step"]
+    return step
 
 
 def _scalar_step(convert: Callable[[Any], Any] | None) -> Callable[[list[Any], Any], None]:
@@ -517,18 +535,7 @@ def _packer(contract: Contract) -> Callable[[Sequence[Any]], list[Any]]:
         if isinstance(seg, Arg):
             steps.append(_scalar_step(_TO_ARG[seg.kind]))
         elif isinstance(seg, Each):
-            read = _record_packer(seg)
-            single = len(seg.fields) == 1
-
-            def each(out: list[Any], records: Any, read: Any = read, single: bool = single) -> None:
-                out.append(len(records))
-                if single:
-                    out.extend(r if isinstance(r, str) else read(r)[0] for r in records)
-                else:
-                    for r in records:
-                        out.extend(read(r))
-
-            steps.append(each)
+            steps.append(_each_step(seg))
         else:
 
             def tail(out: list[Any], values: Any) -> None:
@@ -551,35 +558,35 @@ def _packer(contract: Contract) -> Callable[[Sequence[Any]], list[Any]]:
 
 
 # -- unpacking -------------------------------------------------------------------------------
-def _to_int(raw: Any) -> int:
-    return int(raw)
-
-
 _FROM_REPLY: dict[str, Callable[[Any], Any]] = {
-    "str": lambda v: v if isinstance(v, str) else str(v),
-    "int": _to_int,
+    "int": int,
     "float": float,
     "flag": lambda v: bool(int(v)),
 }
 
 
 def row_reader(fields: tuple[Arg, ...]) -> Callable[[list[Any]], list[Any]]:
-    """Reads a flat array of records of `fields` into typed tuples, built once: only
-    the fields that need a conversion are touched."""
+    """Reads a flat array of records of `fields` into typed tuples. Compiled once per
+    declaration into one comprehension (dispatch and submit replies are hot paths)."""
     width = len(fields)
-    convert = [(i, _FROM_REPLY[f.kind]) for i, f in enumerate(fields) if f.kind != "str"]
-
-    def read(flat: list[Any]) -> list[Any]:
-        if len(flat) % width:
-            raise ValueError(f"reply of {len(flat)} values is not records of {width}")
-        rows = []
-        for start in range(0, len(flat), width):
-            row = flat[start : start + width]
-            for i, fn in convert:
-                row[i] = fn(row[i])
-            rows.append(tuple(row))
-        return rows
-
+    env: dict[str, Any] = {"ValueError": ValueError, "len": len, "range": range}
+    values = []
+    for k, f in enumerate(fields):
+        at = "flat[i]" if k == 0 else f"flat[i + {k}]"
+        if f.kind == "str":
+            values.append(at)
+        else:
+            env[f"_c{k}"] = _FROM_REPLY[f.kind]
+            values.append(f"_c{k}({at})")
+    body = f"""
+def read(flat):
+    if len(flat) % {width}:
+        raise ValueError(f"reply of {{len(flat)}} values is not records of {width}")
+    return [({", ".join(values)},) for i in range(0, len(flat), {width})]
+"""
+    # The source holds only indices and the declared conversions.
+    exec(compile(body, "<contract reply>", "exec"), env)
+    read: Callable[[list[Any]], list[Any]] = env["read"]
     return read
 
 
@@ -657,11 +664,11 @@ def script_block(contract: Contract) -> str:
             else:
                 code.append(f"local function {seg.reader}(i)")
                 code.append(f"  local b = {base} + (i - 1) * {width}")
-                values = ", ".join(
-                    f"{f.name} = {_item_value(f, 'b' if k == 0 else f'b + {k}')}"
-                    for k, f in enumerate(seg.fields)
-                )
-                code.append(f"  return {{{values}}}")
+                code.append("  return {")
+                for k, f in enumerate(seg.fields):
+                    index_k = "b" if k == 0 else f"b + {k}"
+                    code.append(f"    {f.name} = {_item_value(f, index_k)},")
+                code.append("  }")
                 code.append("end")
             index, offset = (
                 f"{base} + {seg.count} * {width}" if width > 1 else f"{base} + {seg.count}",
@@ -676,11 +683,9 @@ def script_block(contract: Contract) -> str:
     doc.append("--")
     doc.append("-- Returns:")
     doc += _reply_lines(contract.reply)
-    end = at()
-    if fixed:
-        code.append(f"check_argc({end} - 1)")
-    else:
-        code.append(f"check_argc_at_least({end} - 1)")
+    # The count: the index of the last argument (one before the next one's).
+    last = index if offset == 1 else f"{index} - 1" if offset == 0 else f"{index} + {offset - 1}"
+    code.append(f"check_argc({last})" if fixed else f"check_argc_at_least({last})")
     return "\n".join([*doc, *code, END])
 
 

@@ -16,7 +16,11 @@ local n = num_arg(A + 1, 'n')
 local ACKS_AT = A + 2
 local function ack_at(i)
   local b = ACKS_AT + (i - 1) * 3
-  return {id = ARGV[b], token = ARGV[b + 1], result = ARGV[b + 2]}
+  return {
+    id = ARGV[b],
+    token = ARGV[b + 1],
+    result = ARGV[b + 2],
+  }
 end
 local DISPATCH = ACKS_AT + n * 3
 check_argc_at_least(ACKS_AT + n * 3 - 1)

@@ -8,7 +8,7 @@
 --   {state, cancelled}
 local id = ARGV[A]
 local retention = num_arg(A + 1, 'retention')
-check_argc(A + 2 - 1)
+check_argc(A + 1)
 -- contract:end
 --
 -- An ACTIVE job loses its lease at once (its worker's later ack is refused) and its

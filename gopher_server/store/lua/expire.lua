@@ -13,7 +13,7 @@ local limit = num_arg(A, 'limit')
 local hold_ms = num_arg(A + 1, 'hold_ms')
 local streams_prefix = ARGV[A + 2]
 local fresh_ms = num_arg(A + 3, 'fresh_ms')
-check_argc(A + 4 - 1)
+check_argc(A + 3)
 -- contract:end
 --
 -- The worker died or hung.

@@ -15,7 +15,11 @@ local n = num_arg(A + 1, 'n')
 local EXTENSIONS_AT = A + 2
 local function extension_at(i)
   local b = EXTENSIONS_AT + (i - 1) * 3
-  return {id = ARGV[b], token = ARGV[b + 1], ttl = tonumber(ARGV[b + 2])}
+  return {
+    id = ARGV[b],
+    token = ARGV[b + 1],
+    ttl = tonumber(ARGV[b + 2]),
+  }
 end
 check_argc(EXTENSIONS_AT + n * 3 - 1)
 -- contract:end

@@ -28,7 +28,18 @@ local n = num_arg(A + 4, 'n')
 local NACKS_AT = A + 5
 local function nack_at(i)
   local b = NACKS_AT + (i - 1) * 10
-  return {id = ARGV[b], token = ARGV[b + 1], error_type = ARGV[b + 2], message = ARGV[b + 3], traceback = ARGV[b + 4], non_retryable = ARGV[b + 5] == '1', retry_after = tonumber(ARGV[b + 6]), handback = ARGV[b + 7] == '1', jitter = tonumber(ARGV[b + 8]), draining = ARGV[b + 9] == '1'}
+  return {
+    id = ARGV[b],
+    token = ARGV[b + 1],
+    error_type = ARGV[b + 2],
+    message = ARGV[b + 3],
+    traceback = ARGV[b + 4],
+    non_retryable = ARGV[b + 5] == '1',
+    retry_after = tonumber(ARGV[b + 6]),
+    handback = ARGV[b + 7] == '1',
+    jitter = tonumber(ARGV[b + 8]),
+    draining = ARGV[b + 9] == '1',
+  }
 end
 check_argc(NACKS_AT + n * 10 - 1)
 -- contract:end

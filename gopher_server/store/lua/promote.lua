@@ -6,7 +6,7 @@
 -- Returns:
 --   the number of jobs moved
 local limit = num_arg(A, 'limit')
-check_argc(A + 1 - 1)
+check_argc(A)
 -- contract:end
 --
 -- The limit bounds the script's run time so a large due backlog never stalls dispatch.

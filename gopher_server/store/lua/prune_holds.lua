@@ -8,7 +8,7 @@
 --   the number of holds removed
 local streams_prefix = ARGV[A]
 local fresh_ms = num_arg(A + 1, 'fresh_ms')
-check_argc(A + 2 - 1)
+check_argc(A + 1)
 -- contract:end
 --
 -- A hold is set when a draining worker hands a job back or a worker is presumed hung,

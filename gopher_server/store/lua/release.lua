@@ -9,7 +9,7 @@
 --     record: job_id (str), state (str)
 local wid = ARGV[A]
 local sid = ARGV[A + 1]
-check_argc(A + 2 - 1)
+check_argc(A + 1)
 -- contract:end
 --
 -- Jobs leased through other streams of the same worker are left alone. The attempt

@@ -6,7 +6,7 @@
 -- Returns:
 --   {state, moved}
 local id = ARGV[A]
-check_argc(A + 1 - 1)
+check_argc(A)
 -- contract:end
 --
 -- Jobs in any other state are left as they are.

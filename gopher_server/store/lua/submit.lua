@@ -27,11 +27,27 @@ local n = num_arg(A, 'n')
 local JOBS_AT = A + 1
 local function job_at(i)
   local b = JOBS_AT + (i - 1) * 15
-  return {id = ARGV[b], type = ARGV[b + 1], prio = ARGV[b + 2], payload = ARGV[b + 3], retries = ARGV[b + 4], run_at = tonumber(ARGV[b + 5]), idem = ARGV[b + 6], timeout_ms = ARGV[b + 7], lease_ms = ARGV[b + 8], bo_base = ARGV[b + 9], bo_factor = ARGV[b + 10], bo_max = ARGV[b + 11], trace = ARGV[b + 12], on_ok = ARGV[b + 13], on_fail = ARGV[b + 14]}
+  return {
+    id = ARGV[b],
+    type = ARGV[b + 1],
+    prio = ARGV[b + 2],
+    payload = ARGV[b + 3],
+    retries = ARGV[b + 4],
+    run_at = tonumber(ARGV[b + 5]),
+    idem = ARGV[b + 6],
+    timeout_ms = ARGV[b + 7],
+    lease_ms = ARGV[b + 8],
+    bo_base = ARGV[b + 9],
+    bo_factor = ARGV[b + 10],
+    bo_max = ARGV[b + 11],
+    trace = ARGV[b + 12],
+    on_ok = ARGV[b + 13],
+    on_fail = ARGV[b + 14],
+  }
 end
 local max_types = num_arg(JOBS_AT + n * 15, 'max_types')
 local DISPATCH = JOBS_AT + n * 15 + 1
-check_argc_at_least(JOBS_AT + n * 15 + 1 - 1)
+check_argc_at_least(JOBS_AT + n * 15)
 -- contract:end
 --
 -- Validation happened before the call. With DISPATCH (a hand-off: the dispatch

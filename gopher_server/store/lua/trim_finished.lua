@@ -8,7 +8,7 @@
 --   the number of jobs deleted
 local keep = num_arg(A, 'keep')
 local batch = num_arg(A + 1, 'batch')
-check_argc(A + 2 - 1)
+check_argc(A + 1)
 -- contract:end
 --
 -- Finished: succeeded or cancelled. Memory stays bounded under any load, not only by
