@@ -15,7 +15,6 @@ from typing import Any, TypeAlias
 
 import grpc
 import redis.asyncio as aioredis
-import redis.exceptions
 from gopher.v1 import admin_service_pb2_grpc, job_service_pb2_grpc, worker_service_pb2_grpc
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2_grpc
@@ -40,7 +39,7 @@ from gopher_server.ports import PortSpec, check_free, listen
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
-from gopher_server.store.connection import RedisTls, redis_client
+from gopher_server.store.connection import RedisTls, connect
 from gopher_server.store.job_hash import PayloadChunking, read_chunking
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
@@ -90,35 +89,6 @@ def store_settings(config: ServerConfig, chunking: PayloadChunking | None = None
     )
 
 
-async def connect_redis(url: str, attempts: int, tls: RedisTls | None = None) -> aioredis.Redis:
-    """A client whose server answered PING, trying `attempts` times with backoff.
-    Raises ConnectionError with a clear message when Redis stays unreachable."""
-    client = redis_client(
-        url,
-        tls,
-        decode_responses=True,
-        health_check_interval=10,
-        socket_connect_timeout=2,
-        socket_keepalive=True,
-        retry_on_timeout=True,
-    )
-    delay = 0.1
-    for attempt in range(1, attempts + 1):
-        try:
-            await client.ping()
-            return client
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            if attempt == attempts:
-                await client.aclose()
-                raise ConnectionError(
-                    f"redis at {url} is unreachable after {attempts} attempts: {exc}"
-                ) from None
-            log.warning("redis at %s unreachable (attempt %d/%d): %s", url, attempt, attempts, exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")
-
-
 class Broker:
     """One broker process's moving parts. `start()` then `stop()`; `stop()` is safe
     before `start()` and safe twice."""
@@ -166,10 +136,10 @@ class Broker:
                 PortSpec("HTTP", cfg.http_host, cfg.http_port, "--http-port", "GOPHER_HTTP_PORT")
             )
         tls = RedisTls(cfg.redis_tls_ca_file, cfg.redis_tls_cert_file, cfg.redis_tls_key_file)
-        self.redis = await connect_redis(cfg.redis_url, cfg.redis_connect_attempts, tls)
+        self.redis = await connect(cfg.redis_url, cfg.redis_connect_attempts, tls)
         chunking = await read_chunking(self.redis)
         self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg, chunking))
-        self._hub = Hub(self.redis, self.store.keys)
+        self._hub = Hub(self.store.pubsub(), self.store.keys)
         self.store.slots_freed = self._hub.wake_workers
         await self._hub.start()
         # Loaded before serving: the first submits already see the registered types.
@@ -204,7 +174,7 @@ class Broker:
             server.add_insecure_port(self._private.address)
         await server.start()
         self.server = server
-        monitor = HealthMonitor(self.redis, self.health)
+        monitor = HealthMonitor(self.store.ping, self.health)
         await monitor.set_all(True)
         self.components = [
             monitor,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health_pb2
-from redis.asyncio import Redis
 
 from gopher_server.components.base import PeriodicComponent
 
@@ -15,15 +15,19 @@ SERVICES = ("", "gopher.v1.JobService", "gopher.v1.WorkerService", "gopher.v1.Ad
 
 
 class HealthMonitor(PeriodicComponent):
-    """Pings Redis each interval and sets every service SERVING or NOT_SERVING."""
+    """Pings Redis each interval (through `ping`, the store's) and sets every service
+    SERVING or NOT_SERVING."""
 
     name = "health"
 
     def __init__(
-        self, redis: Redis, servicer: health_aio.HealthServicer, interval_s: float = 1.0
+        self,
+        ping: Callable[[], Awaitable[bool]],
+        servicer: health_aio.HealthServicer,
+        interval_s: float = 1.0,
     ) -> None:
         super().__init__(interval_s)
-        self.redis = redis
+        self.ping = ping
         self.servicer = servicer
         self.serving: bool | None = None
 
@@ -45,9 +49,5 @@ class HealthMonitor(PeriodicComponent):
         self.serving = serving
 
     async def _tick(self) -> bool:
-        try:
-            ok = bool(await self.redis.ping())
-        except Exception:
-            ok = False
-        await self.set_all(ok)
+        await self.set_all(await self.ping())
         return False

@@ -29,10 +29,7 @@ def create_http_app(broker: Broker) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        try:
-            ok = broker.redis is not None and bool(await broker.redis.ping())
-        except Exception:
-            ok = False
+        ok = broker.store is not None and await broker.store.ping()
         return JSONResponse(
             {"status": "ready" if ok else "redis unreachable"}, status_code=200 if ok else 503
         )

@@ -12,20 +12,17 @@ reconnect every stream is woken, since messages sent while disconnected are lost
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
 import redis.exceptions
 
 from gopher_server.dispatch.session import StreamSession
-from gopher_server.dispatch.subscriber import Subscriber
 from gopher_server.outage import RedisOutage
 from gopher_server.store import worker_control
-from gopher_server.store.autopipe import RedisTarget
 from gopher_server.store.keys import Keys
+from gopher_server.store.pubsub import PubSub
 from gopher_server.store.schema import CANCEL, SLOT, WAKE, WORKER_CONTROL, parse_control
 
 log = logging.getLogger(__name__)
@@ -36,15 +33,13 @@ _RECONNECT_MAX_S = 2.0
 class Hub:
     """Routes control messages to local stream sessions and job events to watchers."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
-        self._redis = redis
+    def __init__(self, pubsub: PubSub, keys: Keys) -> None:
+        self._pubsub = pubsub
         self._keys = keys
         self._ctl = keys.control_channel()
         self._by_type: dict[str, set[StreamSession]] = defaultdict(set)
         self._by_worker: dict[str, set[StreamSession]] = defaultdict(set)
         self._watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
-        self._pubsub: aioredis.client.PubSub | None = None  # URLs RedisTarget cannot open
-        self._subscriber: Subscriber | None = None
         self._delay = 0.05
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -129,9 +124,7 @@ class Hub:
         channel = self._keys.job_channel(job_id)
         first = not self._watchers[channel]
         self._watchers[channel].add(queue)
-        if first and self._subscriber is not None:
-            self._subscriber.subscribe(channel)
-        elif first and self._pubsub is not None:
+        if first:
             await self._pubsub.subscribe(channel)
         return queue
 
@@ -141,11 +134,7 @@ class Hub:
         self._watchers[channel].discard(queue)
         if not self._watchers[channel]:
             del self._watchers[channel]
-            if self._subscriber is not None:
-                self._subscriber.unsubscribe(channel)
-            elif self._pubsub is not None:
-                with contextlib.suppress(redis.exceptions.RedisError):
-                    await self._pubsub.unsubscribe(channel)
+            await self._pubsub.unsubscribe(channel)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -163,17 +152,10 @@ class Hub:
             await asyncio.wait({task}, timeout=0.5)
 
     async def _run(self) -> None:
-        target = RedisTarget.of(self._redis)
         self._delay = 0.05
         while not self._stopping:
             try:
-                if target is not None:
-                    await self._serve(target)
-                else:
-                    await self._serve_with_redis_py()
-                if self._stopping:
-                    return
-                raise redis.exceptions.ConnectionError("connection closed")
+                await self._pubsub.serve([self._ctl, *self._watchers], self._route, self._live)
             except asyncio.CancelledError:
                 raise
             except (
@@ -194,31 +176,6 @@ class Hub:
         self.wake_all()
         self._delay = 0.05
         self._outage.back()
-
-    async def _serve(self, target: RedisTarget) -> None:
-        subscriber = await Subscriber.open(target, [self._ctl, *self._watchers], self._route)
-        try:
-            self._subscriber = subscriber
-            self._live()
-            await subscriber.until_lost()
-        finally:
-            self._subscriber = None
-            subscriber.close()
-
-    async def _serve_with_redis_py(self) -> None:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(self._ctl, *self._watchers.keys())
-            self._pubsub = pubsub
-            self._live()
-            while not self._stopping:
-                message = await pubsub.get_message(timeout=1.0)
-                if message is not None:
-                    self._route(message["channel"], message["data"])
-        finally:
-            self._pubsub = None
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
 
     def _route(self, channel: str, data: str) -> None:
         if channel != self._ctl:

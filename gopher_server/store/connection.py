@@ -7,12 +7,17 @@ hiredis (already installed for parsing) packs the same bytes in C.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import hiredis
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.asyncio.connection import Connection, SSLConnection
+
+log = logging.getLogger(__name__)
 
 
 class _FastPack:
@@ -69,3 +74,32 @@ def redis_client(url: str, tls: RedisTls | None = None, **options: Any) -> aiore
             options["ssl_certfile"] = tls.cert_file
             options["ssl_keyfile"] = tls.key_file or None
     return aioredis.Redis.from_url(url, **options)
+
+
+async def connect(url: str, attempts: int, tls: RedisTls | None = None) -> aioredis.Redis:
+    """A client whose server answered PING, trying `attempts` times with backoff.
+    Raises ConnectionError with a clear message when Redis stays unreachable."""
+    client = redis_client(
+        url,
+        tls,
+        decode_responses=True,
+        health_check_interval=10,
+        socket_connect_timeout=2,
+        socket_keepalive=True,
+        retry_on_timeout=True,
+    )
+    delay = 0.1
+    for attempt in range(1, attempts + 1):
+        try:
+            await client.ping()
+            return client
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            if attempt == attempts:
+                await client.aclose()
+                raise ConnectionError(
+                    f"redis at {url} is unreachable after {attempts} attempts: {exc}"
+                ) from None
+            log.warning("redis at %s unreachable (attempt %d/%d): %s", url, attempt, attempts, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")

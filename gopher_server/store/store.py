@@ -21,6 +21,7 @@ from gopher_server.store import contracts as c
 from gopher_server.store._text import text
 from gopher_server.store.job_hash import PayloadChunking
 from gopher_server.store.keys import Keys
+from gopher_server.store.pubsub import PubSub
 from gopher_server.store.records import (
     DispatchResult,
     DispatchTarget,
@@ -101,6 +102,17 @@ class Store:
     async def close(self) -> None:
         """Close the store's own connection (the Redis client is the caller's)."""
         await self._scripts.aclose()
+
+    async def ping(self) -> bool:
+        """Whether Redis answers now (health and readiness); never raises."""
+        try:
+            return bool(await self.redis.ping())
+        except Exception:
+            return False
+
+    def pubsub(self) -> PubSub:
+        """A pub/sub connection to the same server (the hub's wake-ups and watches)."""
+        return PubSub(self.redis)
 
     def _common_argv(self, now: int) -> list[Any]:
         """The ARGV head every script takes (contracts.COMMON_ARGV), in that order."""

@@ -76,7 +76,7 @@ async def test_work_taken_by_the_hand_off_is_not_announced(
 
 async def _service(store: Store, redis_url: str) -> JobService:
     return JobService(
-        store, Hub(store.redis, store.keys), broker_config(redis_url), BrokerMetrics("t")
+        store, Hub(store.pubsub(), store.keys), broker_config(redis_url), BrokerMetrics("t")
     )
 
 
@@ -108,7 +108,7 @@ async def test_a_closing_stream_gives_back_leases_handed_to_it_but_not_written(
     store: Store, redis_url: str
 ) -> None:
     config = broker_config(redis_url)
-    streamer = Streamer(store, Hub(store.redis, store.keys), config, BrokerMetrics("t"))
+    streamer = Streamer(store, Hub(store.pubsub(), store.keys), config, BrokerMetrics("t"))
     stream = StreamSession("w1", ["email"], 4)
     to = DispatchTarget(stream.worker_id, stream.session_id, 4, ("email",))
     _, dispatched = await store.submit_and_dispatch([new_job("j1")], to)
@@ -146,7 +146,7 @@ async def test_an_ack_refills_the_freed_slot_in_the_same_call(
 async def test_acks_through_the_service_refill_the_local_stream(
     store: Store, redis_url: str
 ) -> None:
-    hub = Hub(store.redis, store.keys)
+    hub = Hub(store.pubsub(), store.keys)
     service = WorkerService(store, hub, broker_config(redis_url), BrokerMetrics("t"))
     stream = StreamSession("w1", ["email"], 1)
     hub.add(stream)

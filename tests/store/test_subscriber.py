@@ -1,4 +1,4 @@
-"""The hub's raw pub/sub connection (dispatch/subscriber.py)."""
+"""The hub's raw pub/sub connection (store/subscriber.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from gopher_server.dispatch.subscriber import Subscriber
 from gopher_server.store.autopipe import RedisTarget
+from gopher_server.store.subscriber import Subscriber
 from tests.support import until
 
 pytestmark = pytest.mark.tcp_only  # the auto-pipelined connection and raw reader are TCP's

@@ -5,7 +5,7 @@ each one. Through redis-py's PubSub a message costs a read task, a timeout and s
 layers of Python, which measured as more broker CPU per SubmitJob than the whole
 handler. Here data_received parses the bytes and routes each message on the spot.
 
-Only plain TCP is handled (see RedisTarget); other URLs keep redis-py in the hub.
+Only plain TCP is handled (see RedisTarget); other URLs keep redis-py (store/pubsub.py).
 A connection that stops answering is noticed by PINGs when it has been quiet.
 """
 
