@@ -66,12 +66,15 @@ class Each:
 
 @dataclass(frozen=True)
 class Tail:
-    """Optional arguments at the end: absent, or '' as the first, when not given. Lua
-    gets the index of the first in the local `name`; they are read by the library that
-    owns their layout (`layout` names it, e.g. dispatch_args in _dispatch.lua)."""
+    """Optional arguments at the end, laid out as `args` (scalars, then at most one
+    single-field Each, last): absent, or '' as the first, when not given. Lua gets the
+    index of the first in the local `name`, and the library `library` holds the
+    generated function `reader(i)` returning the values in declared order."""
 
     name: str
-    layout: str
+    library: str
+    reader: str
+    args: tuple[Arg | Each, ...]
     doc: str
 
 
@@ -182,8 +185,18 @@ JOB_ARGS: tuple[Arg, ...] = (
 
 DISPATCH_TAIL = Tail(
     "DISPATCH",
+    "_dispatch",
     "dispatch_args",
-    "worker id, session id, capacity, default lease ms, strict flag, pattern, n, types",
+    (
+        Arg("wid", "str", "worker id"),
+        Arg("sid", "str", "stream session id (streams release only their own leases)"),
+        Arg("capacity", "int", "worker capacity (most in-flight jobs)"),
+        Arg("default_lease", "int", "lease TTL of jobs without their own", "ms"),
+        Arg("strict", "flag", "strict priority order (else weighted)"),
+        Arg("pattern", "str", "weighted pattern: comma-separated priorities"),
+        Each("types", "ntypes", "", (Arg("type", "str", "job type"),), "job types"),
+    ),
+    "the dispatch arguments of a stream (dispatch_to in _dispatch.lua)",
 )
 
 LEASE_FIELDS: tuple[Arg, ...] = (
@@ -522,6 +535,21 @@ def _scalar_step(convert: Callable[[Any], Any] | None) -> Callable[[list[Any], A
     return lambda out, value: out.append(convert(value))
 
 
+def _tail_step(tail: Tail) -> Callable[[list[Any], Any], None]:
+    """Appends a tail's values (a tuple in declared order), or nothing for None."""
+    steps = [
+        _scalar_step(_TO_ARG[a.kind]) if isinstance(a, Arg) else _each_step(a) for a in tail.args
+    ]
+
+    def step(out: list[Any], values: Any) -> None:
+        if values is None:
+            return
+        for inner, value in zip(steps, values, strict=True):
+            inner(out, value)
+
+    return step
+
+
 _PACKERS: dict[str, Callable[[Sequence[Any]], list[Any]]] = {}
 
 
@@ -537,12 +565,7 @@ def _packer(contract: Contract) -> Callable[[Sequence[Any]], list[Any]]:
         elif isinstance(seg, Each):
             steps.append(_each_step(seg))
         else:
-
-            def tail(out: list[Any], values: Any) -> None:
-                if values:
-                    out.extend(values)
-
-            steps.append(tail)
+            steps.append(_tail_step(seg))
     name, count = contract.name, len(steps)
 
     def pack(values: Sequence[Any]) -> list[Any]:
@@ -675,9 +698,9 @@ def script_block(contract: Contract) -> str:
                 0,
             )
         else:
-            doc.append(
-                f"-- ARGV[{at()} ...]  optional {seg.name}: {seg.doc} (read by {seg.layout})"
-            )
+            names = ", ".join(a.name for a in seg.args)
+            doc.append(f"-- ARGV[{at()} ...]  optional {seg.name}: {seg.doc}:")
+            doc.append(f"--   {names} (read by {seg.reader} in {seg.library}.lua)")
             code.append(f"local {seg.name} = {at()}")
             fixed = False
     doc.append("--")
@@ -687,6 +710,38 @@ def script_block(contract: Contract) -> str:
     last = index if offset == 1 else f"{index} - 1" if offset == 0 else f"{index} + {offset - 1}"
     code.append(f"check_argc({last})" if fixed else f"check_argc_at_least({last})")
     return "\n".join([*doc, *code, END])
+
+
+def tail_block(tail: Tail) -> str:
+    """The generated block of the library that reads `tail`: its reader function."""
+    doc = [BEGIN, f"-- {tail.reader}(i): {tail.doc}, from ARGV[i]:"]
+    code = [f"local function {tail.reader}(i)"]
+    names: list[str] = []
+    k = 0
+    for a in tail.args:
+        at = "i" if k == 0 else f"i + {k}"
+        if isinstance(a, Arg):
+            doc.append(f"--   {a.name} ({a.kind}{_unit(a)}): {a.doc}")
+            code.append(f"  local {a.name} = {_lua_value(a, at)}")
+            names.append(a.name)
+            k += 1
+        else:
+            if a is not tail.args[-1] or len(a.fields) != 1:
+                raise ValueError(f"{tail.name}: only a last, single-field list is supported")
+            doc.append(f"--   {a.count} (int), then {a.count} values: {a.doc}")
+            code.append(f"  local {a.count} = num_arg({at}, '{a.count}')")
+            code.append(f"  local {a.name} = {{}}")
+            code.append(f"  for k = 1, {a.count} do {a.name}[k] = ARGV[{at} + k] end")
+            code.append(f"  check_argc({at} + {a.count})")
+            names.append(a.name)
+    doc.append(f"-- Returns {', '.join(names)}.")
+    code.append(f"  return {', '.join(names)}")
+    code.append("end")
+    return "\n".join([*doc, *code, END])
+
+
+TAILS = {DISPATCH_TAIL.library: DISPATCH_TAIL}
+GENERATED = ("_prelude", *TAILS, *(c.name for c in CONTRACTS))
 
 
 def prelude_block() -> str:
@@ -718,14 +773,19 @@ def _replace_block(text: str, block: str, name: str) -> str:
 def expected_text(name: str) -> str:
     """The text lua/<name>.lua should have: its own with the block regenerated."""
     text = (LUA / f"{name}.lua").read_text()
-    block = prelude_block() if name == "_prelude" else script_block(CONTRACT[name])
+    if name == "_prelude":
+        block = prelude_block()
+    elif name in TAILS:
+        block = tail_block(TAILS[name])
+    else:
+        block = script_block(CONTRACT[name])
     return _replace_block(text, block, name)
 
 
 def main(argv: Sequence[str]) -> int:
     """Rewrite every script's block from the declarations."""
     del argv
-    for name in ("_prelude", *CONTRACT):
+    for name in GENERATED:
         path = Path(str(LUA / f"{name}.lua"))
         path.write_text(expected_text(name))
     return 0

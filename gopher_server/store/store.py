@@ -201,20 +201,18 @@ class Store:
         to = DispatchTarget(worker_id, session_id, capacity, tuple(job_types))
         return self._dispatch_result(await self._run("dispatch", self._dispatch_args(to)))
 
-    def _dispatch_args(self, to: DispatchTarget) -> list[Any]:
-        """The DISPATCH tail (contracts.DISPATCH_TAIL; read by dispatch_args in
-        lua/_dispatch.lua)."""
+    def _dispatch_args(self, to: DispatchTarget) -> tuple[Any, ...]:
+        """The DISPATCH tail's values, in contracts.DISPATCH_TAIL's order."""
         s = self.settings
-        return [
+        return (
             to.worker_id,
             to.session_id,
             to.capacity,
             s.default_lease_ms,
-            "1" if s.strict_priority else "0",
+            s.strict_priority,
             ",".join(s.priority_pattern),
-            len(to.job_types),
-            *to.job_types,
-        ]
+            to.job_types,
+        )
 
     @staticmethod
     def _dispatch_result(raw: list[Any]) -> DispatchResult:

@@ -22,7 +22,7 @@ from tests.store.helpers import new_job
 # to worker w1; other ids name no job).
 SAMPLES: dict[str, tuple[Any, ...]] = {
     "submit": ([new_job("s1"), new_job("s2", priority="high")], 0, None),
-    "dispatch": (["w2", "s2", 4, 30_000, "0", "high,normal,low", 1, "email"],),
+    "dispatch": (("w2", "s2", 4, 30_000, False, "high,normal,low", ("email",)),),
     "ack": (60_000, [("j1", 1, "{}"), ("nope", 1, "{}")], None),
     "nack": (
         1000.0,
@@ -49,7 +49,7 @@ def test_every_script_has_a_contract_and_a_sample() -> None:
     assert set(scripts.SCRIPT_NAMES) == set(CONTRACT) == set(SAMPLES)
 
 
-@pytest.mark.parametrize("name", ["_prelude", *scripts.SCRIPT_NAMES])
+@pytest.mark.parametrize("name", contracts.GENERATED)
 def test_the_generated_block_is_current(name: str) -> None:
     text = (contracts.LUA / f"{name}.lua").read_text()
     assert text == contracts.expected_text(name), (

@@ -2,16 +2,18 @@
 -- parked stream) and ack.lua (which refills the slots it freed): lease up to
 -- (capacity - in-flight) ready jobs to one worker.
 --
--- dispatch_to(wid, sid, capacity, default_lease, strict, pattern, types):
+-- dispatch_to(wid, sid, capacity, default_lease, strict, pattern_text, types), the
+-- values dispatch_args() (generated below) reads:
 --   wid, sid       worker id, stream session id (streams release only their own leases)
 --   capacity       worker capacity (max in-flight jobs)
 --   default_lease  default lease TTL, ms
 --   strict         true for strict priority order, false for weighted
---   pattern        list of priorities, e.g. {"high", "normal", "high", ...}
+--   pattern_text   comma-separated priorities, e.g. "high,normal,high,..."
 --   types          list of the job types the worker handles
 --
 -- Returns {jobs, wait_ms, rate_limited, limited_types}:
---   jobs: flat array of 14 fields per job: id, type, priority, payload (whole: its
+--   jobs: flat array of 14 fields per job (store/contracts.py LEASE_FIELDS): id,
+--         type, priority, payload (whole: its
 --         chunks joined, see split_payload in _job.lua), attempt,
 --         retries, lease token, lease deadline ms, lease ms, timeout ms, created ms,
 --         ready ms, trace JSON, parent job id ('' = none)
@@ -19,7 +21,34 @@
 --            in this many ms
 --   rate_limited: how many times a type with ready work was held back by its limits
 --   limited_types: those types
-local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern, types)
+-- contract:begin (generated from gopher_server/store/contracts.py; do not edit)
+-- dispatch_args(i): the dispatch arguments of a stream (dispatch_to in _dispatch.lua), from ARGV[i]:
+--   wid (str): worker id
+--   sid (str): stream session id (streams release only their own leases)
+--   capacity (int): worker capacity (most in-flight jobs)
+--   default_lease (int, ms): lease TTL of jobs without their own
+--   strict (flag): strict priority order (else weighted)
+--   pattern (str): weighted pattern: comma-separated priorities
+--   ntypes (int), then ntypes values: job types
+-- Returns wid, sid, capacity, default_lease, strict, pattern, types.
+local function dispatch_args(i)
+  local wid = ARGV[i]
+  local sid = ARGV[i + 1]
+  local capacity = num_arg(i + 2, 'capacity')
+  local default_lease = num_arg(i + 3, 'default_lease')
+  local strict = ARGV[i + 4] == '1'
+  local pattern = ARGV[i + 5]
+  local ntypes = num_arg(i + 6, 'ntypes')
+  local types = {}
+  for k = 1, ntypes do types[k] = ARGV[i + 6 + k] end
+  check_argc(i + 6 + ntypes)
+  return wid, sid, capacity, default_lease, strict, pattern, types
+end
+-- contract:end
+
+local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_text, types)
+  local pattern = {}
+  for p in string.gmatch(pattern_text, '[^,]+') do pattern[#pattern + 1] = p end
   local ntypes = #types
   local inflight = P_INFLIGHT .. wid
   local free = capacity - redis.call('SCARD', inflight)
@@ -180,18 +209,4 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern, t
     redis.call('HSET', K_CURSOR, 'high', cursor.high, 'normal', cursor.normal, 'low', cursor.low)
   end
   return {jobs, wait_ms, rate_limited, limited_types}
-end
-
--- The dispatch arguments starting at ARGV[i]: worker id, session id, capacity, default
--- lease ms, '1' strict / '0' weighted, comma-separated pattern, n, then n job types.
--- Returns them unpacked for dispatch_to.
-local function dispatch_args(i)
-  local pattern = {}
-  for p in string.gmatch(ARGV[i + 5], '[^,]+') do pattern[#pattern + 1] = p end
-  local ntypes = num_arg(i + 6, 'ntypes')
-  check_argc(i + 6 + ntypes)
-  local types = {}
-  for k = 1, ntypes do types[k] = ARGV[i + 6 + k] end
-  return ARGV[i], ARGV[i + 1], num_arg(i + 2, 'capacity'), num_arg(i + 3, 'default_lease'),
-    ARGV[i + 4] == '1', pattern, types
 end

@@ -6,7 +6,8 @@
 --   id (str): job id
 --   token (int): lease token
 --   result (str): result JSON
--- ARGV[ACKS_AT + n * 3 ...]  optional DISPATCH: worker id, session id, capacity, default lease ms, strict flag, pattern, n, types (read by dispatch_args)
+-- ARGV[ACKS_AT + n * 3 ...]  optional DISPATCH: the dispatch arguments of a stream (dispatch_to in _dispatch.lua):
+--   wid, sid, capacity, default_lease, strict, pattern, types (read by dispatch_args in _dispatch.lua)
 --
 -- Returns:
 --   n pairs, then ids of the workers whose slots were freed; with a refill {those, dispatch reply}
@@ -69,7 +70,7 @@ end
 if refill then
   local dispatched = dispatch_to(unpack(refill))
   -- The refill already gave this worker what its freed slots could take.
-  freed_workers[ARGV[DISPATCH]] = nil
+  freed_workers[refill[1]] = nil
   announce()
   return {with_freed(out), dispatched}
 end
