@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import orjson
 
+from gopher_server.store import listing
 from gopher_server.store._text import text, texts
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import QueueDepth, Stats
-from gopher_server.store.schema import WAKE, encode_control
+from gopher_server.store.schema import DEAD, WAKE, encode_control
 from gopher_server.store.store import Store
 
 # DLQ bulk actions run in chunks so no single script blocks Redis for long.
@@ -79,15 +80,7 @@ async def dead_ids(
     selected: list[str] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        async with store.redis.pipeline(transaction=False) as pipe:
-            for job_id in chunk:
-                pipe.hmget(store.keys.job(job_id), "type", "last_error")
-            rows = await pipe.execute()
-        selected += [
-            j
-            for j, (t, err) in zip(chunk, rows, strict=True)
-            if (not job_type or t == job_type) and needle in (err or "").lower()
-        ]
+        selected += await listing.passing_ids(store, chunk, DEAD, job_type, "", needle)
     return selected
 
 

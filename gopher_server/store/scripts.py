@@ -27,6 +27,7 @@ SCRIPT_NAMES = (
     "prune_holds",
     "submit_group",
     "run_now",
+    "filter_ids",
 )
 
 
@@ -63,6 +64,7 @@ INCLUDES: dict[str, tuple[str, ...]] = {
     "prune_holds": (),
     "submit_group": ("_limits", "_create", "_groups"),
     "run_now": ("_job", "_queues", "_history"),
+    "filter_ids": ("_job",),
 }
 
 PRELUDE = "_prelude"
