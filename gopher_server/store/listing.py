@@ -21,9 +21,11 @@ from gopher_server.store.store import Store
 # the caller gets a short page and a token to continue. Sized so a call that examines
 # all of them stays well under the dashboard's 300 ms per page (docs/benchmarks.md).
 MAX_SCAN = 10_000
-# Ids examined per script call while scanning: a call holds Redis for 1-2 µs per id,
-# so other clients wait at most about a millisecond behind one chunk.
-SCAN_CHUNK = 500
+# While scanning, ids are read SLICE at a time and examined SCAN_CHUNK per script call:
+# few round trips (each costs most on a busy machine), and a call holds Redis for 1-2
+# µs per id, so other clients wait at most a millisecond or two behind one chunk.
+SLICE = 5_000
+SCAN_CHUNK = 1_000
 
 
 class BadPageToken(ValueError):
@@ -158,17 +160,21 @@ async def list_jobs(
     while index < len(sources) and len(page) < page_size and scanned < MAX_SCAN:
         source = sources[index]
         narrow = _narrows(source, state, job_type, priority, needle)
-        chunk = min(SCAN_CHUNK, MAX_SCAN - scanned) if narrow else page_size - len(page)
-        # One id past the chunk tells whether the source goes on after it.
-        ids = await _slice(store, source, offset, chunk + 1)
-        ends_here = len(ids) <= chunk
-        ids = ids[:chunk]
-        done = len(ids)
-        position = {job_id: n for n, job_id in enumerate(ids)}
-        for job_id in await passing_ids(store, ids, source.state, job_type, priority, needle):
-            page.append(job_id)
-            if len(page) == page_size:  # resume right after this one
-                done = position[job_id] + 1
+        want = min(SLICE, MAX_SCAN - scanned) if narrow else page_size - len(page)
+        # One id past those wanted tells whether the source goes on after them.
+        ids = await _slice(store, source, offset, want + 1)
+        ends_here = len(ids) <= want
+        del ids[want:]
+        done = 0
+        for start in range(0, len(ids), SCAN_CHUNK):
+            chunk = ids[start : start + SCAN_CHUNK]
+            done = start + len(chunk)
+            for job_id in await passing_ids(store, chunk, source.state, job_type, priority, needle):
+                page.append(job_id)
+                if len(page) == page_size:  # resume right after this one
+                    done = start + chunk.index(job_id) + 1
+                    break
+            if len(page) == page_size:
                 break
         scanned += done
         offset += done

@@ -38,6 +38,7 @@ async def test_a_sparse_error_filter_searches_a_window_per_call_and_finds_every_
     store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(listing, "MAX_SCAN", 4)
+    monkeypatch.setattr(listing, "SCAN_CHUNK", 3)  # script calls of 3 ids, then 1
     # Oldest first: d0 .. d11; the quota errors are d0 (high) and d6 (normal).
     for n in range(12):
         error = "Disk QUOTA exceeded" if n in (0, 6) else f"timed out after {n} s"
