@@ -122,14 +122,16 @@ async def passing_ids(
     store: Store, ids: Sequence[str], state: str, job_type: str, priority: str, needle: str
 ) -> list[str]:
     """The ids (in order) of jobs that still exist and match the filters ('' = any;
-    `needle` is lower-case text the last error must contain). The exact filters are
-    applied in Redis by one script call (lua/filter_ids.lua), the text here, with
-    Python's case folding. Callers keep `ids` to a chunk (SCAN_CHUNK)."""
+    `needle` is lower-case text the last error must contain). One script call
+    (lua/filter_ids.lua) applies them in Redis; a needle with non-ASCII characters is
+    matched here instead, with Python's case folding. Callers keep `ids` to a chunk
+    (SCAN_CHUNK)."""
     if not ids:
         return []
-    args = [state, job_type, priority, "1" if needle else "0", *ids]
-    reply = texts(await store._run("filter_ids", args))
-    if not needle:
+    in_redis = needle.isascii()
+    args = [state, job_type, priority, needle if in_redis else "", "0" if in_redis else "1"]
+    reply = texts(await store._run("filter_ids", [*args, *ids]))
+    if in_redis:
         return reply
     pairs = zip(reply[0::2], reply[1::2], strict=True)
     return [job_id for job_id, error in pairs if needle in error.lower()]
@@ -157,10 +159,14 @@ async def list_jobs(
     needle = error_contains.lower()
     page: list[str] = []
     scanned = 0
+    slice_size = 4 * page_size
     while index < len(sources) and len(page) < page_size and scanned < MAX_SCAN:
         source = sources[index]
         narrow = _narrows(source, state, job_type, priority, needle)
-        want = min(SLICE, MAX_SCAN - scanned) if narrow else page_size - len(page)
+        # A filter that matches often fills its page from the first few ids read; one
+        # that matches rarely gets ever larger reads, up to SLICE.
+        want = min(slice_size, MAX_SCAN - scanned) if narrow else page_size - len(page)
+        slice_size = min(slice_size * 4, SLICE)
         # One id past those wanted tells whether the source goes on after them.
         ids = await _slice(store, source, offset, want + 1)
         ends_here = len(ids) <= want

@@ -54,3 +54,16 @@ async def test_a_sparse_error_filter_searches_a_window_per_call_and_finds_every_
         f"d{n}" for n in range(11, -1, -1) if n not in (0, 6)
     ]
     assert all(len(page) <= 3 for page in timed_out)
+
+
+async def test_error_text_matches_case_insensitively_ascii_or_not(
+    store: Store, clock: FakeClock
+) -> None:
+    await _kill(store, clock, "a", "Échec: Disk Quota exceeded", "normal")
+    await _kill(store, clock, "b", "échec: timed out", "low")
+    await _kill(store, clock, "c", "connection refused", "high")
+    # An ASCII needle is matched in Redis, a non-ASCII one in the broker: same folding.
+    assert await _pages(store, error_contains="disk QUOTA") == [["a"]]
+    assert await _pages(store, error_contains="ÉCHEC") == [["b", "a"]]
+    assert await _pages(store, error_contains="échec: t", priority="low") == [["b"]]
+    assert await _pages(store, error_contains="nowhere") == [[]]

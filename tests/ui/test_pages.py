@@ -5,6 +5,7 @@ refuses form posts from other sites."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -48,6 +49,8 @@ def test_every_page_answers_with_a_strict_csp(http: httpx.Client, broker: Broker
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert "http://" not in response.text and "https://" not in response.text, path
         assert "<script>" not in response.text  # only <script src=...> of our own
+        if path != "/ui/login":  # every page says how long it took to build
+            assert re.fullmatch(r"page;dur=\d+\.\d", response.headers["server-timing"]), path
     assert http.get("/ui").status_code == 307
     assert http.get("/ui/jobs/no-such-job").status_code == 404
 
