@@ -463,6 +463,28 @@ CONTRACTS: tuple[Contract, ...] = (
         (Arg("id", "str", "job id"),),
         Reply("pair", "{state, moved}", STATE_DONE),
     ),
+    Contract(
+        "filter_ids",
+        "which of the given jobs pass a listing's filters; reads only",
+        (
+            Arg("want_state", "str", "state word ('' = any)"),
+            Arg("want_type", "str", "job type ('' = any)"),
+            Arg("want_prio", "str", "priority word ('' = any)"),
+            Arg(
+                "needle",
+                "str",
+                "lower-case ASCII text the last error must contain, ASCII letters "
+                "compared case-insensitively ('' = any)",
+            ),
+            Arg("with_error", "flag", "return each passing job's last error (else '')"),
+            Each("ids", "n", "id_at", (_item("job_id"),), "job ids, in listing order"),
+        ),
+        Reply(
+            "rows",
+            "pairs, in the order given",
+            (Arg("job_id", "str", "a passing job"), Arg("last_error", "str", "its last error")),
+        ),
+    ),
 )
 CONTRACT: dict[str, Contract] = {c.name: c for c in CONTRACTS}
 

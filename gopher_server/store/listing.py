@@ -129,11 +129,14 @@ async def passing_ids(
     if not ids:
         return []
     in_redis = needle.isascii()
-    args = [state, job_type, priority, needle if in_redis else "", "0" if in_redis else "1"]
-    reply = texts(await store._run("filter_ids", [*args, *ids]))
-    if in_redis:
-        return reply
+    reply = texts(
+        await store._run(
+            "filter_ids", state, job_type, priority, needle if in_redis else "", not in_redis, ids
+        )
+    )
     pairs = zip(reply[0::2], reply[1::2], strict=True)
+    if in_redis:
+        return [job_id for job_id, _ in pairs]
     return [job_id for job_id, error in pairs if needle in error.lower()]
 
 
