@@ -59,14 +59,27 @@ class TypeCatalog(PeriodicComponent):
         self.view = TypeView()
         self._live: dict[str, LiveWorker] = {}
         self._known: set[str] = set()
+        # Streams opened here, numbered: a refresh whose reads began before one opened
+        # may have missed it in Redis, and must not drop it from the view.
+        self._opens = 0
+        self._opened: dict[str, tuple[int, LiveWorker]] = {}
 
     async def refresh(self) -> None:
-        """Rebuild the view from Redis."""
-        live = await job_types.live_workers(self.store, self.alive_within_ms)
+        """Rebuild the view from Redis (keeping streams that opened meanwhile)."""
+        began = self._opens
+        live = {
+            w.worker_id: w for w in await job_types.live_workers(self.store, self.alive_within_ms)
+        }
         known = await job_types.registered_types(self.store)
-        self._live = {w.worker_id: w for w in live}
+        # Those opened before the reads began were registered in Redis before them
+        # (stream_opened comes after the registration), so the reads saw them.
+        self._opened = {w: entry for w, entry in self._opened.items() if entry[0] > began}
+        for worker_id, (_, worker) in self._opened.items():
+            live[worker_id] = worker
+            known |= set(worker.job_types)
+        self._live = live
         self._known = known
-        self.view = build_view(live, known)
+        self.view = build_view(list(live.values()), known)
 
     def stream_opened(
         self, worker_id: str, types: list[str], defaults: dict[str, TypeDefaults]
@@ -74,7 +87,10 @@ class TypeCatalog(PeriodicComponent):
         """A stream of `worker_id` opened on this broker (and is registered in Redis):
         take its defaults at once instead of at the next refresh."""
         now = self.store.clock.now_ms()
-        self._live[worker_id] = LiveWorker(worker_id, tuple(types), defaults, now)
+        worker = LiveWorker(worker_id, tuple(types), defaults, now)
+        self._opens += 1
+        self._opened[worker_id] = (self._opens, worker)
+        self._live[worker_id] = worker
         self._known |= set(types)
         self.view = build_view(list(self._live.values()), self._known)
 

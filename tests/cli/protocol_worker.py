@@ -43,8 +43,9 @@ Handler = Callable[[job_pb2.LeasedJob], Outcome]
 class ProtocolWorker:
     """Serves `job_types` from the broker at `address` in a background thread.
 
-    `handler` decides each job's outcome from its LeasedJob. `start()` does not wait for
-    the broker to register the stream: tests poll for effects (job states, worker lists).
+    `handler` decides each job's outcome from its LeasedJob. `start()` returns once the
+    broker registered the stream (its first, empty message) or refused it, so a submit
+    made next finds the type served (no "no worker has registered" warning).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class ProtocolWorker:
         self.errors: list[BaseException] = []
         self._call: Any = None
         self._stopped = False
+        self._answered = threading.Event()  # first message, or the stream ended
         self._thread = threading.Thread(target=self._run, name=f"worker-{worker_id}", daemon=True)
 
     def start(self) -> ProtocolWorker:
@@ -76,6 +78,8 @@ class ProtocolWorker:
         metadata = self.client.config.metadata()
         self._call = self.client.workers.StreamJobs(self.request, metadata=metadata)
         self._thread.start()
+        if not self._answered.wait(10):
+            raise TimeoutError("the broker did not answer the worker's stream within 10s")
         return self
 
     def stop(self) -> None:
@@ -95,6 +99,7 @@ class ProtocolWorker:
     def _run(self) -> None:
         try:
             for response in self._call:
+                self._answered.set()
                 for job in response.jobs:
                     self._finish(job)
         except grpc.RpcError as error:
@@ -102,6 +107,8 @@ class ProtocolWorker:
                 self.errors.append(error)
         except BaseException as error:  # surfaced by stop(), not lost in the thread
             self.errors.append(error)
+        finally:
+            self._answered.set()
 
     def _finish(self, job: job_pb2.LeasedJob) -> None:
         outcome = self.handler(job)

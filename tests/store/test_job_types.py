@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.store import job_types
@@ -62,3 +63,25 @@ async def test_the_latest_stream_wins_and_others_fill_the_rest(
     assert view.defaults == {"email": TypeDefaults(retries=7), "sms": TypeDefaults(retries=2)}
     assert view.workers == {"email": ("new", "old"), "sms": ("new", "old")}
     assert view.known == {"email", "sms"}
+
+
+async def test_a_stream_opened_while_a_refresh_reads_is_kept_in_the_view(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = TypeCatalog(store, ALIVE_MS)
+    read_live = job_types.live_workers
+
+    async def stream_opens_during_the_read(s: Store, alive_ms: int) -> list[job_types.LiveWorker]:
+        live = await read_live(s, alive_ms)  # taken before the stream registered
+        await open_stream(store, "w1", ["email"], email=TypeDefaults(retries=5))
+        catalog.stream_opened("w1", ["email"], {"email": TypeDefaults(retries=5)})
+        return live
+
+    monkeypatch.setattr(job_types, "live_workers", stream_opens_during_the_read)
+    await catalog.refresh()
+
+    assert catalog.view.defaults == {"email": TypeDefaults(retries=5)}
+    assert "email" in catalog.view.known
+    monkeypatch.setattr(job_types, "live_workers", read_live)
+    await catalog.refresh()  # the next refresh reads it from Redis
+    assert catalog.view.defaults == {"email": TypeDefaults(retries=5)}
