@@ -193,6 +193,8 @@ def ui(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> dict[str, A
         "ui_retrying_jobs": stats.retrying,
         "ui_succeeded_jobs": stats.finished,
         "ui_fill_s": facts.fill_s,
+        "ui_fill_dead_s": facts.dead_fill_s,
+        "ui_fill_queued_s": facts.queued_fill_s,
         "ui_redis_used_mb": round(used / 2**20),
         "ui_rounds": sizes.ui_rounds,
         "ui_worst_ms": max(r["max_ms"] for r in rows),
