@@ -53,6 +53,21 @@ class Sizes:
     ui_retrying_jobs: int = 1_000
     ui_succeeded_jobs: int = 1_000
     ui_rounds: int = 5
+    # Realistic scenarios (`--only realistic`), for Gopher and every peer in one run.
+    # Sync loops: one thread, one call at a time; bulk in batches of `bulk_batch_size`.
+    loop_jobs: int = 2_000
+    loop_bulk_jobs: int = 20_000
+    # End to end with a job body of one Redis INCR (benchmarks/job_io.py).
+    io_e2e_jobs: int = 10_000
+    io_e2e_cap_s: float = 25.0
+    # Idle latency with jobs offered at a fixed rate (open loop), after a warm-up.
+    paced_rate: float = 200.0
+    paced_jobs: int = 600
+    # Floors: bare grpcio echo calls per variant; REST vs gRPC calls per client.
+    floor_calls: int = 3_000
+    rest_single_calls: int = 1_000
+    rest_clients: int = 16
+    rest_calls_per_client: int = 150
 
 
 QUICK = Sizes(name="quick")
@@ -72,6 +87,14 @@ FULL = Sizes(
     ui_retrying_jobs=5_000,
     ui_succeeded_jobs=5_000,
     ui_rounds=9,
+    loop_jobs=5_000,
+    loop_bulk_jobs=50_000,
+    io_e2e_jobs=20_000,
+    io_e2e_cap_s=60.0,
+    paced_jobs=2_000,
+    floor_calls=10_000,
+    rest_single_calls=3_000,
+    rest_calls_per_client=500,
 )
 
 # Issue 8's goals for Gopher on a 2-core machine. `higher` says which way is better.

@@ -180,12 +180,15 @@ def drain_rate(
     n: int,
     tag: str,
     measure: Callable[[Any], Metrics] | None = None,
+    payload: dict[str, Any] | None = None,
+    cap_s: float | None = None,
 ) -> Metrics:
-    """Queue `n` no-op jobs, then start the workers and time the handler starts.
+    """Queue `n` jobs (no-ops unless `payload` says otherwise), then start the workers
+    and time the handler starts, for at most `cap_s` (default `e2e_cap_s`).
     `measure(redis_client)` replaces the wait-for-all when given (large backlogs)."""
     redis.flush()
     with GopherStack(redis.url, settings, tag) as stack:
-        fill_s = asyncio.run(submit_bulk(stack.address, n, {}, sizes))
+        fill_s = asyncio.run(submit_bulk(stack.address, n, payload or {}, sizes))
         with redis.client() as c:
             c.config_resetstat()  # commandstats from here on count the drain only
         spawned = time.perf_counter()
@@ -195,7 +198,7 @@ def drain_rate(
                 return {"fill_s": round(fill_s, 2), **measure(rc)}
             meter = _meter(stack, redis)
             snaps = [meter.snapshot()]
-            deadline = time.monotonic() + sizes.e2e_cap_s
+            deadline = time.monotonic() + (cap_s or sizes.e2e_cap_s)
             while snaps[-1].jobs < n and time.monotonic() < deadline:
                 time.sleep(0.05)
                 snaps.append(meter.snapshot(probe.read_progress(rc).count))

@@ -233,3 +233,31 @@ def sample_latency(
 def reset(client: Any) -> None:
     """Delete the probe's keys."""
     client.delete(LATENCY_KEY, TALLY_KEY, HIST_KEY)
+
+
+def sample_paced(
+    client: Any,
+    submit: Callable[[dict[str, float]], object],
+    rate_per_s: float,
+    jobs: int,
+    timeout_s: float = 30.0,
+) -> tuple[list[float], float]:
+    """Submit->start latencies with jobs offered at `rate_per_s` on a fixed schedule
+    (open loop: the next job goes out at its slot whether or not the last one started;
+    a late slot is sent at once). Returns the samples and the rate actually offered.
+    Warm the workers first (`sample_latency` with a few samples does)."""
+    client.delete(LATENCY_KEY)
+    interval = 1.0 / rate_per_s
+    started = time.perf_counter()
+    for i in range(jobs):
+        delay = started + i * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        submit({"t": time.time()})
+    offered = (jobs - 1) / max(1e-9, time.perf_counter() - started) if jobs > 1 else 0.0
+    deadline = time.monotonic() + timeout_s
+    while int(client.llen(LATENCY_KEY)) < jobs and time.monotonic() < deadline:
+        time.sleep(0.02)
+    raw = client.lrange(LATENCY_KEY, 0, -1)
+    client.delete(LATENCY_KEY)
+    return [float(x) for x in raw], offered

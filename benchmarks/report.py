@@ -246,9 +246,11 @@ def profile_lines(results: dict[str, Any], top: int = 8) -> list[str]:
     return lines
 
 
-def console(results: dict[str, Any]) -> str:
-    """Everything for the terminal."""
+def console(results: dict[str, Any], realistic: str = "") -> str:
+    """Everything for the terminal; `realistic` (report_real.console) after the table."""
     parts = [text_table(_headers(), rows(results)), ""]
+    if realistic:
+        parts += [realistic, ""]
     if results.get("targets"):
         parts += [
             "Gopher targets (issue 8):",
@@ -262,8 +264,9 @@ def console(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def markdown(results: dict[str, Any]) -> str:
-    """The results section of docs/benchmarks.md."""
+def markdown(results: dict[str, Any], realistic: str = "") -> str:
+    """The results section of docs/benchmarks.md; `realistic` (report_real.markdown)
+    goes right after the no-op table."""
     m, r = results["machine"], results["redis"]
     out = [
         f"Measured {m['date']} with `{results['command']}` ({results['mode']} sizes), Gopher"
@@ -275,11 +278,24 @@ def markdown(results: dict[str, Any]) -> str:
             f" Peer rows carried over from the run of {results['peers_measured']}."
             if results.get("peers_measured")
             else ""
+        )
+        + (
+            f" Gopher's scale lines (backlog, promotion, soak, sweep, ui) carried over from"
+            f" the run of {results['scale_measured']}."
+            if results.get("scale_measured")
+            else ""
+        )
+        + (
+            f" Load average at the end {results['load_average_at_end']}."
+            if results.get("load_average_at_end")
+            else ""
         ),
         "",
         md_table(_headers(), rows(results)),
         "",
     ]
+    if realistic:
+        out += [realistic, ""]
     if results.get("targets"):
         out += [
             "Gopher against the targets:",

@@ -24,7 +24,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import gopher_core, gopher_scale, gopher_ui, machine, procs, profile, report
+from benchmarks import (
+    gopher_core,
+    gopher_real,
+    gopher_rest,
+    gopher_scale,
+    gopher_ui,
+    grpc_floor,
+    machine,
+    procs,
+    profile,
+    ratios,
+    report,
+    report_real,
+)
 from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.gopher_stack import LOG_DIR, StackSettings
 from benchmarks.peers import runner
@@ -32,6 +45,11 @@ from benchmarks.peers import runner
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs"
 CORE = ["enqueue", "memory", "e2e", "latency"]
+# The realistic scenarios: `loops`, `e2e_io` and `paced` run for the peers too; the
+# floors of Python gRPC and REST-vs-gRPC for Gopher. `--only realistic` = these.
+PEER_REAL = ["e2e", "loops", "e2e_io", "paced"]
+REALISTIC = [*PEER_REAL, "floors", "rest"]
+PEER_SCENARIOS = [*CORE, *PEER_REAL[1:]]
 SCALE = ["sweep", "backlog", "promotion", "soak", "ui"]
 
 
@@ -45,7 +63,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--full", action="store_true", help="full sizes (1M backlog, 10 min soak) and the peers"
     )
     p.add_argument("--peers", action="store_true", help="also run the peer task queues")
-    p.add_argument("--only", default="", help=f"comma-separated scenarios of {CORE + SCALE}")
+    p.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated scenarios of {CORE + REALISTIC[1:] + SCALE}, or 'realistic'"
+        f" for {REALISTIC}",
+    )
     p.add_argument("--systems", default=",".join(runner.SYSTEMS), help="peers to run")
     p.add_argument("--no-gopher", action="store_true", help="skip Gopher (peers only)")
     p.add_argument("--workers", type=int, default=2, help="Gopher worker processes")
@@ -72,6 +95,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--keep-peers",
         action="store_true",
         help="without --peers: carry the peers' rows over from the previous --out JSON",
+    )
+    p.add_argument(
+        "--keep-scale",
+        action="store_true",
+        help="with --only lacking the scale scenarios: carry Gopher's scale results over "
+        "from the previous --out JSON",
     )
     p.add_argument(
         "--profile",
@@ -141,6 +170,11 @@ def run_gopher(
             lambda: gopher_core.e2e_node(redis, sizes, settings, float(m.get("e2e_per_s") or 0)),
         )
     step("latency", m, lambda: gopher_core.latency(redis, sizes, settings))
+    step("loops", m, lambda: gopher_real.loops(redis, sizes, settings))
+    step("floors", m, lambda: grpc_floor.floors(sizes))
+    step("e2e_io", m, lambda: gopher_real.e2e_io(redis, sizes, settings))
+    step("paced", m, lambda: gopher_real.paced(redis, sizes, settings))
+    step("rest", m, lambda: gopher_rest.rest(redis, sizes, settings))
     step("sweep", scale, lambda: gopher_scale.sweep(redis, sizes, settings))
     step("backlog", scale, lambda: gopher_scale.backlog(redis, sizes, settings))
     bulk = float(m.get("enqueue_bulk_per_s") or 10_000)
@@ -151,6 +185,20 @@ def run_gopher(
     if with_profile:
         step("profile", scale, lambda: profile.profile(redis, sizes, settings))
     return core, scale
+
+
+def carry_scale(results: dict[str, Any], previous: dict[str, Any]) -> None:
+    """Gopher's scale scenarios this run skipped, taken from `previous` (dated)."""
+    scale = results.setdefault("gopher_scale", {"errors": {}})
+    old = previous.get("gopher_scale", {})
+    carried = [k for k in old if k not in scale and k != "load_average_at_scenario_start"]
+    if not carried:
+        return
+    scale.update({k: old[k] for k in carried})
+    results["scale_measured"] = previous.get("scale_measured") or previous["machine"]["date"]
+    gopher = next((s for s in results["systems"] if s["system"] == "gopher"), None)
+    if gopher is not None:
+        results["targets"] = report.verdicts({**gopher["metrics"], **scale})
 
 
 def draw_chart(results_path: Path, png: Path) -> str | None:
@@ -177,6 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.soak_s:
         sizes = dataclasses.replace(sizes, soak_s=args.soak_s)
     only = [s for s in args.only.split(",") if s]
+    if "realistic" in only:
+        only = [s for s in only if s != "realistic"] + REALISTIC
     settings = StackSettings(
         workers=args.workers, concurrency=args.concurrency, prefetch=args.prefetch
     )
@@ -218,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
             results["gopher_scale"] = scale
             results["targets"] = report.verdicts({**core["metrics"], **scale})
         if args.peers or args.full:
-            peer_only = [s for s in only if s in CORE]
+            peer_only = [s for s in only if s in PEER_SCENARIOS]
             if peer_only or not only:
                 systems = [s for s in args.systems.split(",") if s]
                 results["systems"] += runner.run_all(
@@ -231,6 +281,9 @@ def main(argv: list[str] | None = None) -> None:
         previous = json.loads(args.out.read_text())
         results["systems"] += [x for x in previous["systems"] if x["system"] != "gopher"]
         results["peers_measured"] = previous.get("peers_measured") or previous["machine"]["date"]
+    if args.keep_scale and args.out.exists():
+        carry_scale(results, json.loads(args.out.read_text()))
+    results["ratio_targets"] = ratios.verdicts(results)
     results["duration_s"] = round(time.monotonic() - started)
     results["load_average_at_end"] = machine.load_now()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -238,13 +291,14 @@ def main(argv: list[str] | None = None) -> None:
         results["chart"] = "docs/benchmarks.png"
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print()
-    print(report.console(results))
+    print(report.console(results, report_real.console(results)))
     print(f"\nJSON: {args.out}")
     if args.update_docs:
         error = draw_chart(args.out, DOCS / "benchmarks.png")
         if error:
             print(f"chart not drawn: {error}")
-        if report.update_doc(DOCS / "benchmarks.md", report.markdown(results)):
+        section = report.markdown(results, report_real.markdown(results))
+        if report.update_doc(DOCS / "benchmarks.md", section):
             print("docs/benchmarks.md updated")
         else:
             print("docs/benchmarks.md has no results markers; section not written")

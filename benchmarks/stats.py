@@ -57,3 +57,15 @@ def memory_per_job(used_memory: Sequence[int], n: int) -> Metrics:
         "memory_method": f"used_memory delta over a second batch of {n} queued jobs; "
         f"first_batch: over the first {n}, from an empty Redis",
     }
+
+
+def paced_summary(samples_s: Sequence[float], offered_per_s: float, jobs: int) -> Metrics:
+    """p50/p99/max of the paced-latency scenario, in milliseconds."""
+    return {
+        "paced_p50_ms": round(percentile(samples_s, 50) * 1000, 3),
+        "paced_p99_ms": round(percentile(samples_s, 99) * 1000, 3),
+        "paced_max_ms": round(max(samples_s, default=math.nan) * 1000, 3),
+        "paced_offered_per_s": round(offered_per_s, 1),
+        "paced_samples": len(samples_s),
+        "paced_lost": jobs - len(samples_s),
+    }

@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 from arq import create_pool  # type: ignore[import-not-found, unused-ignore]
 from arq.connections import ArqRedis, RedisSettings  # type: ignore[import-not-found, unused-ignore]
 
-from benchmarks import probe
+from benchmarks import job_io, probe
 from benchmarks.peers.base import REDIS_URL, AsyncAdapter, script
 
 
 async def noop(ctx: dict[str, Any], payload: dict[str, Any]) -> None:
-    """The no-op job."""
+    """The no-op job (one Redis INCR with "io" in the payload)."""
     probe.on_job(payload)
+    await job_io.atouch(payload)
 
 
 class WorkerSettings:

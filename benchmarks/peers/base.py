@@ -53,6 +53,11 @@ class Adapter:
             self.enqueue(payload)
         return time.perf_counter() - started
 
+    def enqueue_one_at_a_time(self, n: int, payload: dict[str, Any]) -> float:
+        """Enqueue `n` jobs from one thread, each call finished before the next (async
+        peers: one awaited call at a time); return seconds taken."""
+        return self.enqueue_single(n, payload)
+
     def enqueue_bulk(self, n: int, payload: dict[str, Any]) -> float | None:
         """Enqueue `n` jobs with the batch API; seconds taken, None without one."""
         return None
@@ -93,6 +98,9 @@ class AsyncAdapter(Adapter):
         return self.loop.run_until_complete(
             run_concurrently(n, self.single_concurrency, lambda: self.aenqueue(payload))
         )
+
+    def enqueue_one_at_a_time(self, n: int, payload: dict[str, Any]) -> float:
+        return self.loop.run_until_complete(run_concurrently(n, 1, lambda: self.aenqueue(payload)))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.aclose())

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Celery  # type: ignore[import-not-found, unused-ignore]
 
-from benchmarks import probe
+from benchmarks import job_io, probe
 from benchmarks.peers.base import REDIS_URL, Adapter, python
 
 app = Celery("bench", broker=REDIS_URL)
@@ -21,8 +21,9 @@ app.conf.update(
 
 @app.task(name="bench.noop")  # type: ignore[untyped-decorator, unused-ignore]
 def noop(payload: dict[str, Any]) -> None:
-    """The no-op job."""
+    """The no-op job (one Redis INCR with "io" in the payload)."""
     probe.on_job(payload)
+    job_io.touch(payload)
 
 
 class CeleryAdapter(Adapter):

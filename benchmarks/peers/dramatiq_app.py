@@ -7,7 +7,7 @@ from typing import Any
 import dramatiq  # type: ignore[import-not-found, unused-ignore]
 from dramatiq.brokers.redis import RedisBroker  # type: ignore[import-not-found, unused-ignore]
 
-from benchmarks import probe
+from benchmarks import job_io, probe
 from benchmarks.peers.base import REDIS_URL, Adapter, python
 
 broker = RedisBroker(url=REDIS_URL)
@@ -16,8 +16,9 @@ dramatiq.set_broker(broker)
 
 @dramatiq.actor(queue_name="bench", max_retries=0)  # type: ignore[untyped-decorator, unused-ignore]
 def noop(payload: dict[str, Any]) -> None:
-    """The no-op job."""
+    """The no-op job (one Redis INCR with "io" in the payload)."""
     probe.on_job(payload)
+    job_io.touch(payload)
 
 
 class DramatiqAdapter(Adapter):

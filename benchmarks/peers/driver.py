@@ -23,10 +23,16 @@ from typing import Any
 
 import redis
 
-from benchmarks import probe, procs
+from benchmarks import job_io, probe, procs
 from benchmarks.config import Sizes
 from benchmarks.peers.base import REDIS_URL, Adapter
-from benchmarks.stats import MEMORY_SETTLE_S, latency_summary, memory_per_job, payload_of_size
+from benchmarks.stats import (
+    MEMORY_SETTLE_S,
+    latency_summary,
+    memory_per_job,
+    paced_summary,
+    payload_of_size,
+)
 
 SYSTEMS = {
     "celery": "celery_app:CeleryAdapter",
@@ -95,25 +101,66 @@ def memory(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
     return {**out, "keys_per_job": round(int(rc.dbsize()) / (2 * sizes.memory_jobs), 2)}
 
 
-def e2e(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
+def drain(
+    adapter: Adapter, rc: Any, log: Path, n: int, cap_s: float, payload: dict[str, Any], key: str
+) -> Metrics:
+    """Queue `n` jobs, start the workers, count handler starts (`key`_per_s etc.)."""
     rc.flushall()
-    n = sizes.e2e_jobs
-    adapter.fill(n, {})
+    adapter.fill(n, payload)
     with Workers(adapter, log):
-        progress = probe.wait_for_count(rc, n, sizes.e2e_cap_s)
+        progress = probe.wait_for_count(rc, n, cap_s)
         hist = probe.read_histogram(rc)
     out: Metrics = {
-        "e2e_per_s": round(progress.rate_per_s),
-        "e2e_jobs": progress.count,
-        "e2e_steady_per_s": round(
+        f"{key}_per_s": round(progress.rate_per_s),
+        f"{key}_jobs": progress.count,
+        f"{key}_steady_per_s": round(
             probe.count_window_rate(
                 hist, progress.count // 10, progress.count - progress.count // 10
             )
         ),
     }
     if progress.count < n:
-        out["e2e_note"] = f"{progress.count} of {n} jobs within the {sizes.e2e_cap_s:.0f}s cap"
+        out[f"{key}_note"] = f"{progress.count} of {n} jobs within the {cap_s:.0f}s cap"
     return out
+
+
+def e2e(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
+    return drain(adapter, rc, log, sizes.e2e_jobs, sizes.e2e_cap_s, {}, "e2e")
+
+
+def e2e_io(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
+    """e2e with the realistic body: one Redis INCR per job (benchmarks.job_io)."""
+    out = drain(adapter, rc, log, sizes.io_e2e_jobs, sizes.io_e2e_cap_s, {"io": 1}, "e2e_io")
+    out["e2e_io_incrs"] = job_io.count(REDIS_URL)
+    return out
+
+
+def loops(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
+    """One thread, one call at a time, no workers; then the bulk API in a plain loop."""
+    rc.flushall()
+    n = sizes.loop_jobs
+    adapter.enqueue_one_at_a_time(100, {})  # connections up
+    out: Metrics = {"loop_sync_per_s": round(n / adapter.enqueue_one_at_a_time(n, {}))}
+    rc.flushall()
+    bulk_s = adapter.enqueue_bulk(sizes.loop_bulk_jobs, {})
+    if bulk_s is not None:
+        out["loop_bulk_per_s"] = round(sizes.loop_bulk_jobs / bulk_s)
+        out["loop_bulk_api"] = adapter.bulk_api
+    return out
+
+
+def paced(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
+    """Submit->start latency with `paced_rate` jobs/s offered to warm idle workers."""
+    rc.flushall()
+    with Workers(adapter, log):
+        adapter.enqueue({"t": time.time()})  # readiness: wait for the first start
+        if probe.pop_latency(rc, timeout_s=60) is None:
+            raise TimeoutError("workers did not start a job within 60 s")
+        probe.sample_latency(rc, adapter.enqueue, 20, 5.0, sizes.latency_gap_s, warmup=0)
+        samples, offered = probe.sample_paced(
+            rc, adapter.enqueue, sizes.paced_rate, sizes.paced_jobs
+        )
+    return paced_summary(samples, offered, sizes.paced_jobs)
 
 
 def latency(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
@@ -128,7 +175,15 @@ def latency(adapter: Adapter, sizes: Sizes, rc: Any, log: Path) -> Metrics:
     return latency_summary(samples)
 
 
-SCENARIOS = {"enqueue": enqueue, "memory": memory, "e2e": e2e, "latency": latency}
+SCENARIOS = {
+    "enqueue": enqueue,
+    "memory": memory,
+    "e2e": e2e,
+    "latency": latency,
+    "loops": loops,
+    "e2e_io": e2e_io,
+    "paced": paced,
+}
 
 
 def run(system: str, sizes: Sizes, only: list[str], log: Path) -> dict[str, Any]:
@@ -145,7 +200,7 @@ def run(system: str, sizes: Sizes, only: list[str], log: Path) -> dict[str, Any]
     try:
         for name, scenario in SCENARIOS.items():
             if (only and name not in only) or (
-                system in WORKER_ONLY and name in ("enqueue", "memory")
+                system in WORKER_ONLY and name in ("enqueue", "memory", "loops")
             ):
                 continue
             try:

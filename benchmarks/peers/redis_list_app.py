@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from benchmarks import probe
+from benchmarks import job_io, probe
 from benchmarks.peers.base import REDIS_URL, Adapter, python
 
 QUEUE, PROCESSING = "bench:list:queue", "bench:list:processing"
@@ -23,7 +23,9 @@ def work() -> None:
         raw = conn.blmove(QUEUE, PROCESSING, 1, "RIGHT", "LEFT")
         if raw is None:
             continue
-        probe.on_job(json.loads(raw)["payload"])
+        payload = json.loads(raw)["payload"]
+        probe.on_job(payload)
+        job_io.touch(payload)
         conn.lrem(PROCESSING, 1, raw)  # type: ignore[arg-type, unused-ignore]
 
 

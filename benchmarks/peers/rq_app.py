@@ -10,13 +10,14 @@ from typing import Any
 import redis
 from rq import Queue  # type: ignore[import-not-found, unused-ignore]
 
-from benchmarks import probe
+from benchmarks import job_io, probe
 from benchmarks.peers.base import REDIS_URL, Adapter, script
 
 
 def noop(payload: dict[str, Any]) -> None:
-    """The no-op job."""
+    """The no-op job (one Redis INCR with "io" in the payload)."""
     probe.on_job(payload)
+    job_io.touch(payload)
 
 
 class RQAdapter(Adapter):

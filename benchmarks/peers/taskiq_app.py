@@ -7,7 +7,7 @@ from typing import Any
 
 from taskiq_redis import ListQueueBroker  # type: ignore[import-not-found, unused-ignore]
 
-from benchmarks import probe
+from benchmarks import job_io, probe
 from benchmarks.peers.base import REDIS_URL, AsyncAdapter, script
 
 broker = ListQueueBroker(url=REDIS_URL, queue_name="bench")
@@ -15,8 +15,9 @@ broker = ListQueueBroker(url=REDIS_URL, queue_name="bench")
 
 @broker.task(task_name="bench.noop")  # type: ignore[untyped-decorator, unused-ignore]
 async def noop(payload: dict[str, Any]) -> None:
-    """The no-op job."""
+    """The no-op job (one Redis INCR with "io" in the payload)."""
     probe.on_job(payload)
+    await job_io.atouch(payload)
 
 
 class TaskiqAdapter(AsyncAdapter):
