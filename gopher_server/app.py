@@ -32,6 +32,7 @@ from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.config import ServerConfig, weighted_pattern
 from gopher_server.dispatch.hub import Hub
 from gopher_server.health import SERVICES, HealthMonitor
+from gopher_server.inproc import LocalChannel, LocalServer
 from gopher_server.observability.interceptor import MetricsInterceptor
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.observability.refresher import StatsRefresher
@@ -151,13 +152,16 @@ class Broker:
         interceptors: list[Interceptor] = [MetricsInterceptor(self.metrics), auth]
         options = [*SERVER_OPTIONS, ("grpc.max_receive_message_length", cfg.max_message_bytes)]
         server = grpc.aio.server(options=options, interceptors=interceptors)
-        job_service_pb2_grpc.add_JobServiceServicer_to_server(
-            JobService(self.store, self._hub, cfg, self.metrics, self.catalog), server
-        )
-        worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, server)
-        admin_service_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminService(self.store, cfg, auth.tokens, self.catalog, self._hub), server
-        )
+        # The same servicers and interceptors also answer in-process calls (the HTTP
+        # port's REST shim and dashboard), without a loopback gRPC hop.
+        self.local = LocalServer()
+        jobs = JobService(self.store, self._hub, cfg, self.metrics, self.catalog)
+        admin = AdminService(self.store, cfg, auth.tokens, self.catalog, self._hub)
+        for target in (server, self.local):
+            job_service_pb2_grpc.add_JobServiceServicer_to_server(jobs, target)
+            worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, target)
+            admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin, target)
+        self.local_channel = LocalChannel(self.local, interceptors)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(

@@ -9,21 +9,25 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gopher_client import AsyncClient
+from gopher_client._channel import ChannelConfig
+from gopher_server.inproc import CALLER_PEER, LocalClient, peer_of
 
 if TYPE_CHECKING:
     from gopher_server.app import Broker
 
 
-def create_http_app(broker: Broker) -> Starlette:
-    """The broker's HTTP app. The REST shim and the dashboard (`/ui/`) reach the broker
-    through the client SDK over loopback gRPC, like any other client (same validation,
-    same auth)."""
+def create_http_app(broker: Broker) -> ASGIApp:
+    """The broker's HTTP app. The REST shim and the dashboard (`/ui/`) call the broker's
+    services in process (gopher_server.inproc), through the gRPC server's own
+    interceptors: the same validation, auth, metrics and errors as a gRPC client gets,
+    without a loopback gRPC hop."""
     from gopher_server.rest import create_app
     from gopher_server.ui import UiSettings, create_ui_app
 
-    client = AsyncClient(broker.internal_address)
+    # The config a loopback SDK client had: its default token ($GOPHER_TOKEN) and deadline.
+    client = LocalClient(broker.local_channel, ChannelConfig(server=broker.internal_address))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -54,4 +58,13 @@ def create_http_app(broker: Broker) -> Starlette:
     # Everything else goes to the shim, which answers every path itself (a Mount would
     # miss paths Starlette cannot match, such as ones with encoded newlines).
     app.router.default = create_app(client)
-    return app
+
+    async def with_peer(scope: Scope, receive: Receive, send: Send) -> None:
+        # The HTTP caller is the peer the services' interceptors see (logs, spans).
+        token = CALLER_PEER.set(peer_of(scope.get("client")))
+        try:
+            await app(scope, receive, send)
+        finally:
+            CALLER_PEER.reset(token)
+
+    return with_peer

@@ -15,12 +15,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from gopher_client import AsyncClient, GopherError
+from gopher_client import GopherError
 from gopher_server.rest._decode import decode, params_to_json, parse_json_body
 from gopher_server.rest._docs_page import DOCS_HTML
 from gopher_server.rest._encode import encode
 from gopher_server.rest._errors import RestError, from_gopher_error, invalid
-from gopher_server.rest._invoke import TRACE_HEADERS, Invoker
+from gopher_server.rest._invoke import TRACE_HEADERS, Connection, Invoker
 from gopher_server.rest._naming import descriptor_of, rest_name
 from gopher_server.rest._openapi import build_openapi
 from gopher_server.rest._routes import Binding, Router, discover_bindings
@@ -111,7 +111,7 @@ def render_response(binding: Binding, response: Message) -> Any:
 class Dispatcher:
     """ASGI app serving every contract route plus the OpenAPI document and docs page."""
 
-    def __init__(self, client: AsyncClient, max_body_bytes: int) -> None:
+    def __init__(self, client: Connection, max_body_bytes: int) -> None:
         bindings = discover_bindings()
         self.router = Router(bindings)
         self.invoker = Invoker(client)
@@ -163,7 +163,7 @@ class Dispatcher:
         return JSONResponse(render_response(binding, response), status_code=binding.success_status)
 
 
-def create_app(client: AsyncClient, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
+def create_app(client: Connection, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
     """Build the REST shim over `client`, a broker connection the caller owns and closes.
 
     Routes come from the `google.api.http` options of the gopher.v1 services; see

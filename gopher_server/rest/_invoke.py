@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
-from gopher_client import AsyncClient
 from gopher_server.rest._errors import RestError
 
 Metadata = Sequence[tuple[str, str]]
+T = TypeVar("T")
 AUTHORIZATION = "authorization"
 # W3C trace context headers the shim passes on to the broker.
 TRACE_HEADERS = ("traceparent", "tracestate")
@@ -24,14 +24,27 @@ def _printable_ascii(text: str) -> bool:
     return text.isascii() and text.isprintable()
 
 
+class Connection(Protocol):
+    """What the shim needs of a broker connection: `gopher_client.AsyncClient`, or
+    `gopher_server.inproc.LocalClient` in the broker's own process."""
+
+    @property
+    def channel(self) -> Any: ...
+
+    async def call(
+        self, method: Callable[..., Awaitable[T]], request: Any, timeout_s: float | None = None
+    ) -> T: ...
+
+
 class Invoker:
-    """Runs unary RPCs through `AsyncClient.call`, so the SDK's error mapping applies.
+    """Runs unary RPCs through `AsyncClient.call` (or the in-process client's, which
+    is the same), so the SDK's error mapping applies.
 
     Stubs are built lazily from the descriptors (`<Service>Stub` in the service's
     `*_pb2_grpc` module) on the client's channel, so no RPC is named here.
     """
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: Connection) -> None:
         self._client = client
         self._stubs: dict[str, Any] = {}
 

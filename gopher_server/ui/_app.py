@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gopher_client import AsyncClient, GopherError, Unauthenticated
+from gopher_client import GopherError, Unauthenticated
 from gopher_server.rest._errors import RestError
-from gopher_server.rest._invoke import Invoker
+from gopher_server.rest._invoke import Connection, Invoker
 from gopher_server.rest.guard import check_same_origin
 from gopher_server.ui._calls import Calls
 from gopher_server.ui._render import SECURITY_HEADERS, make_environment, page
@@ -47,7 +47,7 @@ class UiSettings:
 class Dashboard:
     """Shared state of the pages: the broker connection, templates and settings."""
 
-    def __init__(self, client: AsyncClient, settings: UiSettings) -> None:
+    def __init__(self, client: Connection, settings: UiSettings) -> None:
         if not _PREFIX_RE.match(settings.base_path):
             raise ValueError(f"--ui-base-path must look like /a/b, got {settings.base_path!r}")
         self.invoker = Invoker(client)
@@ -127,7 +127,7 @@ class Dashboard:
         return Response(item.read_bytes(), media_type=kind, headers=headers)
 
 
-def create_ui_app(client: AsyncClient, settings: UiSettings | None = None) -> Starlette:
+def create_ui_app(client: Connection, settings: UiSettings | None = None) -> Starlette:
     """The dashboard over `client` (a broker connection the caller owns), to be mounted
     at `/ui` of the broker's HTTP app."""
     from gopher_server.ui import _actions, _pages
