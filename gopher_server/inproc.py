@@ -26,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeAlias, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeAlias, TypeVar
 
 import grpc
 from opentelemetry import trace
@@ -43,6 +43,14 @@ T = TypeVar("T")
 # Who is calling, as grpc spells a peer ("ipv4:HOST:PORT"): set by the HTTP layer for
 # the request it serves, for the auth refusal log and the server span's attributes.
 CALLER_PEER: ContextVar[str] = ContextVar("gopher_caller_peer", default="unix:in-process")
+
+
+class Metadatum(NamedTuple):
+    """One metadata item as grpc hands it to servicers: a (key, value) pair that also
+    has `.key` and `.value` (tracing's interceptor reads those)."""
+
+    key: str
+    value: str | bytes
 
 
 class LocalRpcError(grpc.RpcError):
@@ -75,7 +83,7 @@ class LocalContext:
     """
 
     def __init__(self, metadata: Metadata, peer: str, deadline: float | None) -> None:
-        self._metadata = metadata
+        self._metadata = tuple(Metadatum(key, value) for key, value in metadata)
         self._peer = peer
         self._deadline = deadline
         self._code: grpc.StatusCode | None = None
