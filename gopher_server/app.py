@@ -45,7 +45,6 @@ from gopher_server.store.job_hash import PayloadChunking, read_chunking
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
 from gopher_server.tls import (
-    PrivateSocket,
     TlsFiles,
     bind_grpc,
     grpc_tls,
@@ -107,7 +106,6 @@ class Broker:
         self._http: Any = None
         self._http_task: asyncio.Task[None] | None = None
         self._stopped = False
-        self._private: PrivateSocket | None = None
         self._http_tls: TlsFiles | None = None
         self._http_socket: socket.socket | None = None
         self.metrics = BrokerMetrics(version=__version__)
@@ -116,12 +114,6 @@ class Broker:
     def address(self) -> str:
         """host:port of the gRPC server."""
         return f"{self.config.host}:{self.port}"
-
-    @property
-    def internal_address(self) -> str:
-        """Where in-process clients (the REST shim) reach gRPC: a private Unix socket
-        when gRPC is on TLS (see gopher_server.tls), else `address`."""
-        return self._private.address if self._private is not None else self.address
 
     async def start(self) -> None:
         """Connect to Redis, serve gRPC, and start the background components."""
@@ -173,9 +165,6 @@ class Broker:
             self.port = 0
         if self.port == 0:
             raise grpc_port.unavailable("is already in use")
-        if grpc_files is not None:
-            self._private = PrivateSocket()
-            server.add_insecure_port(self._private.address)
         await server.start()
         self.server = server
         monitor = HealthMonitor(self.store.ping, self.health)
@@ -252,8 +241,6 @@ class Broker:
             await self._workers.shutdown()
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace_s)
-        if self._private is not None:
-            self._private.close()
         for component in self.components:
             await component.stop()
         if self._hub is not None:

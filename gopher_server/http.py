@@ -27,7 +27,7 @@ def create_http_app(broker: Broker) -> ASGIApp:
     from gopher_server.ui import UiSettings, create_ui_app
 
     # The config a loopback SDK client had: its default token ($GOPHER_TOKEN) and deadline.
-    client = LocalClient(broker.local_channel, ChannelConfig(server=broker.internal_address))
+    client = LocalClient(broker.local_channel, ChannelConfig(server=broker.address))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -4,17 +4,14 @@ gRPC and HTTP are configured apart: the HTTP port may face browsers with a publi
 certificate while gRPC uses a private CA that also signs the workers' client
 certificates. A client CA makes client certificates mandatory on that port.
 
-With gRPC on TLS, the broker's own REST shim cannot present a client certificate, so
-the broker also listens on a Unix socket in a private (0700) directory for it alone:
-the socket is reachable only by the broker's own user, and tokens are still checked
-there by the same interceptor.
+The broker's own REST shim and dashboard call the services in process
+(gopher_server.inproc), so gRPC on TLS, even with client certificates required, needs
+no other way in for them.
 """
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,16 +95,3 @@ def uvicorn_options(files: TlsFiles | None) -> dict[str, Any]:
     if files.client_ca_file:
         options |= {"ssl_ca_certs": files.client_ca_file, "ssl_cert_reqs": ssl.CERT_REQUIRED}
     return options
-
-
-class PrivateSocket:
-    """A Unix socket path in a fresh directory only this user can enter. `close()`
-    removes the directory; it is safe twice."""
-
-    def __init__(self) -> None:
-        self.directory = tempfile.mkdtemp(prefix="gopher-")  # mode 0700
-        self.address = f"unix:{self.directory}/grpc.sock"
-
-    def close(self) -> None:
-        """Remove the socket and its directory."""
-        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,6 +1,7 @@
 """Bearer-token auth with roles (submit, work, admin), per-token submit rate limits,
-and safe network defaults. One gRPC interceptor enforces it, so the REST shim and
-gopherctl, which reach the broker over gRPC, inherit it. See docs/security.md."""
+and safe network defaults. One gRPC interceptor enforces it, so gopherctl (over gRPC)
+and the REST shim (over gRPC, or in process through the same interceptors) inherit it.
+See docs/security.md."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@
 
 Routes come from the `google.api.http` options of the contract; `_naming` documents how
 messages look in JSON. The shim is a client of the contract: it reaches the broker only
-through `gopher_client`.
+through the generated stubs, on a `gopher_client.AsyncClient`'s channel or, on the
+broker's own HTTP port, on `gopher_server.inproc`'s in-process channel.
 """
 
 from gopher_server.rest._app import DEFAULT_MAX_BODY_BYTES, create_app

@@ -1,4 +1,4 @@
-"""The REST shim application: HTTP in, one gRPC call out, JSON back."""
+"""The REST shim application: HTTP in, one contract call out (gRPC or in process), JSON back."""
 
 from __future__ import annotations
 
