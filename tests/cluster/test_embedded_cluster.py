@@ -7,6 +7,7 @@ import os
 import signal
 import time
 
+import pytest
 import redis
 from redis.asyncio.cluster import ClusterNode as AioClusterNode
 from redis.asyncio.cluster import RedisCluster
@@ -113,9 +114,41 @@ async def test_sigkill_of_a_master_promotes_its_replica(
         assert direct.execute_command("GET", key) == "2"
 
 
+def test_sigstop_past_node_timeout_fails_over_and_sigcont_rejoins_as_replica(
+    redis_cluster_with_replicas: EmbeddedCluster,
+) -> None:
+    cluster = redis_cluster_with_replicas
+    replica = next(r for r in cluster.live_replicas() if cluster.master_of(r))
+    master = cluster.master_of(replica)
+    assert master is not None
+    cluster.kill(master, signal.SIGSTOP)
+    wait_until(
+        lambda: cluster.role(replica) == "master",
+        timeout_s=NODE_TIMEOUT_MS / 1000 + 10,
+        what="the replica to take over from the stopped master",
+    )
+    cluster.kill(master, signal.SIGCONT)
+    # The old master wakes up believing it still owns its slots; stable means it has
+    # accepted the newer configuration and follows its former replica.
+    cluster.wait_stable(timeout_s=20)
+    assert cluster.role(master) == "replica"
+    assert cluster.master_of(master) == replica
+
+
+def test_missing_binary_is_a_clear_error_and_leaves_nothing() -> None:
+    cluster = EmbeddedCluster(masters=1, binary="/nonexistent/redis-server")
+    with pytest.raises(FileNotFoundError, match="/nonexistent/redis-server"):
+        cluster.start()
+    assert cluster.nodes == [] and cluster.seed_url == "redis://"
+
+
 def test_stop_kills_every_node_by_pid_and_removes_dirs() -> None:
-    cluster = EmbeddedCluster(masters=1, replicas=1, node_timeout_ms=NODE_TIMEOUT_MS).start()
+    cluster = EmbeddedCluster(
+        masters=1, replicas=1, node_timeout_ms=NODE_TIMEOUT_MS, appendonly=True
+    ).start()
     pids, dirs = cluster.pids, [n.data_dir for n in cluster.nodes]
+    with cluster.nodes[0].client() as c:
+        assert c.config_get("appendonly") == {"appendonly": "yes"}
     cluster.kill(cluster.nodes[1], signal.SIGSTOP)  # a stopped process must die too
     cluster.stop()
     cluster.stop()  # safe twice
