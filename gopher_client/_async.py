@@ -31,6 +31,7 @@ from gopher_client._convert import (
 )
 from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
 from gopher_client._models import Group, GroupSubmission, Job, JobPage
+from gopher_client._submit_stream import AsyncSubmitStream, StreamUnsupported
 from gopher_client._waiting import outcome
 
 T = TypeVar("T")
@@ -54,6 +55,9 @@ class AsyncClient:
         self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
         self.workers = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
         self.admin = admin_service_pb2_grpc.AdminServiceStub(self.channel)
+        self._stream: AsyncSubmitStream | None = None
+        if self.config.submit_stream:
+            self._stream = AsyncSubmitStream(self.jobs.SubmitJobStream, self.config.metadata)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -63,7 +67,18 @@ class AsyncClient:
 
     async def close(self) -> None:
         """Close the channel, cancelling calls still running."""
+        if self._stream is not None:
+            self._stream.close()
         await self.channel.close(None)
+
+    async def _submit(self, request: jobs_pb.SubmitJobRequest) -> jobs_pb.SubmitJobResponse:
+        """One SubmitJob, over the shared stream unless it is off or unsupported."""
+        if self._stream is not None:
+            try:
+                return await self._stream.submit(request, self.config.timeout_s)
+            except StreamUnsupported:
+                self._stream = None  # an older broker: unary from now on
+        return await self.call(self.jobs.SubmitJob, request)
 
     async def call(
         self, method: Callable[..., Awaitable[T]], request: Any, timeout_s: float | None = None
@@ -117,7 +132,7 @@ class AsyncClient:
         InvalidArgument naming the bad field.
         """
         request = submit_request(job_type, payload, **options)
-        job_id = (await self.call(self.jobs.SubmitJob, request)).job_id
+        job_id = (await self._submit(request)).job_id
         if not wait:
             return job_id
         return await self.result(job_id, wait_timeout_s)

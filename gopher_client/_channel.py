@@ -32,7 +32,9 @@ class ChannelConfig:
 
     `server` is host:port (default $GOPHER_SERVER or 127.0.0.1:50051); `token` is sent as
     a bearer token when set (default $GOPHER_TOKEN); `root_cert`, `cert` and `key` are
-    PEM bytes for TLS and mTLS. `timeout_s` bounds every unary call.
+    PEM bytes for TLS and mTLS. `timeout_s` bounds every unary call (and the wait for
+    each submit's answer). `submit_stream` sends `submit_job` and `submit` over one shared
+    SubmitJobStream (the default); False sends one unary SubmitJob per job.
     """
 
     server: str = field(default_factory=lambda: os.environ.get("GOPHER_SERVER", DEFAULT_SERVER))
@@ -41,6 +43,7 @@ class ChannelConfig:
     cert: bytes | None = None
     key: bytes | None = None
     timeout_s: float = 10.0
+    submit_stream: bool = True
 
     @property
     def secure(self) -> bool:

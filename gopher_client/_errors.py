@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import grpc
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 if TYPE_CHECKING:
@@ -125,13 +125,18 @@ def details_of(error: grpc.RpcError) -> tuple[str, float | None]:
         status = rpc_status.from_call(error)  # type: ignore[arg-type]
     except Exception:  # a status without parseable details is still a status
         return "", None
+    return status_details(status)
+
+
+def status_details(status: status_pb2.Status | None) -> tuple[str, float | None]:
+    """`details_of` for a google.rpc.Status message."""
     field, retry_after = "", None
     for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR) and not field:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR) and not field:  # type: ignore[arg-type]  # upb stubs
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             field = next((str(v.field) for v in bad.field_violations), "")
-        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):  # type: ignore[arg-type]
             info = error_details_pb2.RetryInfo()
             detail.Unpack(info)
             retry_after = info.retry_delay.ToTimedelta().total_seconds()
@@ -152,3 +157,17 @@ def from_rpc_error(error: grpc.RpcError) -> GopherError:
     cls = _BY_CODE.get(code, RequestError)
     field, retry_after = details_of(error)
     return cls(code, message, field, retry_after)
+
+
+_CODE_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def from_status(status: status_pb2.Status) -> GopherError:
+    """Translate a google.rpc.Status (a SubmitJobStream answer's error) into the SDK's
+    exception tree, exactly as `from_rpc_error` does for a call ending with it."""
+    code = _CODE_BY_VALUE.get(status.code, grpc.StatusCode.UNKNOWN)
+    message = status.message or code.name
+    if code in _CONNECTION_CODES:
+        return ConnectionFailed(f"{code.name}: {message}")
+    field, retry_after = status_details(status)
+    return _BY_CODE.get(code, RequestError)(code, message, field, retry_after)

@@ -32,6 +32,7 @@ from gopher_client._convert import (
 )
 from gopher_client._errors import ConnectionFailed, WaitTimeout, from_rpc_error
 from gopher_client._models import Group, GroupSubmission, Job, JobPage, Submission
+from gopher_client._submit_stream import StreamUnsupported, SyncSubmitStream
 from gopher_client._waiting import outcome
 
 T = TypeVar("T")
@@ -57,6 +58,9 @@ class Client:
         self.jobs = job_service_pb2_grpc.JobServiceStub(self.channel)
         self.workers = worker_service_pb2_grpc.WorkerServiceStub(self.channel)
         self.admin = admin_service_pb2_grpc.AdminServiceStub(self.channel)
+        self._stream: SyncSubmitStream | None = None
+        if self.config.submit_stream:
+            self._stream = SyncSubmitStream(self.jobs.SubmitJobStream, self.config.metadata)
 
     def __enter__(self) -> Client:
         return self
@@ -66,7 +70,18 @@ class Client:
 
     def close(self) -> None:
         """Close the channel; the client is unusable afterwards."""
+        if self._stream is not None:
+            self._stream.close()
         self.channel.close()
+
+    def _submit(self, request: jobs_pb.SubmitJobRequest) -> jobs_pb.SubmitJobResponse:
+        """One SubmitJob, over the shared stream unless it is off or unsupported."""
+        if self._stream is not None:
+            try:
+                return self._stream.submit(request, self.config.timeout_s)
+            except StreamUnsupported:
+                self._stream = None  # an older broker: unary from now on
+        return self.call(self.jobs.SubmitJob, request)
 
     def call(self, method: Callable[..., T], request: Any, timeout_s: float | None = None) -> T:
         """Invoke one unary stub method with auth metadata, translating errors."""
@@ -120,14 +135,14 @@ class Client:
         InvalidArgument naming the bad field.
         """
         request = submit_request(job_type, payload, **options)
-        job_id = (self.call(self.jobs.SubmitJob, request)).job_id
+        job_id = self._submit(request).job_id
         if not wait:
             return job_id
         return self.result(job_id, wait_timeout_s)
 
     def submit(self, request: jobs_pb.SubmitJobRequest) -> Submission:
         """Submit a prepared request and return the broker's full answer."""
-        return Submission.from_proto(self.call(self.jobs.SubmitJob, request))
+        return Submission.from_proto(self._submit(request))
 
     def submit_jobs(self, requests: Sequence[jobs_pb.SubmitJobRequest]) -> list[str]:
         """Submit a batch atomically (all or nothing); return the ids in order."""

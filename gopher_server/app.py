@@ -147,7 +147,7 @@ class Broker:
         # The same servicers and interceptors also answer in-process calls (the HTTP
         # port's REST shim and dashboard), without a loopback gRPC hop.
         self.local = LocalServer()
-        jobs = JobService(self.store, self._hub, cfg, self.metrics, self.catalog)
+        jobs = JobService(self.store, self._hub, cfg, self.metrics, self.catalog, auth.limiter)
         admin = AdminService(self.store, cfg, auth.tokens, self.catalog, self._hub)
         for target in (server, self.local):
             job_service_pb2_grpc.add_JobServiceServicer_to_server(jobs, target)

@@ -29,6 +29,11 @@ _CODES: dict[type[errors.GopherServerError], grpc.StatusCode] = {
 
 def to_status(error: errors.GopherServerError) -> grpc.Status:
     """A rich gRPC status for a domain error; the field goes in a BadRequest detail."""
+    return rpc_status.to_status(status_proto(error))
+
+
+def status_proto(error: errors.GopherServerError) -> status_pb2.Status:
+    """The google.rpc.Status of `to_status`, as a message (a stream answer carries it)."""
     code = _CODES.get(type(error), grpc.StatusCode.INTERNAL)
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message)
     if error.field:
@@ -38,7 +43,7 @@ def to_status(error: errors.GopherServerError) -> grpc.Status:
         )
         detail.Pack(error_details_pb2.BadRequest(field_violations=[violation]))
         status.details.append(detail)
-    return rpc_status.to_status(status)
+    return status
 
 
 async def abort(

@@ -16,7 +16,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry, Counter
 
-from gopher_server.auth.rate import SubmitRateLimiter
+from gopher_server.auth.rate import SubmitRateLimiter, caller
 from gopher_server.auth.tokens import OPEN_SERVICES, TokenTable, bearer_token
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ else:
     _Base = grpc.aio.ServerInterceptor
 
 SUBMIT_METHODS = frozenset({"/gopher.v1.JobService/SubmitJob", "/gopher.v1.JobService/SubmitJobs"})
+# Rate-limited per message by its handler (see `caller`), not once per call.
+SUBMIT_STREAM_METHOD = "/gopher.v1.JobService/SubmitJobStream"
 # Auth failures are logged at most once per reason in this window (with a count of the
 # rest), so a flood of bad calls cannot flood the log too.
 LOG_EVERY_S = 10.0
@@ -48,20 +50,28 @@ class _Undecodable:
 
 
 def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
+    return rpc_status.to_status(_status_proto(code, message, *details))
+
+
+def _status_proto(code: grpc.StatusCode, message: str, *details: Any) -> status_pb2.Status:
     packed = []
     for detail in details:
         item = any_pb2.Any()
         item.Pack(detail)
         packed.append(item)
-    proto = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
-    return rpc_status.to_status(proto)
+    return status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
 
 
 def retry_status(wait_s: float, who: str) -> grpc.Status:
     """RESOURCE_EXHAUSTED with a google.rpc.RetryInfo detail saying when to come back."""
+    return rpc_status.to_status(retry_status_proto(wait_s, who))
+
+
+def retry_status_proto(wait_s: float, who: str) -> status_pb2.Status:
+    """The google.rpc.Status of `retry_status`, as a message (a stream answer carries it)."""
     delay = duration_pb2.Duration()
     delay.FromNanoseconds(max(1, int(wait_s * 1e9)))
-    return _status(
+    return _status_proto(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         f"submit rate limit of {who} exceeded; retry in {wait_s:.3f}s",
         error_details_pb2.RetryInfo(retry_delay=delay),
@@ -190,6 +200,8 @@ class AuthInterceptor(_Base):
                 status = _status(grpc.StatusCode.PERMISSION_DENIED, message)
                 return self._deny(handler, status, "forbidden", method, entry.name)
             identity = entry.name
+        # grpc.aio runs the handler in this call's task, so it sees the identity.
+        caller.set(identity)
         if self.limiter is not None and method in SUBMIT_METHODS:
             wait_s = self.limiter.take(identity)
             if wait_s > 0:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+# The authenticated caller of the current call ("anonymous" with auth off), set by the
+# auth interceptor: a stream handler rate-limits each message under this identity.
+caller: ContextVar[str] = ContextVar("gopher_caller", default="anonymous")
 
 
 @dataclass

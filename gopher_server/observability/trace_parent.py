@@ -36,3 +36,15 @@ def call_trace(context: grpc.aio.ServicerContext[Any, Any]) -> str:
             return ""
     stored = orjson.dumps(carrier).decode()
     return stored if len(stored) <= MAX_CALL_TRACE_BYTES else ""
+
+
+def stream_trace(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    """The parent for a stream's jobs that name none: the caller's W3C metadata sent
+    when the stream opened ('' = none). Never the broker's span of the stream itself,
+    which outlives every job on it."""
+    metadata = context.invocation_metadata() or ()
+    carrier = {k: v for k, v in metadata if k in W3C_KEYS and isinstance(v, str)}
+    if "traceparent" not in carrier:
+        return ""
+    stored = orjson.dumps(carrier).decode()
+    return stored if len(stored) <= MAX_CALL_TRACE_BYTES else ""

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 from gopher.v1 import job_pb2, job_service_pb2, job_service_pb2_grpc
 
+from gopher_server.auth.rate import SubmitRateLimiter
 from gopher_server.components.type_catalog import (
     TypeCatalog,
     job_tree_types,
@@ -25,6 +26,7 @@ from gopher_server.errors import InvalidArgument, NotFound, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.observability.trace_parent import call_trace
 from gopher_server.services.operator import check_id_prefix
+from gopher_server.services.submit_stream import SubmitStream
 from gopher_server.status import abort, unary
 from gopher_server.store import groups, listing
 from gopher_server.store.records import NewJob, SubmitResult
@@ -68,8 +70,10 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         config: ServerConfig,
         metrics: BrokerMetrics,
         catalog: TypeCatalog | None = None,
+        limiter: SubmitRateLimiter | None = None,
     ) -> None:
         self.store = store
+        self.limiter = limiter  # None: no submit rate limit (SubmitJobStream's own)
         self.hub = hub
         self.config = config
         self.metrics = metrics
@@ -101,11 +105,28 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
     async def SubmitJob(
         self, request: job_service_pb2.SubmitJobRequest, context: Context
     ) -> job_service_pb2.SubmitJobResponse:
+        return await self.submit_one(request, call_trace(context))
+
+    async def SubmitJobStream(
+        self,
+        request_iterator: AsyncIterator[job_service_pb2.SubmitJobStreamRequest],
+        context: Context,
+    ) -> AsyncIterator[job_service_pb2.SubmitJobStreamResponse]:
+        # grpc.aio streams an async generator's items, so this is one (not a return).
+        async for answer in SubmitStream(self.submit_one, self.limiter).serve(
+            request_iterator, context
+        ):
+            yield answer
+
+    async def submit_one(
+        self, request: job_service_pb2.SubmitJobRequest, trace: str
+    ) -> job_service_pb2.SubmitJobResponse:
+        """SubmitJob's work, shared with SubmitJobStream: validate, write, hand off.
+        `trace` is the stored parent for a request without trace_context. Raises the
+        domain errors `unary` maps to statuses."""
         now_ms = self.store.clock.now_ms()
         view = self.catalog.view
-        job = submit_to_job(
-            request, self.config, now_ms, call_trace=call_trace(context), defaults=view.defaults
-        )
+        job = submit_to_job(request, self.config, now_ms, call_trace=trace, defaults=view.defaults)
         stream = self.hub.waiting_session(job.type) if job.run_at_ms <= now_ms else None
         if stream is None:
             (result,) = await self.store.submit([job])

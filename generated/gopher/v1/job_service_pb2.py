@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from gopher.v1 import job_pb2 as gopher_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgopher/v1/job_service.proto\x12\tgopher.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13gopher/v1/job.proto\"\xc1\x04\n\x10SubmitJobRequest\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x14\n\x0cpayload_json\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x14\n\x07retries\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12*\n\x06run_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07\x64\x65lay_s\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x16\n\ttimeout_s\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x0blease_ttl_s\x18\t \x01(\x01H\x03\x88\x01\x01\x12,\n\x0cretry_policy\x18\n \x01(\x0b\x32\x16.gopher.v1.RetryPolicy\x12\x44\n\rtrace_context\x18\x0b \x03(\x0b\x32-.gopher.v1.SubmitJobRequest.TraceContextEntry\x12/\n\non_success\x18\x0c \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_failure\x18\r \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_retriesB\n\n\x08_delay_sB\x0c\n\n_timeout_sB\x0e\n\x0c_lease_ttl_s\"\x80\x01\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x16\n\tduplicate\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08warnings\x18\x04 \x03(\tB\x0c\n\n_duplicate\">\n\x11SubmitJobsRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\"C\n\x12SubmitJobsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.gopher.v1.SubmitJobResponse\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"-\n\x0eGetJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job\"\xa4\x01\n\x0fListJobsRequest\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x11\n\tid_prefix\x18\x06 \x01(\t\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.gopher.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"J\n\x11\x43\x61ncelJobResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x11\n\tcancelled\x18\x02 \x01(\x08\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"/\n\x10WatchJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job\"\xec\x01\n\x12SubmitGroupRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12\x30\n\x0bon_complete\x18\x02 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_success\x18\x03 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_failure\x18\x04 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\x8e\x01\n\x13SubmitGroupResponse\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12-\n\x07members\x18\x02 \x03(\x0b\x32\x1c.gopher.v1.SubmitJobResponse\x12\x16\n\tduplicate\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08warnings\x18\x04 \x03(\tB\x0c\n\n_duplicate\"#\n\x0fGetGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\"3\n\x10GetGroupResponse\x12\x1f\n\x05group\x18\x01 \x01(\x0b\x32\x10.gopher.v1.Group2\x86\x06\n\nJobService\x12\\\n\tSubmitJob\x12\x1b.gopher.v1.SubmitJobRequest\x1a\x1c.gopher.v1.SubmitJobResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/api/jobs:\x01*\x12\x65\n\nSubmitJobs\x12\x1c.gopher.v1.SubmitJobsRequest\x1a\x1d.gopher.v1.SubmitJobsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/api/jobs:batch:\x01*\x12^\n\x06GetJob\x12\x18.gopher.v1.GetJobRequest\x1a\x19.gopher.v1.GetJobResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x12/api/jobs/{job_id}b\x03job\x12V\n\x08ListJobs\x12\x1a.gopher.v1.ListJobsRequest\x1a\x1b.gopher.v1.ListJobsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/api/jobs\x12\x62\n\tCancelJob\x12\x1b.gopher.v1.CancelJobRequest\x1a\x1c.gopher.v1.CancelJobResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/api/jobs/{job_id}\x12\x64\n\x0bSubmitGroup\x12\x1d.gopher.v1.SubmitGroupRequest\x1a\x1e.gopher.v1.SubmitGroupResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/api/groups:\x01*\x12j\n\x08GetGroup\x12\x1a.gopher.v1.GetGroupRequest\x1a\x1b.gopher.v1.GetGroupResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x16/api/groups/{group_id}b\x05group\x12\x45\n\x08WatchJob\x12\x1a.gopher.v1.WatchJobRequest\x1a\x1b.gopher.v1.WatchJobResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bgopher/v1/job_service.proto\x12\tgopher.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13gopher/v1/job.proto\"\xc1\x04\n\x10SubmitJobRequest\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x14\n\x0cpayload_json\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x14\n\x07retries\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12*\n\x06run_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07\x64\x65lay_s\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12\x16\n\ttimeout_s\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x18\n\x0blease_ttl_s\x18\t \x01(\x01H\x03\x88\x01\x01\x12,\n\x0cretry_policy\x18\n \x01(\x0b\x32\x16.gopher.v1.RetryPolicy\x12\x44\n\rtrace_context\x18\x0b \x03(\x0b\x32-.gopher.v1.SubmitJobRequest.TraceContextEntry\x12/\n\non_success\x18\x0c \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_failure\x18\r \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x1a\x33\n\x11TraceContextEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_retriesB\n\n\x08_delay_sB\x0c\n\n_timeout_sB\x0e\n\x0c_lease_ttl_s\"\x80\x01\n\x11SubmitJobResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12#\n\x06status\x18\x02 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x16\n\tduplicate\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08warnings\x18\x04 \x03(\tB\x0c\n\n_duplicate\">\n\x11SubmitJobsRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\"C\n\x12SubmitJobsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.gopher.v1.SubmitJobResponse\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"-\n\x0eGetJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job\"\xa4\x01\n\x0fListJobsRequest\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x0c\n\x04type\x18\x02 \x01(\t\x12%\n\x08priority\x18\x03 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12\x11\n\tid_prefix\x18\x06 \x01(\t\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.gopher.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"J\n\x11\x43\x61ncelJobResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x11\n\tcancelled\x18\x02 \x01(\x08\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"/\n\x10WatchJobResponse\x12\x1b\n\x03job\x18\x01 \x01(\x0b\x32\x0e.gopher.v1.Job\"\xec\x01\n\x12SubmitGroupRequest\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12\x30\n\x0bon_complete\x18\x02 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_success\x18\x03 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12/\n\non_failure\x18\x04 \x03(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"\x8e\x01\n\x13SubmitGroupResponse\x12\x10\n\x08group_id\x18\x01 \x01(\t\x12-\n\x07members\x18\x02 \x03(\x0b\x32\x1c.gopher.v1.SubmitJobResponse\x12\x16\n\tduplicate\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08warnings\x18\x04 \x03(\tB\x0c\n\n_duplicate\"#\n\x0fGetGroupRequest\x12\x10\n\x08group_id\x18\x01 \x01(\t\"3\n\x10GetGroupResponse\x12\x1f\n\x05group\x18\x01 \x01(\x0b\x32\x10.gopher.v1.Group\"W\n\x16SubmitJobStreamRequest\x12\x13\n\x0bsequence_id\x18\x01 \x01(\x04\x12(\n\x03job\x18\x02 \x01(\x0b\x32\x1b.gopher.v1.SubmitJobRequest\"\x92\x01\n\x17SubmitJobStreamResponse\x12\x13\n\x0bsequence_id\x18\x01 \x01(\x04\x12+\n\x03job\x18\x02 \x01(\x0b\x32\x1c.gopher.v1.SubmitJobResponseH\x00\x12*\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x19.gopher.v1.SubmitJobErrorH\x00\x42\t\n\x07outcome\"V\n\x0eSubmitJobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any2\xe4\x06\n\nJobService\x12\\\n\tSubmitJob\x12\x1b.gopher.v1.SubmitJobRequest\x1a\x1c.gopher.v1.SubmitJobResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/api/jobs:\x01*\x12\x65\n\nSubmitJobs\x12\x1c.gopher.v1.SubmitJobsRequest\x1a\x1d.gopher.v1.SubmitJobsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/api/jobs:batch:\x01*\x12^\n\x06GetJob\x12\x18.gopher.v1.GetJobRequest\x1a\x19.gopher.v1.GetJobResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x12/api/jobs/{job_id}b\x03job\x12V\n\x08ListJobs\x12\x1a.gopher.v1.ListJobsRequest\x1a\x1b.gopher.v1.ListJobsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/api/jobs\x12\x62\n\tCancelJob\x12\x1b.gopher.v1.CancelJobRequest\x1a\x1c.gopher.v1.CancelJobResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/api/jobs/{job_id}\x12\x64\n\x0bSubmitGroup\x12\x1d.gopher.v1.SubmitGroupRequest\x1a\x1e.gopher.v1.SubmitGroupResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/api/groups:\x01*\x12j\n\x08GetGroup\x12\x1a.gopher.v1.GetGroupRequest\x1a\x1b.gopher.v1.GetGroupResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x16/api/groups/{group_id}b\x05group\x12\x45\n\x08WatchJob\x12\x1a.gopher.v1.WatchJobRequest\x1a\x1b.gopher.v1.WatchJobResponse0\x01\x12\\\n\x0fSubmitJobStream\x12!.gopher.v1.SubmitJobStreamRequest\x1a\".gopher.v1.SubmitJobStreamResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,40 +51,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSERVICE'].methods_by_name['SubmitGroup']._serialized_options = b'\202\323\344\223\002\020\"\013/api/groups:\001*'
   _globals['_JOBSERVICE'].methods_by_name['GetGroup']._loaded_options = None
   _globals['_JOBSERVICE'].methods_by_name['GetGroup']._serialized_options = b'\202\323\344\223\002\037\022\026/api/groups/{group_id}b\005group'
-  _globals['_SUBMITJOBREQUEST']._serialized_start=127
-  _globals['_SUBMITJOBREQUEST']._serialized_end=704
-  _globals['_SUBMITJOBREQUEST_TRACECONTEXTENTRY']._serialized_start=599
-  _globals['_SUBMITJOBREQUEST_TRACECONTEXTENTRY']._serialized_end=650
-  _globals['_SUBMITJOBRESPONSE']._serialized_start=707
-  _globals['_SUBMITJOBRESPONSE']._serialized_end=835
-  _globals['_SUBMITJOBSREQUEST']._serialized_start=837
-  _globals['_SUBMITJOBSREQUEST']._serialized_end=899
-  _globals['_SUBMITJOBSRESPONSE']._serialized_start=901
-  _globals['_SUBMITJOBSRESPONSE']._serialized_end=968
-  _globals['_GETJOBREQUEST']._serialized_start=970
-  _globals['_GETJOBREQUEST']._serialized_end=1001
-  _globals['_GETJOBRESPONSE']._serialized_start=1003
-  _globals['_GETJOBRESPONSE']._serialized_end=1048
-  _globals['_LISTJOBSREQUEST']._serialized_start=1051
-  _globals['_LISTJOBSREQUEST']._serialized_end=1215
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1217
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1290
-  _globals['_CANCELJOBREQUEST']._serialized_start=1292
-  _globals['_CANCELJOBREQUEST']._serialized_end=1326
-  _globals['_CANCELJOBRESPONSE']._serialized_start=1328
-  _globals['_CANCELJOBRESPONSE']._serialized_end=1402
-  _globals['_WATCHJOBREQUEST']._serialized_start=1404
-  _globals['_WATCHJOBREQUEST']._serialized_end=1437
-  _globals['_WATCHJOBRESPONSE']._serialized_start=1439
-  _globals['_WATCHJOBRESPONSE']._serialized_end=1486
-  _globals['_SUBMITGROUPREQUEST']._serialized_start=1489
-  _globals['_SUBMITGROUPREQUEST']._serialized_end=1725
-  _globals['_SUBMITGROUPRESPONSE']._serialized_start=1728
-  _globals['_SUBMITGROUPRESPONSE']._serialized_end=1870
-  _globals['_GETGROUPREQUEST']._serialized_start=1872
-  _globals['_GETGROUPREQUEST']._serialized_end=1907
-  _globals['_GETGROUPRESPONSE']._serialized_start=1909
-  _globals['_GETGROUPRESPONSE']._serialized_end=1960
-  _globals['_JOBSERVICE']._serialized_start=1963
-  _globals['_JOBSERVICE']._serialized_end=2737
+  _globals['_SUBMITJOBREQUEST']._serialized_start=154
+  _globals['_SUBMITJOBREQUEST']._serialized_end=731
+  _globals['_SUBMITJOBREQUEST_TRACECONTEXTENTRY']._serialized_start=626
+  _globals['_SUBMITJOBREQUEST_TRACECONTEXTENTRY']._serialized_end=677
+  _globals['_SUBMITJOBRESPONSE']._serialized_start=734
+  _globals['_SUBMITJOBRESPONSE']._serialized_end=862
+  _globals['_SUBMITJOBSREQUEST']._serialized_start=864
+  _globals['_SUBMITJOBSREQUEST']._serialized_end=926
+  _globals['_SUBMITJOBSRESPONSE']._serialized_start=928
+  _globals['_SUBMITJOBSRESPONSE']._serialized_end=995
+  _globals['_GETJOBREQUEST']._serialized_start=997
+  _globals['_GETJOBREQUEST']._serialized_end=1028
+  _globals['_GETJOBRESPONSE']._serialized_start=1030
+  _globals['_GETJOBRESPONSE']._serialized_end=1075
+  _globals['_LISTJOBSREQUEST']._serialized_start=1078
+  _globals['_LISTJOBSREQUEST']._serialized_end=1242
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1244
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1317
+  _globals['_CANCELJOBREQUEST']._serialized_start=1319
+  _globals['_CANCELJOBREQUEST']._serialized_end=1353
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1355
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1429
+  _globals['_WATCHJOBREQUEST']._serialized_start=1431
+  _globals['_WATCHJOBREQUEST']._serialized_end=1464
+  _globals['_WATCHJOBRESPONSE']._serialized_start=1466
+  _globals['_WATCHJOBRESPONSE']._serialized_end=1513
+  _globals['_SUBMITGROUPREQUEST']._serialized_start=1516
+  _globals['_SUBMITGROUPREQUEST']._serialized_end=1752
+  _globals['_SUBMITGROUPRESPONSE']._serialized_start=1755
+  _globals['_SUBMITGROUPRESPONSE']._serialized_end=1897
+  _globals['_GETGROUPREQUEST']._serialized_start=1899
+  _globals['_GETGROUPREQUEST']._serialized_end=1934
+  _globals['_GETGROUPRESPONSE']._serialized_start=1936
+  _globals['_GETGROUPRESPONSE']._serialized_end=1987
+  _globals['_SUBMITJOBSTREAMREQUEST']._serialized_start=1989
+  _globals['_SUBMITJOBSTREAMREQUEST']._serialized_end=2076
+  _globals['_SUBMITJOBSTREAMRESPONSE']._serialized_start=2079
+  _globals['_SUBMITJOBSTREAMRESPONSE']._serialized_end=2225
+  _globals['_SUBMITJOBERROR']._serialized_start=2227
+  _globals['_SUBMITJOBERROR']._serialized_end=2313
+  _globals['_JOBSERVICE']._serialized_start=2316
+  _globals['_JOBSERVICE']._serialized_end=3184
 # @@protoc_insertion_point(module_scope)

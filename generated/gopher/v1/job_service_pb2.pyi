@@ -1,6 +1,7 @@
 import datetime
 
 from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from gopher.v1 import job_pb2 as _job_pb2
 from google.protobuf.internal import containers as _containers
@@ -171,3 +172,31 @@ class GetGroupResponse(_message.Message):
     GROUP_FIELD_NUMBER: _ClassVar[int]
     group: _job_pb2.Group
     def __init__(self, group: _Optional[_Union[_job_pb2.Group, _Mapping]] = ...) -> None: ...
+
+class SubmitJobStreamRequest(_message.Message):
+    __slots__ = ("sequence_id", "job")
+    SEQUENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    sequence_id: int
+    job: SubmitJobRequest
+    def __init__(self, sequence_id: _Optional[int] = ..., job: _Optional[_Union[SubmitJobRequest, _Mapping]] = ...) -> None: ...
+
+class SubmitJobStreamResponse(_message.Message):
+    __slots__ = ("sequence_id", "job", "error")
+    SEQUENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    sequence_id: int
+    job: SubmitJobResponse
+    error: SubmitJobError
+    def __init__(self, sequence_id: _Optional[int] = ..., job: _Optional[_Union[SubmitJobResponse, _Mapping]] = ..., error: _Optional[_Union[SubmitJobError, _Mapping]] = ...) -> None: ...
+
+class SubmitJobError(_message.Message):
+    __slots__ = ("code", "message", "details")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    details: _containers.RepeatedCompositeFieldContainer[_any_pb2.Any]
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., details: _Optional[_Iterable[_Union[_any_pb2.Any, _Mapping]]] = ...) -> None: ...

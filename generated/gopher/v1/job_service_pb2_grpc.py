@@ -75,6 +75,11 @@ class JobServiceStub:
                 request_serializer=gopher_dot_v1_dot_job__service__pb2.WatchJobRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_job__service__pb2.WatchJobResponse.FromString,
                 _registered_method=True)
+        self.SubmitJobStream = channel.stream_stream(
+                '/gopher.v1.JobService/SubmitJobStream',
+                request_serializer=gopher_dot_v1_dot_job__service__pb2.SubmitJobStreamRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_job__service__pb2.SubmitJobStreamResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -141,6 +146,19 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitJobStream(self, request_iterator, context):
+        """SubmitJobStream submits jobs over one long-lived stream, one message per job: each
+        request is answered (in completion order, matched by sequence_id) exactly as
+        SubmitJob would answer it, and a refused request is answered with its error
+        without ending the stream. An acknowledged job is in Redis before its answer. The
+        stream is authorised like SubmitJob; each message counts against the submit rate
+        limit. A request without trace_context joins the stream's caller trace only as
+        sent in the stream's own traceparent metadata.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +201,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.WatchJob,
                     request_deserializer=gopher_dot_v1_dot_job__service__pb2.WatchJobRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_job__service__pb2.WatchJobResponse.SerializeToString,
+            ),
+            'SubmitJobStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.SubmitJobStream,
+                    request_deserializer=gopher_dot_v1_dot_job__service__pb2.SubmitJobStreamRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_job__service__pb2.SubmitJobStreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -402,6 +425,33 @@ class JobService:
             '/gopher.v1.JobService/WatchJob',
             gopher_dot_v1_dot_job__service__pb2.WatchJobRequest.SerializeToString,
             gopher_dot_v1_dot_job__service__pb2.WatchJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitJobStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/gopher.v1.JobService/SubmitJobStream',
+            gopher_dot_v1_dot_job__service__pb2.SubmitJobStreamRequest.SerializeToString,
+            gopher_dot_v1_dot_job__service__pb2.SubmitJobStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -20,6 +22,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Any } from "../../google/protobuf/any";
 import { Timestamp } from "../../google/protobuf/timestamp";
 import { Group, Job, JobState, Priority, RetryPolicy } from "./job";
 
@@ -261,6 +264,40 @@ export interface GetGroupRequest {
 export interface GetGroupResponse {
   /** The group. */
   group?: Group | undefined;
+}
+
+/** SubmitJobStreamRequest is one job to submit on a SubmitJobStream. */
+export interface SubmitJobStreamRequest {
+  /** Client-chosen id echoed in the answer; unique among the stream's requests in flight. */
+  sequenceId: number;
+  /** The job, with SubmitJob's rules. */
+  job?: SubmitJobRequest | undefined;
+}
+
+/** SubmitJobStreamResponse answers one SubmitJobStreamRequest. */
+export interface SubmitJobStreamResponse {
+  /** The request's sequence_id. */
+  sequenceId: number;
+  /** The job was accepted (or found, for an idempotent repeat). */
+  job?:
+    | SubmitJobResponse
+    | undefined;
+  /** The job was refused; nothing was written. */
+  error?: SubmitJobError | undefined;
+}
+
+/**
+ * SubmitJobError is the status a unary SubmitJob would have ended with, with the
+ * fields of google.rpc.Status: e.g. INVALID_ARGUMENT with a google.rpc.BadRequest
+ * naming the field, or RESOURCE_EXHAUSTED with a google.rpc.RetryInfo.
+ */
+export interface SubmitJobError {
+  /** A google.rpc.Code value. */
+  code: number;
+  /** The error message. */
+  message: string;
+  /** google.rpc error details (BadRequest, RetryInfo), as SubmitJob's status carries. */
+  details: Any[];
 }
 
 function createBaseSubmitJobRequest(): SubmitJobRequest {
@@ -1585,6 +1622,237 @@ export const GetGroupResponse: MessageFns<GetGroupResponse> = {
   },
 };
 
+function createBaseSubmitJobStreamRequest(): SubmitJobStreamRequest {
+  return { sequenceId: 0, job: undefined };
+}
+
+export const SubmitJobStreamRequest: MessageFns<SubmitJobStreamRequest> = {
+  encode(message: SubmitJobStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequenceId !== 0) {
+      writer.uint32(8).uint64(message.sequenceId);
+    }
+    if (message.job !== undefined) {
+      SubmitJobRequest.encode(message.job, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitJobStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitJobStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequenceId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.job = SubmitJobRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SubmitJobStreamRequest>): SubmitJobStreamRequest {
+    return SubmitJobStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitJobStreamRequest>): SubmitJobStreamRequest {
+    const message = createBaseSubmitJobStreamRequest();
+    message.sequenceId = object.sequenceId ?? 0;
+    message.job = (object.job !== undefined && object.job !== null)
+      ? SubmitJobRequest.fromPartial(object.job)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSubmitJobStreamResponse(): SubmitJobStreamResponse {
+  return { sequenceId: 0, job: undefined, error: undefined };
+}
+
+export const SubmitJobStreamResponse: MessageFns<SubmitJobStreamResponse> = {
+  encode(message: SubmitJobStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequenceId !== 0) {
+      writer.uint32(8).uint64(message.sequenceId);
+    }
+    if (message.job !== undefined) {
+      SubmitJobResponse.encode(message.job, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== undefined) {
+      SubmitJobError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitJobStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitJobStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequenceId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.job = SubmitJobResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = SubmitJobError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SubmitJobStreamResponse>): SubmitJobStreamResponse {
+    return SubmitJobStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitJobStreamResponse>): SubmitJobStreamResponse {
+    const message = createBaseSubmitJobStreamResponse();
+    message.sequenceId = object.sequenceId ?? 0;
+    message.job = (object.job !== undefined && object.job !== null)
+      ? SubmitJobResponse.fromPartial(object.job)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? SubmitJobError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSubmitJobError(): SubmitJobError {
+  return { code: 0, message: "", details: [] };
+}
+
+export const SubmitJobError: MessageFns<SubmitJobError> = {
+  encode(message: SubmitJobError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    for (const v of message.details) {
+      Any.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitJobError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitJobError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.details.push(Any.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<SubmitJobError>): SubmitJobError {
+    return SubmitJobError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitJobError>): SubmitJobError {
+    const message = createBaseSubmitJobError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    message.details = object.details?.map((e) => Any.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** JobService is how applications submit background work and follow it. */
 export type JobServiceService = typeof JobServiceService;
 export const JobServiceService = {
@@ -1678,6 +1946,26 @@ export const JobServiceService = {
     responseSerialize: (value: WatchJobResponse): Buffer => Buffer.from(WatchJobResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchJobResponse => WatchJobResponse.decode(value),
   },
+  /**
+   * SubmitJobStream submits jobs over one long-lived stream, one message per job: each
+   * request is answered (in completion order, matched by sequence_id) exactly as
+   * SubmitJob would answer it, and a refused request is answered with its error
+   * without ending the stream. An acknowledged job is in Redis before its answer. The
+   * stream is authorised like SubmitJob; each message counts against the submit rate
+   * limit. A request without trace_context joins the stream's caller trace only as
+   * sent in the stream's own traceparent metadata.
+   */
+  submitJobStream: {
+    path: "/gopher.v1.JobService/SubmitJobStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: SubmitJobStreamRequest): Buffer =>
+      Buffer.from(SubmitJobStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SubmitJobStreamRequest => SubmitJobStreamRequest.decode(value),
+    responseSerialize: (value: SubmitJobStreamResponse): Buffer =>
+      Buffer.from(SubmitJobStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SubmitJobStreamResponse => SubmitJobStreamResponse.decode(value),
+  },
 } as const;
 
 export interface JobServiceServer extends UntypedServiceImplementation {
@@ -1707,6 +1995,16 @@ export interface JobServiceServer extends UntypedServiceImplementation {
    * ends after the job reaches a final state.
    */
   watchJob: handleServerStreamingCall<WatchJobRequest, WatchJobResponse>;
+  /**
+   * SubmitJobStream submits jobs over one long-lived stream, one message per job: each
+   * request is answered (in completion order, matched by sequence_id) exactly as
+   * SubmitJob would answer it, and a refused request is answered with its error
+   * without ending the stream. An acknowledged job is in Redis before its answer. The
+   * stream is authorised like SubmitJob; each message counts against the submit rate
+   * limit. A request without trace_context joins the stream's caller trace only as
+   * sent in the stream's own traceparent metadata.
+   */
+  submitJobStream: handleBidiStreamingCall<SubmitJobStreamRequest, SubmitJobStreamResponse>;
 }
 
 export interface JobServiceClient extends Client {
@@ -1839,6 +2137,21 @@ export interface JobServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchJobResponse>;
+  /**
+   * SubmitJobStream submits jobs over one long-lived stream, one message per job: each
+   * request is answered (in completion order, matched by sequence_id) exactly as
+   * SubmitJob would answer it, and a refused request is answered with its error
+   * without ending the stream. An acknowledged job is in Redis before its answer. The
+   * stream is authorised like SubmitJob; each message counts against the submit rate
+   * limit. A request without trace_context joins the stream's caller trace only as
+   * sent in the stream's own traceparent metadata.
+   */
+  submitJobStream(): ClientDuplexStream<SubmitJobStreamRequest, SubmitJobStreamResponse>;
+  submitJobStream(options: Partial<CallOptions>): ClientDuplexStream<SubmitJobStreamRequest, SubmitJobStreamResponse>;
+  submitJobStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<SubmitJobStreamRequest, SubmitJobStreamResponse>;
 }
 
 export const JobServiceClient = makeGenericClientConstructor(JobServiceService, "gopher.v1.JobService") as unknown as {
@@ -1865,6 +2178,17 @@ function fromTimestamp(t: Timestamp): Date {
   let millis = (t.seconds || 0) * 1_000;
   millis += (t.nanos || 0) / 1_000_000;
   return new globalThis.Date(millis);
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 export interface MessageFns<T> {

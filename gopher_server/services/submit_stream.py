@@ -1,0 +1,100 @@
+"""SubmitJobStream: SubmitJob over one long-lived stream, one message per job.
+
+Each request runs as its own task through the same code as SubmitJob
+(`JobService.submit_one`), so validation, defaults, warnings, the hand-off to a parked
+worker and "in Redis before the answer" are the same. Requests are processed as they
+arrive, up to MAX_IN_FLIGHT at once; concurrent ones share Redis writes through the
+store's auto-pipeline (one write per event-loop turn). A refused request gets its
+status as an answer and the stream goes on; only the caller ending the stream (or
+the broker stopping) ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+import redis.exceptions
+from gopher.v1 import job_service_pb2 as pb
+
+from gopher_server import errors
+from gopher_server.auth.interceptor import retry_status_proto
+from gopher_server.auth.rate import SubmitRateLimiter, caller
+from gopher_server.observability.trace_parent import stream_trace
+from gopher_server.status import status_proto
+
+log = logging.getLogger(__name__)
+Context = grpc.aio.ServicerContext[Any, Any]
+SubmitOne = Callable[[pb.SubmitJobRequest, str], Awaitable[pb.SubmitJobResponse]]
+# Requests of one stream being processed at once; the stream stops reading beyond it,
+# so a fast sender is slowed by flow control instead of growing the broker's memory.
+MAX_IN_FLIGHT = 256
+
+
+class SubmitStream:
+    """One SubmitJobStream call: reads requests, answers each as its submit finishes."""
+
+    def __init__(self, submit_one: SubmitOne, limiter: SubmitRateLimiter | None) -> None:
+        self.submit_one = submit_one
+        self.limiter = limiter
+        self.identity = caller.get()  # set by the auth interceptor for this call
+        self.answers: asyncio.Queue[pb.SubmitJobStreamResponse | None] = asyncio.Queue()
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def serve(
+        self, requests: AsyncIterator[pb.SubmitJobStreamRequest], context: Context
+    ) -> AsyncIterator[pb.SubmitJobStreamResponse]:
+        """Yield one answer per request, in completion order, until the caller closes
+        its side and every answer is out."""
+        trace = stream_trace(context)
+        reader = asyncio.create_task(self._read(requests, trace))
+        try:
+            while (answer := await self.answers.get()) is not None:
+                yield answer
+            await reader  # re-raises a failed read (e.g. a request that did not decode)
+        finally:
+            reader.cancel()
+            for task in self.tasks:
+                task.cancel()
+
+    async def _read(self, requests: AsyncIterator[pb.SubmitJobStreamRequest], trace: str) -> None:
+        try:
+            async for request in requests:
+                await self.slots.acquire()
+                task = asyncio.create_task(self._answer(request, trace))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            if self.tasks:
+                await asyncio.gather(*list(self.tasks))
+        finally:
+            self.answers.put_nowait(None)
+
+    async def _answer(self, request: pb.SubmitJobStreamRequest, trace: str) -> None:
+        answer = pb.SubmitJobStreamResponse(sequence_id=request.sequence_id)
+        try:
+            wait_s = self.limiter.take(self.identity) if self.limiter is not None else 0.0
+            if wait_s > 0:
+                _refuse(answer, retry_status_proto(wait_s, self.identity))
+            else:
+                answer.job.CopyFrom(await self.submit_one(request.job, trace))
+        except errors.GopherServerError as error:
+            _refuse(answer, status_proto(error))
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("redis unavailable during SubmitJobStream: %s", exc)
+            _refuse(answer, status_proto(errors.Unavailable(f"redis unavailable: {exc}")))
+        except Exception:  # a bug answers INTERNAL for this request; the stream goes on
+            log.exception("SubmitJobStream request %d failed", request.sequence_id)
+            _refuse(answer, status_proto(errors.GopherServerError("internal error")))
+        finally:
+            self.slots.release()
+        self.answers.put_nowait(answer)
+
+
+def _refuse(answer: pb.SubmitJobStreamResponse, status: Any) -> None:
+    answer.error.code = status.code
+    answer.error.message = status.message
+    answer.error.details.extend(status.details)
