@@ -30,8 +30,9 @@ else:
     _Base = grpc.aio.ServerInterceptor
 
 SUBMIT_METHODS = frozenset({"/gopher.v1.JobService/SubmitJob", "/gopher.v1.JobService/SubmitJobs"})
-# Rate-limited per message by its handler (see `caller`), not once per call.
-SUBMIT_STREAM_METHOD = "/gopher.v1.JobService/SubmitJobStream"
+# SubmitJobStream is not among them: its handler takes a token per message (`caller`).
+# Methods of the Gopher contract (not health or reflection) start with this.
+OWN = "/gopher."
 # Auth failures are logged at most once per reason in this window (with a count of the
 # rest), so a flood of bad calls cannot flood the log too.
 LOG_EVERY_S = 10.0
@@ -113,14 +114,21 @@ def _refusal(
     return _handler_like(handler, refuse_stream if streams else refuse, lambda raw: None)
 
 
-def _decode_guarded(handler: Handler) -> Handler:
-    """The handler, refusing undecodable requests with INVALID_ARGUMENT. Handlers that
-    take a request stream (reflection) are returned as they are."""
+def _decode_guarded(handler: Handler, method: str) -> Handler:
+    """The handler, refusing undecodable requests with INVALID_ARGUMENT. Of the handlers
+    that take a request stream only Gopher's own (SubmitJobStream) are guarded, a
+    message at a time; reflection's are returned as they are."""
     # The stubs type behaviors for the sync server; on grpc.aio they are coroutines.
     behavior: Any = handler.unary_unary or handler.unary_stream
     parse = handler.request_deserializer
-    if behavior is None or parse is None:
+    if behavior is None and handler.stream_stream is not None and method.startswith(OWN):
+        behavior = handler.stream_stream
+        guard_stream = True
+    elif behavior is None or parse is None:
         return handler
+    else:
+        guard_stream = False
+    assert parse is not None
 
     def deserialize(raw: bytes) -> Any:
         try:
@@ -143,9 +151,18 @@ def _decode_guarded(handler: Handler) -> Handler:
         async for response in behavior(request, context):
             yield response
 
+    async def checked(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+        async for request in requests:
+            await check(request, context)
+            yield request
+
+    async def bidi(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+        async for response in behavior(checked(requests, context), context):
+            yield response
+
     # grpc runs a streaming behavior as an async generator only if it is one.
     wrapped = stream if inspect.isasyncgenfunction(behavior) else unary
-    return _handler_like(handler, wrapped, deserialize)
+    return _handler_like(handler, bidi if guard_stream else wrapped, deserialize)
 
 
 class AuthInterceptor(_Base):
@@ -212,7 +229,7 @@ class AuthInterceptor(_Base):
         cached = self._guarded.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        guarded = _decode_guarded(handler)
+        guarded = _decode_guarded(handler, method)
         self._guarded[method] = (handler, guarded)
         return guarded
 
