@@ -113,10 +113,15 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         context: Context,
     ) -> AsyncIterator[job_service_pb2.SubmitJobStreamResponse]:
         # grpc.aio streams an async generator's items, so this is one (not a return).
-        async for answer in SubmitStream(self.submit_one, self.limiter).serve(
-            request_iterator, context
-        ):
+        stream = SubmitStream(self.submit_one, self.limiter, self._record_message)
+        async for answer in stream.serve(request_iterator, context):
             yield answer
+
+    def _record_message(self, code: str, took_s: float) -> None:
+        # Each stream message counts as a request in gopher_grpc_requests_total (and its
+        # latency), so submits stay visible per message, not once per stream.
+        self.metrics.rpc_requests.labels("SubmitJobStream", code).inc()
+        self.metrics.rpc_latency.labels("SubmitJobStream").observe(took_s)
 
     async def submit_one(
         self, request: job_service_pb2.SubmitJobRequest, trace: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,16 +30,22 @@ from gopher_server.status import status_proto
 log = logging.getLogger(__name__)
 Context = grpc.aio.ServicerContext[Any, Any]
 SubmitOne = Callable[[pb.SubmitJobRequest, str], Awaitable[pb.SubmitJobResponse]]
+# Called once per answered message with its status code name and seconds taken.
+Record = Callable[[str, float], None]
 # Requests of one stream being processed at once; the stream stops reading beyond it,
 # so a fast sender is slowed by flow control instead of growing the broker's memory.
 MAX_IN_FLIGHT = 256
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 
 
 class SubmitStream:
     """One SubmitJobStream call: reads requests, answers each as its submit finishes."""
 
-    def __init__(self, submit_one: SubmitOne, limiter: SubmitRateLimiter | None) -> None:
+    def __init__(
+        self, submit_one: SubmitOne, limiter: SubmitRateLimiter | None, record: Record
+    ) -> None:
         self.submit_one = submit_one
+        self.record = record
         self.limiter = limiter
         self.identity = caller.get()  # set by the auth interceptor for this call
         self.answers: asyncio.Queue[pb.SubmitJobStreamResponse | None] = asyncio.Queue()
@@ -74,6 +81,7 @@ class SubmitStream:
             self.answers.put_nowait(None)
 
     async def _answer(self, request: pb.SubmitJobStreamRequest, trace: str) -> None:
+        started = time.perf_counter()
         answer = pb.SubmitJobStreamResponse(sequence_id=request.sequence_id)
         try:
             wait_s = self.limiter.take(self.identity) if self.limiter is not None else 0.0
@@ -92,6 +100,8 @@ class SubmitStream:
         finally:
             self.slots.release()
         self.answers.put_nowait(answer)
+        code = _CODE_NAMES.get(answer.error.code, "UNKNOWN") if answer.HasField("error") else "OK"
+        self.record(code, time.perf_counter() - started)
 
 
 def _refuse(answer: pb.SubmitJobStreamResponse, status: Any) -> None:

@@ -4,7 +4,7 @@
 //        npm run gen:check    (regenerate into a temporary directory; exit 1 if src/gen/ differs)
 //
 // buf (from npm) compiles protos/ with the repository's buf.yaml and runs ts-proto with the
-// options in buf.gen.yaml. Only the Gopher files and the one well-known type they use are
+// options in buf.gen.yaml. Only the Gopher files and the well-known types they use are
 // kept: the google/api annotations drive the REST shim, not this SDK.
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 const PKG = dirname(dirname(fileURLToPath(import.meta.url)));
 const ROOT = dirname(dirname(PKG));
 const OUT = join(PKG, "src", "gen");
-const KEEP = ["gopher", join("google", "protobuf", "timestamp.ts")];
+const KEEP = ["gopher", ...["timestamp.ts", "any.ts"].map((f) => join("google", "protobuf", f))];
 
 function generate(base) {
   execFileSync(
