@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
@@ -150,3 +151,30 @@ def test_a_broker_restart_fails_only_the_calls_meanwhile(
             except ConnectionFailed:
                 threading.Event().wait(0.1)
     assert after is not None and db.exists(KEYS.job(before)) and db.exists(KEYS.job(after))
+
+
+class _OlderBroker(job_service_pb2_grpc.JobServiceServicer):
+    """A JobService from before SubmitJobStream: the stream answers UNIMPLEMENTED."""
+
+    def __init__(self) -> None:
+        self.unary_submits = 0
+
+    def SubmitJob(self, request: pb.SubmitJobRequest, context: Any) -> pb.SubmitJobResponse:
+        self.unary_submits += 1
+        return pb.SubmitJobResponse(job_id=f"old-{self.unary_submits}")
+
+
+def test_a_broker_without_the_stream_gets_unary_submits() -> None:
+    older = _OlderBroker()
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
+    job_service_pb2_grpc.add_JobServiceServicer_to_server(older, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with Client(f"127.0.0.1:{port}") as client:
+            assert client.submit_job("email") == "old-1"  # resent as unary, not lost
+            assert client.submit_job("email") == "old-2"
+            assert client._stream is None  # unary from then on
+    finally:
+        server.stop(None)
+    assert older.unary_submits == 2
