@@ -28,6 +28,8 @@ from pathlib import Path
 from types import TracebackType
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from gopher_server.embedded_redis import find_redis_binary
 from gopher_server.ports import PortSpec, PortUnavailableError, check_free
@@ -75,6 +77,9 @@ class ClusterNode:
             decode_responses=True,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
+            # No retries: a node that does not answer is a fact to report, and redis-py's
+            # default backoff would turn one probe of a dead port into seconds.
+            retry=Retry(NoBackoff(), 0),
         )
 
 
@@ -245,7 +250,7 @@ class EmbeddedCluster:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-            if "in use" not in err:
+            if "in use" not in err and "Failed listening" not in err:
                 break  # not a port race: another port will not help
         raise ClusterStartError(f"cluster node {index} did not start: {last}")
 
@@ -269,8 +274,9 @@ class EmbeddedCluster:
         while time.monotonic() < deadline:
             if node.process.poll() is not None:
                 with contextlib.suppress(OSError):
+                    # The cause ("Address already in use") precedes the final "aborting".
                     log = Path(node.data_dir, "log").read_text().strip().splitlines()
-                    return f"exited at start: {log[-1] if log else 'no output'}"
+                    return f"exited at start: {' / '.join(log[-2:]) or 'no output'}"
                 return "exited at start"
             errors = (redis.RedisError, OSError, KeyError, ValueError)
             with contextlib.suppress(*errors), node.client(0.5) as c:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from redis.asyncio.cluster import ClusterNode as AioClusterNode
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
+from gopher_server import embedded_cluster
 from gopher_server.embedded_cluster import SLOTS, ClusterNode, EmbeddedCluster
 from tests.cluster.conftest import NODE_TIMEOUT_MS
 from tests.support import wait_until
@@ -140,6 +142,23 @@ def test_missing_binary_is_a_clear_error_and_leaves_nothing() -> None:
     with pytest.raises(FileNotFoundError, match="/nonexistent/redis-server"):
         cluster.start()
     assert cluster.nodes == [] and cluster.seed_url == "redis://"
+
+
+def test_a_port_taken_after_it_was_chosen_is_retried_on_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    taken = embedded_cluster._free_cluster_port()
+    choices = iter([taken])
+    real = embedded_cluster._free_cluster_port
+    # The first choice is a port somebody else binds between the check and the start.
+    monkeypatch.setattr(embedded_cluster, "_free_cluster_port", lambda: next(choices, real()))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        with EmbeddedCluster(masters=1, node_timeout_ms=NODE_TIMEOUT_MS) as cluster:
+            assert cluster.nodes[0].port != taken
+            with cluster.nodes[0].client() as c:
+                assert "cluster_state:ok" in c.execute_command("CLUSTER", "INFO")
 
 
 def test_stop_kills_every_node_by_pid_and_removes_dirs() -> None:
