@@ -7,7 +7,9 @@ handed to grpc is sent again on a new stream (as grpc retries a unary call that 
 left); one that was sent when the stream broke fails with the error a unary call would
 have raised (ConnectionFailed for a lost connection), since the broker may have
 written it. A broker without SubmitJobStream (UNIMPLEMENTED) switches the client to
-unary SubmitJob for good, resending what was waiting.
+unary SubmitJob for good, resending what was waiting. A stopping broker ends its
+streams with OK after answering every request it read: what is still waiting then was
+never processed and is resent too.
 """
 
 from __future__ import annotations
@@ -42,16 +44,30 @@ def _outcome(answer: pb.SubmitJobStreamResponse) -> pb.SubmitJobResponse | Gophe
 
 
 def _break_error(error: BaseException | None) -> tuple[GopherError, bool]:
-    """What the requests sent on a stream that ended with `error` fail with, and
-    whether the broker is known to have processed none of them."""
+    """What the requests still waiting on a stream that ended with `error` fail with,
+    and whether the broker is known to have processed none of them (so all may be
+    sent again)."""
     if isinstance(error, grpc.RpcError):
         code = error.code()
         if code == grpc.StatusCode.UNIMPLEMENTED:
             return StreamUnsupported(), True
-        if code == grpc.StatusCode.CANCELLED:  # cut by the broker (e.g. stopping)
+        if code == grpc.StatusCode.CANCELLED:  # cut by the broker
             return ConnectionFailed(f"UNAVAILABLE: the submit stream was cut: {error}"), False
         return from_rpc_error(error), False
-    return ConnectionFailed("UNAVAILABLE: the broker ended the submit stream"), False
+    # Ended with OK: the broker is stopping and answered every request it read.
+    return ConnectionFailed("UNAVAILABLE: the broker ended the submit stream"), True
+
+
+def _stranded(failure: GopherError, unprocessed: bool, sent: bool) -> GopherError:
+    """The outcome of a request left waiting when its stream ended with `failure`:
+    StreamUnsupported or Resend (send it again), else `failure` itself. A refusal of
+    the whole stream (a bad token) answers every waiting request; a lost stream lets
+    the requests never handed to grpc go out again."""
+    if isinstance(failure, StreamUnsupported):
+        return failure
+    if unprocessed or (not sent and isinstance(failure, ConnectionFailed)):
+        return Resend()
+    return failure
 
 
 class _Pending:
@@ -111,19 +127,13 @@ class _SyncLine:
                     pending.done.set()
         except grpc.RpcError as exc:
             error = exc
-        failure, none_processed = _break_error(error)
+        failure, unprocessed = _break_error(error)
         with self.lock:
             self.broken, self.failure = True, failure
             stranded, self.pending = list(self.pending.values()), {}
         self.outbox.put(None)
-        # A refusal of the whole stream (a bad token) answers every waiting request;
-        # only a lost stream is worth sending the unsent ones again.
-        lost = isinstance(failure, ConnectionFailed)
         for pending in stranded:
-            resend = none_processed or (not pending.sent and lost)
-            pending.outcome = (
-                (StreamUnsupported() if none_processed else Resend()) if resend else failure
-            )
+            pending.outcome = _stranded(failure, unprocessed, pending.sent)
             pending.done.set()
 
     def close(self) -> None:
@@ -220,16 +230,10 @@ class _AsyncLine:
         self.broken = True
         stranded, self.pending = list(self.pending.values()), {}
         self.outbox.put_nowait(None)
-        failure, none_processed = _break_error(error)
-        # A refusal of the whole stream (a bad token) answers every waiting request;
-        # only a lost stream is worth sending the unsent ones again.
-        lost = isinstance(failure, ConnectionFailed)
+        failure, unprocessed = _break_error(error)
         for future, sent in stranded:
-            resend = none_processed or (not sent[0] and lost)
             if not future.done():
-                future.set_result(
-                    (StreamUnsupported() if none_processed else Resend()) if resend else failure
-                )
+                future.set_result(_stranded(failure, unprocessed, sent[0]))
 
     def close(self) -> None:
         self.outbox.put_nowait(None)

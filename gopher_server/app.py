@@ -103,6 +103,7 @@ class Broker:
         self.components: list[PeriodicComponent] = []
         self._hub: Hub | None = None
         self._workers: WorkerService | None = None
+        self._jobs: JobService | None = None
         self._http: Any = None
         self._http_task: asyncio.Task[None] | None = None
         self._stopped = False
@@ -148,6 +149,7 @@ class Broker:
         # port's REST shim and dashboard), without a loopback gRPC hop.
         self.local = LocalServer()
         jobs = JobService(self.store, self._hub, cfg, self.metrics, self.catalog, auth.limiter)
+        self._jobs = jobs
         admin = AdminService(self.store, cfg, auth.tokens, self.catalog, self._hub)
         for target in (server, self.local):
             job_service_pb2_grpc.add_JobServiceServicer_to_server(jobs, target)
@@ -239,6 +241,8 @@ class Broker:
                 await self.components[0].set_all(False, reason="shutting down")
         if self._workers is not None:
             await self._workers.shutdown()
+        if self._jobs is not None:
+            self._jobs.shutdown()
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace_s)
         for component in self.components:

@@ -74,11 +74,17 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
     ) -> None:
         self.store = store
         self.limiter = limiter  # None: no submit rate limit (SubmitJobStream's own)
+        self.stopping = asyncio.Event()  # set by shutdown(): submit streams end
         self.hub = hub
         self.config = config
         self.metrics = metrics
         # No catalog given (a test's bare service): no defaults, every type unknown.
         self.catalog = catalog or TypeCatalog(store, int(config.worker_alive_s * 1000))
+
+    def shutdown(self) -> None:
+        """End every SubmitJobStream once the requests it read are answered (before the
+        gRPC server stops, which would otherwise wait out its grace for them)."""
+        self.stopping.set()
 
     def _warnings(self, job: NewJob) -> list[str]:
         view = self.catalog.view
@@ -113,7 +119,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         context: Context,
     ) -> AsyncIterator[job_service_pb2.SubmitJobStreamResponse]:
         # grpc.aio streams an async generator's items, so this is one (not a return).
-        stream = SubmitStream(self.submit_one, self.limiter, self._record_message)
+        stream = SubmitStream(self.submit_one, self.limiter, self._record_message, self.stopping)
         async for answer in stream.serve(request_iterator, context):
             yield answer
 

@@ -42,9 +42,14 @@ class SubmitStream:
     """One SubmitJobStream call: reads requests, answers each as its submit finishes."""
 
     def __init__(
-        self, submit_one: SubmitOne, limiter: SubmitRateLimiter | None, record: Record
+        self,
+        submit_one: SubmitOne,
+        limiter: SubmitRateLimiter | None,
+        record: Record,
+        stopping: asyncio.Event,
     ) -> None:
         self.submit_one = submit_one
+        self.stopping = stopping
         self.record = record
         self.limiter = limiter
         self.identity = caller.get()  # set by the auth interceptor for this call
@@ -59,11 +64,17 @@ class SubmitStream:
         its side and every answer is out."""
         trace = stream_trace(context)
         reader = asyncio.create_task(self._read(requests, trace))
+        # When the broker stops, stop reading, answer what was read and end the stream
+        # (status OK), so the server's stop does not wait out its grace for an idle
+        # stream; the client knows any request left unanswered was never processed.
+        stop_watch = asyncio.create_task(self.stopping.wait())
+        stop_watch.add_done_callback(lambda _: reader.cancel())
         try:
             while (answer := await self.answers.get()) is not None:
                 yield answer
             await reader  # re-raises a failed read (e.g. a request that did not decode)
         finally:
+            stop_watch.cancel()
             reader.cancel()
             for task in self.tasks:
                 task.cancel()
@@ -75,10 +86,17 @@ class SubmitStream:
                 task = asyncio.create_task(self._answer(request, trace))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
-            if self.tasks:
-                await asyncio.gather(*list(self.tasks))
-        finally:
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                self.answers.put_nowait(None)
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        except BaseException:
             self.answers.put_nowait(None)
+            raise
+        if self.tasks:
+            await asyncio.gather(*list(self.tasks))
+        self.answers.put_nowait(None)
 
     async def _answer(self, request: pb.SubmitJobStreamRequest, trace: str) -> None:
         started = time.perf_counter()

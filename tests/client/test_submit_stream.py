@@ -178,3 +178,20 @@ def test_a_broker_without_the_stream_gets_unary_submits() -> None:
     finally:
         server.stop(None)
     assert older.unary_submits == 2
+
+
+def test_a_stopping_broker_ends_its_submit_streams_instead_of_waiting_out_the_grace(
+    broker_factory: Factory, redis_url: str
+) -> None:
+    broker = broker_factory(shutdown_grace_s=60.0)
+    db = redis.Redis.from_url(redis_url)
+    with Client(broker.address, timeout_s=5.0) as client:
+        job_id = client.submit_job("email")  # the stream is open and idle now
+        stopper = threading.Thread(target=broker.stop)
+        stopper.start()
+        stopper.join(30)
+        # Far less than the 60 s grace: the broker ended the stream itself.
+        assert not stopper.is_alive()
+        with pytest.raises(ConnectionFailed):
+            client.submit_job("email")
+    assert db.exists(KEYS.job(job_id))

@@ -153,7 +153,9 @@ class JobServiceServicer:
         without ending the stream. An acknowledged job is in Redis before its answer. The
         stream is authorised like SubmitJob; each message counts against the submit rate
         limit. A request without trace_context joins the stream's caller trace only as
-        sent in the stream's own traceparent metadata.
+        sent in the stream's own traceparent metadata. A stopping broker stops reading,
+        answers what it read and ends the stream with OK: a request left unanswered then
+        was not processed and may be sent again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1953,7 +1953,9 @@ export const JobServiceService = {
    * without ending the stream. An acknowledged job is in Redis before its answer. The
    * stream is authorised like SubmitJob; each message counts against the submit rate
    * limit. A request without trace_context joins the stream's caller trace only as
-   * sent in the stream's own traceparent metadata.
+   * sent in the stream's own traceparent metadata. A stopping broker stops reading,
+   * answers what it read and ends the stream with OK: a request left unanswered then
+   * was not processed and may be sent again.
    */
   submitJobStream: {
     path: "/gopher.v1.JobService/SubmitJobStream" as const,
@@ -2002,7 +2004,9 @@ export interface JobServiceServer extends UntypedServiceImplementation {
    * without ending the stream. An acknowledged job is in Redis before its answer. The
    * stream is authorised like SubmitJob; each message counts against the submit rate
    * limit. A request without trace_context joins the stream's caller trace only as
-   * sent in the stream's own traceparent metadata.
+   * sent in the stream's own traceparent metadata. A stopping broker stops reading,
+   * answers what it read and ends the stream with OK: a request left unanswered then
+   * was not processed and may be sent again.
    */
   submitJobStream: handleBidiStreamingCall<SubmitJobStreamRequest, SubmitJobStreamResponse>;
 }
@@ -2144,7 +2148,9 @@ export interface JobServiceClient extends Client {
    * without ending the stream. An acknowledged job is in Redis before its answer. The
    * stream is authorised like SubmitJob; each message counts against the submit rate
    * limit. A request without trace_context joins the stream's caller trace only as
-   * sent in the stream's own traceparent metadata.
+   * sent in the stream's own traceparent metadata. A stopping broker stops reading,
+   * answers what it read and ends the stream with OK: a request left unanswered then
+   * was not processed and may be sent again.
    */
   submitJobStream(): ClientDuplexStream<SubmitJobStreamRequest, SubmitJobStreamResponse>;
   submitJobStream(options: Partial<CallOptions>): ClientDuplexStream<SubmitJobStreamRequest, SubmitJobStreamResponse>;
