@@ -59,12 +59,14 @@ class Sizes:
     loop_bulk_jobs: int = 20_000
     # End to end with a job body of one Redis INCR (benchmarks/job_io.py).
     io_e2e_jobs: int = 10_000
-    io_e2e_cap_s: float = 25.0
+    io_e2e_cap_s: float = 15.0
     # Idle latency with jobs offered at a fixed rate (open loop), after a warm-up.
     paced_rate: float = 200.0
     paced_jobs: int = 600
-    # Floors: bare grpcio echo calls per variant; REST vs gRPC calls per client.
+    # Floors: bare grpcio echo calls per variant, alternated with the Gopher loops
+    # `real_rounds` times; REST vs gRPC calls per client.
     floor_calls: int = 3_000
+    real_rounds: int = 2
     rest_single_calls: int = 1_000
     rest_clients: int = 16
     rest_calls_per_client: int = 150

@@ -46,7 +46,7 @@ def _peer_notes(system: dict[str, Any]) -> str:
     if system.get("error"):
         parts.append(f"NOT RUN: {system['error']}")
     for scenario, err in system.get("errors", {}).items():
-        if scenario in ("loops", "e2e_io", "paced", "floors", "rest"):
+        if scenario in ("loops", "e2e_io", "paced", "rest"):
             parts.append(f"{scenario} failed: {err}")
     return "; ".join(p for p in parts if p)
 
@@ -88,6 +88,22 @@ def floor_lines(results: dict[str, Any]) -> list[str]:
             f" {fmt(m['floor_grpc_stream_async_per_s'])}/s grpc.aio client; unary"
             f" {fmt(m['floor_grpc_unary_sync_per_s'])}/s sync,"
             f" {fmt(m['floor_grpc_unary_async_per_s'])}/s grpc.aio"
+        )
+    if rounds := m.get("loop_rounds"):
+        lines.append(
+            f"loops and floors alternated {len(rounds)} times (best of each above); per round,"
+            " sync Client.submit_job / sync bidi echo: "
+            + ", ".join(
+                fmt(r.get("loop_sync_per_s", 0) / r["floor_grpc_stream_sync_per_s"])
+                for r in rounds
+                if r.get("floor_grpc_stream_sync_per_s")
+            )
+            + "; AsyncClient / grpc.aio bidi echo: "
+            + ", ".join(
+                fmt(r.get("loop_async_per_s", 0) / r["floor_grpc_stream_async_per_s"])
+                for r in rounds
+                if r.get("floor_grpc_stream_async_per_s")
+            )
         )
     if "rest_1_p50_ms" in m:
         n = m.get("rest_clients", 16)

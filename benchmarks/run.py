@@ -30,7 +30,6 @@ from benchmarks import (
     gopher_rest,
     gopher_scale,
     gopher_ui,
-    grpc_floor,
     machine,
     procs,
     profile,
@@ -45,10 +44,11 @@ from benchmarks.peers import runner
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs"
 CORE = ["enqueue", "memory", "e2e", "latency"]
-# The realistic scenarios: `loops`, `e2e_io` and `paced` run for the peers too; the
-# floors of Python gRPC and REST-vs-gRPC for Gopher. `--only realistic` = these.
+# The realistic scenarios: `loops`, `e2e_io` and `paced` run for the peers too (for
+# Gopher `loops` includes the floors of Python gRPC); REST-vs-gRPC for Gopher only.
+# `--only realistic` = these.
 PEER_REAL = ["e2e", "loops", "e2e_io", "paced"]
-REALISTIC = [*PEER_REAL, "floors", "rest"]
+REALISTIC = [*PEER_REAL, "rest"]
 PEER_SCENARIOS = [*CORE, *PEER_REAL[1:]]
 SCALE = ["sweep", "backlog", "promotion", "soak", "ui"]
 
@@ -170,8 +170,8 @@ def run_gopher(
             lambda: gopher_core.e2e_node(redis, sizes, settings, float(m.get("e2e_per_s") or 0)),
         )
     step("latency", m, lambda: gopher_core.latency(redis, sizes, settings))
-    step("loops", m, lambda: gopher_real.loops(redis, sizes, settings))
-    step("floors", m, lambda: grpc_floor.floors(sizes))
+    # The sync loops beside the floors of Python gRPC (bare grpcio echo), alternated.
+    step("loops", m, lambda: gopher_real.loops_beside_floors(redis, sizes, settings))
     step("e2e_io", m, lambda: gopher_real.e2e_io(redis, sizes, settings))
     step("paced", m, lambda: gopher_real.paced(redis, sizes, settings))
     step("rest", m, lambda: gopher_rest.rest(redis, sizes, settings))
