@@ -195,3 +195,25 @@ def test_a_stopping_broker_ends_its_submit_streams_instead_of_waiting_out_the_gr
         with pytest.raises(ConnectionFailed):
             client.submit_job("email")
     assert db.exists(KEYS.job(job_id))
+
+
+async def test_async_client_opens_a_new_stream_after_a_broker_restart(
+    broker_factory: Factory, redis_url: str
+) -> None:
+    first = broker_factory()
+    port = int(first.address.rsplit(":", 1)[1])
+    db = redis.Redis.from_url(redis_url)
+    async with AsyncClient(first.address, timeout_s=5.0) as client:
+        before = await client.submit_job("email")
+        await asyncio.to_thread(first.stop)
+        with pytest.raises(ConnectionFailed):
+            await client.submit_job("email")
+        await asyncio.to_thread(broker_factory, port=port)
+        after = None
+        for _ in range(50):
+            try:
+                after = await client.submit_job("email")
+                break
+            except ConnectionFailed:
+                await asyncio.sleep(0.1)  # grpc reconnects with backoff (at most 2 s)
+    assert after is not None and db.exists(KEYS.job(before)) and db.exists(KEYS.job(after))
