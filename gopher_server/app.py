@@ -155,7 +155,7 @@ class Broker:
             job_service_pb2_grpc.add_JobServiceServicer_to_server(jobs, target)
             worker_service_pb2_grpc.add_WorkerServiceServicer_to_server(self._workers, target)
             admin_service_pb2_grpc.add_AdminServiceServicer_to_server(admin, target)
-        self.local_channel = LocalChannel(self.local, interceptors)
+        self.local_channel = LocalChannel(self.local, interceptors, cfg.max_message_bytes)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(

@@ -15,8 +15,9 @@ much again as the call itself). `LocalChannel` keeps the one contract and the on
 - a status the call ends with is raised as a `grpc.RpcError` carrying the same code,
   message and rich details a remote caller would read.
 
-Messages are handed over as objects: nothing is serialised, so a request cannot hit the
-gRPC receive limit here (the shim's own body limit is far below it).
+Messages are handed over as objects: nothing is serialised; a request over the gRPC
+server's receive limit is refused as the server refuses it (the size is computed, not
+the bytes).
 """
 
 from __future__ import annotations
@@ -177,8 +178,14 @@ def _tracing_interceptor() -> Interceptor | None:
 class LocalChannel:
     """A `grpc.aio.Channel` for unary calls to the services of `server`; see the module."""
 
-    def __init__(self, server: LocalServer, interceptors: Sequence[Interceptor]) -> None:
+    def __init__(
+        self,
+        server: LocalServer,
+        interceptors: Sequence[Interceptor],
+        max_receive_bytes: int | None = None,
+    ) -> None:
         self._server = server
+        self._max_receive_bytes = max_receive_bytes
         tracing = _tracing_interceptor()
         # grpc's instrumentation puts its interceptor first; so does this.
         self._interceptors = [tracing, *interceptors] if tracing else list(interceptors)
@@ -219,6 +226,11 @@ class LocalChannel:
         self, method: str, request: Any, metadata: Metadata, timeout_s: float | None
     ) -> Any:
         """Run one unary call; raise LocalRpcError with the status it ended with."""
+        limit = self._max_receive_bytes
+        if limit is not None and (size := request.ByteSize()) > limit:
+            # What the gRPC server answers before any interceptor sees the call.
+            message = f"SERVER: Received message larger than max ({size} vs. {limit})"
+            raise LocalRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
         handler = await self._handler(_CallDetails(method, metadata))
         if handler is None or handler.unary_unary is None:
             raise LocalRpcError(grpc.StatusCode.UNIMPLEMENTED, "Method not found!")

@@ -113,6 +113,22 @@ async def test_the_http_port_answers_as_the_shim_over_grpc(
     assert reference[0] != 500, reference  # each case is a deliberate answer, not a crash
 
 
+async def test_a_request_over_the_grpc_receive_limit_is_refused_alike(
+    broker_factory: Callable[..., BrokerThread],
+) -> None:
+    broker = broker_factory(http_port=0, max_message_bytes=2000)
+    body = {"type": "e", "payload": {"x": "a" * 3000}}
+    client = AsyncClient(broker.address, timeout_s=10.0, token=None)
+    transport = httpx.ASGITransport(app=create_app(client))
+    async with httpx.AsyncClient(transport=transport, base_url="http://rest.test") as http:
+        reference = _answer(await http.post("/api/jobs", json=body, headers=JSON))
+    await client.close()
+    async with httpx.AsyncClient(base_url=broker.http_url, timeout=10) as http:
+        answer = _answer(await http.post("/api/jobs", json=body, headers=JSON))
+    assert answer == reference
+    assert reference[0] == 429 and reference[1]["error"]["code"] == "resource_exhausted"
+
+
 async def test_refusals_name_the_token_and_role_like_grpc(in_process: httpx.AsyncClient) -> None:
     missing = await in_process.post("/api/jobs", json={"type": "e"}, headers=JSON)
     assert (missing.status_code, missing.json()) == (
