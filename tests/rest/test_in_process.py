@@ -9,6 +9,7 @@ carry meaning must be the same.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -209,3 +210,19 @@ async def test_the_rate_limit_answers_429_with_retry_after(
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "resource_exhausted"
     assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_a_refusal_is_logged_with_the_http_callers_address_and_no_token(
+    secured: BrokerThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="gopher_server.auth")
+    secret = "Bearer super-secret-wrong-token"
+    async with httpx.AsyncClient(base_url=secured.http_url, timeout=10) as http:
+        refused = await http.post(
+            "/api/jobs", json={"type": "e"}, headers={**JSON, "authorization": secret}
+        )
+    assert refused.status_code == 401
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    # The peer is the HTTP client's own address, as a gRPC refusal names its caller.
+    assert "auth refused (invalid): /gopher.v1.JobService/SubmitJob from ipv4:127.0.0.1:" in logged
+    assert "super-secret" not in logged
