@@ -26,8 +26,10 @@ def create_http_app(broker: Broker) -> ASGIApp:
     from gopher_server.rest import create_app
     from gopher_server.ui import UiSettings, create_ui_app
 
-    # The config a loopback SDK client had: its default token ($GOPHER_TOKEN) and deadline.
-    client = LocalClient(broker.local_channel, ChannelConfig(server=broker.address))
+    # The SDK's deadline, but never a token of the broker's own: a request without an
+    # Authorization header is anonymous, whatever $GOPHER_TOKEN the broker process has
+    # (borrowing it would hand its role to every unauthenticated HTTP caller).
+    client = LocalClient(broker.local_channel, ChannelConfig(server=broker.address, token=None))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -7,7 +7,7 @@ much again as the call itself). `LocalChannel` keeps the one contract and the on
 
 - stubs are built on it as on any channel (`JobServiceStub(channel)`), and `LocalClient`
   is the part of `AsyncClient` the shim uses (`channel`, `call`), with the same error
-  translation (`from_rpc_error`), the same default token and the same deadline;
+  translation (`from_rpc_error`) and the same deadline;
 - a call looks its handler up among those the servicers registered, and runs it through
   the server's own interceptors, in the server's order (metrics, then auth with its
   token, role, rate-limit decisions and refusal counts; tracing's server span when
@@ -273,8 +273,8 @@ def _next(
 class LocalClient:
     """The part of `AsyncClient` the REST shim and the dashboard use, over a LocalChannel.
 
-    `config` is the broker-side client configuration a loopback client would have had
-    (its default token from $GOPHER_TOKEN, its deadline), so calls carry the same.
+    `config` supplies the deadline and any default token (the broker's HTTP port passes
+    none: each request carries its caller's own Authorization).
     """
 
     def __init__(self, channel: LocalChannel, config: ChannelConfig) -> None:

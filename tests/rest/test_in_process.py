@@ -152,6 +152,21 @@ async def test_refusals_name_the_token_and_role_like_grpc(in_process: httpx.Asyn
     }
 
 
+async def test_a_request_without_a_token_never_borrows_the_brokers_own(
+    broker_factory: Callable[..., BrokerThread], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An operator's shell may export an admin token when it starts the broker; an HTTP
+    # caller without one must still be refused, not handed that role.
+    monkeypatch.setenv("GOPHER_TOKEN", token("operator"))
+    broker = broker_factory(http_port=0, auth_tokens=token_lines())
+    async with httpx.AsyncClient(base_url=broker.http_url, timeout=10) as http:
+        anonymous = await http.get("/api/workers")
+        admin = await http.get("/api/workers", headers=bearer("operator"))
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthenticated"
+    assert admin.status_code == 200
+
+
 def _metric(broker: BrokerThread, name: str, **labels: str) -> float:
     text = httpx.get(f"{broker.http_url}/metrics", timeout=10).text
     found = [v for n, got, v in scrape(text) if n == name and labels.items() <= got.items()]
