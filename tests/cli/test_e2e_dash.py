@@ -18,9 +18,17 @@ from gopher_client import Client
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")
 
 
-def ignore_sigint_in_child() -> None:
-    """preexec_fn: start the child with SIGINT ignored, as `cmd &` in a script does."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def sigint_ignored(argv: list[str]) -> list[str]:
+    """`argv` (a Python command) started with SIGINT ignored, as `cmd &` in a script
+    does: a small Python sets SIG_IGN, which exec keeps, then execs `argv`. No
+    preexec_fn: running Python between fork and exec in a process whose gRPC threads
+    are busy can hang the child before it ever execs."""
+    assert argv[0] == sys.executable
+    ignore_then_exec = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    )
+    return [sys.executable, "-c", ignore_then_exec, *argv[1:]]
 
 
 class Terminal:
@@ -29,15 +37,14 @@ class Terminal:
     def __init__(self, address: str, ignore_sigint: bool = False) -> None:
         self.master, slave = os.openpty()
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "50"}
+        argv = [sys.executable, "-m", "gopher_cli", "dash", "-s", address, "--interval", "100ms"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gopher_cli", "dash", "-s", address, "--interval", "100ms"],
+            sigint_ignored(argv) if ignore_sigint else argv,
             stdin=slave,
             stdout=slave,
             stderr=slave,
             env=env,
             start_new_session=True,  # the pty becomes its controlling terminal
-            # As a background job, nohup or some CI runners start it: SIGINT ignored.
-            preexec_fn=ignore_sigint_in_child if ignore_sigint else None,
         )
         os.close(slave)
         self.screen = b""

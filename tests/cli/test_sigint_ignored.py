@@ -19,7 +19,7 @@ import pytest
 
 from gopher_client import Client
 from gopher_server.embedded_redis import free_port
-from tests.cli.test_e2e_dash import ignore_sigint_in_child
+from tests.cli.test_e2e_dash import sigint_ignored
 from tests.support import wait_until
 
 GOPHERCTL = [sys.executable, "-m", "gopher_cli"]
@@ -30,12 +30,11 @@ class Background:
 
     def __init__(self, args: list[str]) -> None:
         self.popen = subprocess.Popen(
-            [*GOPHERCTL, *args],
+            sigint_ignored([*GOPHERCTL, *args]),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            preexec_fn=ignore_sigint_in_child,
         )
         self.output: list[str] = []
         self._pump_thread = threading.Thread(target=self._pump, daemon=True)
@@ -77,7 +76,11 @@ def test_following_a_job_stops_on_sigint(broker: Any, client: Client, command: s
     else:
         args = ["submit", "never-served", "--wait"]
     follower = Background([*args, "-s", broker.address])
-    wait_until(lambda: follower.printed("queued"), timeout_s=30, what="the first watch line")
+    try:
+        wait_until(lambda: follower.printed("queued"), timeout_s=30, what="the first watch line")
+    except AssertionError:
+        follower.close()
+        raise AssertionError(f"no watch line; output: {''.join(follower.output)!r}") from None
     follower.interrupt_and_wait()
     assert not any("Traceback" in line for line in follower.output), "".join(follower.output)
 
