@@ -139,6 +139,7 @@ class Broker:
         # Loaded before serving: the first submits already see the registered types.
         self.catalog = TypeCatalog(self.store, int(cfg.worker_alive_s * 1000), cfg.type_refresh_s)
         await self.catalog.refresh()
+        self._hub.on_types_registered(self.catalog.refresh_soon)
         self.metrics.queues.live_types = lambda: self.catalog.view.workers
         self._workers = WorkerService(self.store, self._hub, cfg, self.metrics, self.catalog)
         # Metrics first, so calls the auth interceptor refuses are counted too.

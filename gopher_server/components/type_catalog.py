@@ -2,9 +2,10 @@
 which types any worker ever registered.
 
 Submits read it on the hot path with plain dict lookups, so applying defaults and
-flagging unknown types cost no Redis round trip. It is rebuilt from Redis every
-`interval_s` (other brokers' workers, workers that went away) and updated at once when
-a stream opens on this broker, so a worker's own broker never lags behind it.
+flagging unknown types cost no Redis round trip. It is updated at once when a stream
+opens on this broker, re-read from Redis when any broker announces a registration
+(the `t` control message), and rebuilt every `interval_s` as the safety net that also
+notices workers that went away.
 
 Rule when live workers of a type disagree: the defaults of the worker whose current
 stream opened last win (a rolling deploy's new version takes over as it connects). A
@@ -13,9 +14,12 @@ live worker that registered no defaults for the type does not cancel another's.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from gopher_server.components.base import PeriodicComponent
+from gopher_server.outage import REDIS_DOWN
 from gopher_server.store import job_types
 from gopher_server.store.job_types import LiveWorker, TypeDefaults
 from gopher_server.store.records import NewJob
@@ -63,14 +67,26 @@ class TypeCatalog(PeriodicComponent):
         # may have missed it in Redis, and must not drop it from the view.
         self._opens = 0
         self._opened: dict[str, tuple[int, LiveWorker]] = {}
+        self._soon: asyncio.Task[None] | None = None  # a refresh asked for by refresh_soon
+        self._again = False
+        # Refreshes may overlap (the periodic one and an announced one): each is
+        # numbered when it starts reading, and one that started before the last one
+        # applied is dropped rather than put an older picture back.
+        self._reads = 0
+        self._applied = 0
 
     async def refresh(self) -> None:
         """Rebuild the view from Redis (keeping streams that opened meanwhile)."""
         began = self._opens
+        self._reads += 1
+        read = self._reads
         live = {
             w.worker_id: w for w in await job_types.live_workers(self.store, self.alive_within_ms)
         }
         known = await job_types.registered_types(self.store)
+        if read < self._applied:
+            return
+        self._applied = read
         # Those opened before the reads began were registered in Redis before them
         # (stream_opened comes after the registration), so the reads saw them.
         self._opened = {w: entry for w, entry in self._opened.items() if entry[0] > began}
@@ -93,6 +109,34 @@ class TypeCatalog(PeriodicComponent):
         self._live[worker_id] = worker
         self._known |= set(types)
         self.view = build_view(list(self._live.values()), self._known)
+
+    def refresh_soon(self, worker_id: str = "") -> None:
+        """A worker registered its types (on this broker or another, heard over pub/sub):
+        re-read Redis now instead of at the next tick. Announcements that arrive while a
+        read is under way make one more read, not one each."""
+        if self._soon is not None and not self._soon.done():
+            self._again = True
+            return
+        self._soon = asyncio.get_running_loop().create_task(self._refresh_while_asked())
+
+    async def _refresh_while_asked(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.refresh()
+            except REDIS_DOWN:
+                return  # the periodic tick keeps trying and logs the outage
+            if not self._again:
+                return
+
+    async def stop(self) -> None:
+        """Stop the periodic refresh and any refresh asked for."""
+        soon, self._soon = self._soon, None
+        if soon is not None:
+            soon.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await soon
+        await super().stop()
 
     async def _tick(self) -> bool:
         await self.refresh()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import redis.exceptions
 
@@ -23,7 +23,7 @@ from gopher_server.outage import RedisOutage
 from gopher_server.store import worker_control
 from gopher_server.store.keys import Keys
 from gopher_server.store.pubsub import PubSub
-from gopher_server.store.schema import CANCEL, SLOT, WAKE, WORKER_CONTROL, parse_control
+from gopher_server.store.schema import CANCEL, SLOT, TYPES, WAKE, WORKER_CONTROL, parse_control
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._outage = RedisOutage("pub/sub", log)
+        self._type_listeners: list[Callable[[str], None]] = []
         self.connected = asyncio.Event()
 
     # -- sessions -------------------------------------------------------------------
@@ -116,6 +117,11 @@ class Hub:
         """Wake the local sessions of one worker (a slot freed)."""
         for session in self._by_worker.get(worker_id, ()):
             session.wake.set()
+
+    def on_types_registered(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(worker_id)` whenever a worker, on any broker, registered its
+        job types and their defaults."""
+        self._type_listeners.append(listener)
 
     # -- watches ------------------------------------------------------------------------
     async def watch(self, job_id: str) -> asyncio.Queue[str]:
@@ -191,6 +197,9 @@ class Hub:
                 session.wake.set()
         elif kind == SLOT:
             self.wake_worker(args[0])
+        elif kind == TYPES:
+            for listener in self._type_listeners:
+                listener(args[0])
         elif kind == WORKER_CONTROL:
             change = worker_control.parse(*args)
             if change is not None:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import orjson
 
 from gopher_server.store._text import scored, text, texts
+from gopher_server.store.schema import TYPES, encode_control
 from gopher_server.store.store import Store
 
 
@@ -68,6 +69,9 @@ async def register(
     async with store.redis.pipeline(transaction=False) as pipe:
         pipe.hset(keys.worker(worker_id), "defaults", encoded)
         pipe.sadd(keys.registered_types(), *job_types)
+        # After the writes: a broker that hears it and reads finds them (every broker
+        # then applies the defaults at once, not at its next periodic refresh).
+        pipe.publish(keys.control_channel(), encode_control(TYPES, worker_id))
         await pipe.execute()
 
 

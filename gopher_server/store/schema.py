@@ -232,8 +232,9 @@ CONTROL_KINDS: dict[str, tuple[str, ...]] = {
     "s": ("worker_id",),  # a worker's slot was freed: wake its streams
     "c": ("worker_id", "job_id"),  # cancel a running job: tell its worker
     "k": ("worker_id", "state"),  # an operator's worker control (store/worker_control.py)
+    "t": ("worker_id",),  # a worker registered its types and defaults: re-read them
 }
-WAKE, SLOT, CANCEL, WORKER_CONTROL = "w", "s", "c", "k"
+WAKE, SLOT, CANCEL, WORKER_CONTROL, TYPES = "w", "s", "c", "k", "t"
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,35 @@ def test_defaults_stop_when_the_last_worker_of_the_type_leaves(
     assert_broker_defaults(raw_submit(broker.address, jpb.SubmitJobRequest(type="email")))
 
 
+def test_other_brokers_apply_new_defaults_without_waiting_for_their_refresh(
+    broker_factory: Callable[..., BrokerThread],
+) -> None:
+    # The other broker's periodic refresh is an hour away: once its first one is done
+    # (it has seen the first worker), only the announcement of a registration can
+    # bring the second worker's type and defaults there in time.
+    broker = broker_factory(type_refresh_s=3600)
+    other = broker_factory(type_refresh_s=3600)
+    sms = wpb.JobTypeDefaults(type="sms", retries=9)
+
+    def other_knows(job_type: str) -> Callable[[], bool]:
+        def known() -> bool:
+            assert other.broker is not None
+            return job_type in other.broker.catalog.view.defaults
+
+        return known
+
+    with worker_stream(broker.address, "w1", [EMAIL_DEFAULTS]):
+        wait_until(other_knows("email"), 10, "the other broker's picture of the first worker")
+        with worker_stream(broker.address, "w2", [sms]):
+            wait_until(other_knows("sms"), 10, "the other broker hears of the registration")
+            with grpc.insecure_channel(other.address) as channel:
+                stub = job_service_pb2_grpc.JobServiceStub(channel)
+                answer = stub.SubmitJob(jpb.SubmitJobRequest(type="sms"))
+                job = stub.GetJob(jpb.GetJobRequest(job_id=answer.job_id)).job
+            assert list(answer.warnings) == []  # the type is known there too
+            assert job.retries == 9
+
+
 def test_defaults_expire_with_worker_liveness(
     broker_factory: Callable[..., BrokerThread], clock: FakeClock
 ) -> None:
