@@ -31,7 +31,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from gopher_server.embedded_redis import find_redis_binary
+from gopher_server.embedded_redis import find_redis_binary, run_until_signalled
 from gopher_server.ports import PortSpec, PortUnavailableError, check_free
 
 SLOTS = 16384
@@ -408,17 +408,8 @@ def main() -> None:
         print(f"embedded cluster: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
     print(f"embedded cluster ready at {cluster.seed_url}", flush=True)
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     try:
-        while not stop and all(n.process.poll() is None for n in cluster.nodes):
-            time.sleep(0.2)
+        run_until_signalled(lambda: all(n.process.poll() is None for n in cluster.nodes))
     finally:
         cluster.stop()
     sys.exit(0)

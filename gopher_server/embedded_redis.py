@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -159,6 +160,21 @@ class EmbeddedRedis:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def run_until_signalled(alive: Callable[[], bool]) -> None:
+    """Block until SIGINT or SIGTERM arrives or `alive()` turns false (the server
+    died): the foreground loop of the embedded servers' command lines."""
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while not stop and alive():
+        time.sleep(0.2)
+
+
 def main() -> None:
     """Run an embedded Redis in the foreground until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(description="Run Gopher's embedded Redis.")
@@ -179,17 +195,8 @@ def main() -> None:
         print(f"embedded redis: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
     print(f"embedded redis ready at {server.url} (data in {server.data_dir})", flush=True)
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
     try:
-        while not stop and server.process is not None and server.process.poll() is None:
-            time.sleep(0.2)
+        run_until_signalled(lambda: server.process is not None and server.process.poll() is None)
     finally:
         server.cleanup()
     sys.exit(0)

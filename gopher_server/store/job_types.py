@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass
 
 import orjson
 
-from gopher_server.store._text import scored, text, texts
+from gopher_server.store._text import text, texts
 from gopher_server.store.schema import TYPES, encode_control
 from gopher_server.store.store import Store
+from gopher_server.store.workers import recently_seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +85,7 @@ async def live_workers(store: Store, alive_within_ms: int) -> list[LiveWorker]:
     """Workers with at least one stream heard from within `alive_within_ms`. A worker
     that closed all its streams is not live, even if its last heartbeat is recent."""
     keys, now = store.keys, store.clock.now_ms()
-    seen = scored(
-        await store.redis.zrangebyscore(
-            keys.workers(), now - alive_within_ms, "+inf", withscores=True
-        )
-    )
+    seen = await recently_seen(store, alive_within_ms)
     if not seen:
         return []
     async with store.redis.pipeline(transaction=False) as pipe:

@@ -55,14 +55,18 @@ async def unregister_stream(store: Store, worker_id: str, session_id: str) -> No
     await store.redis.hdel(store.keys.worker_streams(worker_id), session_id)
 
 
+async def recently_seen(store: Store, alive_within_ms: int) -> list[tuple[str, float]]:
+    """(worker id, last heard Unix ms) of workers heard from within `alive_within_ms`."""
+    since = store.clock.now_ms() - alive_within_ms
+    return scored(
+        await store.redis.zrangebyscore(store.keys.workers(), since, "+inf", withscores=True)
+    )
+
+
 async def list_workers(store: Store, alive_within_ms: int) -> list[WorkerRecord]:
     """Workers heard from within `alive_within_ms`, by id."""
     keys, now = store.keys, store.clock.now_ms()
-    seen = scored(
-        await store.redis.zrangebyscore(
-            keys.workers(), now - alive_within_ms, "+inf", withscores=True
-        )
-    )
+    seen = await recently_seen(store, alive_within_ms)
     if not seen:
         return []
     async with store.redis.pipeline(transaction=False) as pipe:
