@@ -57,6 +57,9 @@ class StackSettings:
     prefetch: int = 1  # jobs leased per slot (gopher-worker --prefetch); 1 = no buffer
     worker: str = "python"  # "node": the TypeScript SDK's worker (sdk/typescript/bench/)
     server_flags: list[str] = field(default_factory=list)
+    # Where the workers' probe (benchmarks.probe) writes; "" = the broker's Redis. A
+    # cluster's seed URL is no URL for the probe's plain client.
+    probe_url: str = ""
 
 
 class GopherStack:
@@ -124,7 +127,7 @@ class GopherStack:
         ]
         if self.settings.prefetch != 1:
             base += ["--prefetch", str(self.settings.prefetch)]
-        env = {"BENCH_REDIS_URL": self.redis_url}
+        env = {"BENCH_REDIS_URL": self.settings.probe_url or self.redis_url}
         for i in range(self.settings.workers):
             log = LOG_DIR / f"{self.tag}-worker{i}.log"
             self.workers.append(

@@ -1,4 +1,5 @@
-"""The benchmark harness: `python -m benchmarks [--full] [--peers] [--update-docs]`.
+"""The benchmark harness: `python -m benchmarks [--full] [--peers] [--update-docs]`
+(`--cluster`: the Redis Cluster scaling benchmark instead, benchmarks/cluster_scale.py).
 
 Starts its own Redis on a free loopback port, then for each scenario a fresh Gopher
 broker and 2 worker processes (concurrency 16 each) as subprocesses; with `--peers`
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    cluster_scale,
     gopher_core,
     gopher_real,
     gopher_rest,
@@ -35,6 +37,7 @@ from benchmarks import (
     profile,
     ratios,
     report,
+    report_cluster,
     report_real,
 )
 from benchmarks.config import FULL, QUICK, Sizes
@@ -43,6 +46,7 @@ from benchmarks.peers import runner
 
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs"
+CLUSTER_OUT = BENCH / "results" / "cluster.json"
 CORE = ["enqueue", "memory", "e2e", "latency"]
 # The realistic scenarios: `loops`, `e2e_io` and `paced` run for the peers too (for
 # Gopher `loops` includes the floors of Python gRPC); REST-vs-gRPC for Gopher only.
@@ -114,6 +118,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="first wait up to this long for other CPU load to drop below 15%%",
     )
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="only the Redis Cluster scaling benchmark (benchmarks/cluster_scale.py): "
+        "standalone vs 1, 2, 3 masters, throttled runs, model; JSON results/cluster.json, "
+        "with --update-docs the measured section of docs/scaling.md",
+    )
+    p.add_argument(
+        "--cluster-quota", type=float, default=0.2, help="cores per redis-server, throttled runs"
+    )
+    p.add_argument(
+        "--cluster-extra-quota",
+        default="",
+        help="comma-separated further quotas (cores) to run the throttled runs again at",
+    )
+    p.add_argument("--cluster-masters", default="1,2,3", help="masters per cluster run")
     p.add_argument(
         "--update-docs",
         action="store_true",
@@ -219,8 +239,43 @@ def draw_chart(results_path: Path, png: Path) -> str | None:
     return "no matplotlib: run `bash benchmarks/peers/setup_venv.sh` or `pip install matplotlib`"
 
 
+def main_cluster(args: argparse.Namespace, argv: list[str] | None) -> None:
+    """`--cluster`: the scaling benchmark alone, its JSON and optionally its docs."""
+    base = cluster_scale.FULL_PLAN if args.full else cluster_scale.QUICK_PLAN
+    plan = dataclasses.replace(
+        base,
+        masters=tuple(int(x) for x in args.cluster_masters.split(",") if x),
+        quota_cores=args.cluster_quota,
+        extra_quotas=tuple(float(x) for x in args.cluster_extra_quota.split(",") if x),
+        settings=StackSettings(
+            workers=args.workers, concurrency=args.concurrency, prefetch=args.prefetch
+        ),
+    )
+    procs.install_cleanup()
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+    LOG_DIR.mkdir(parents=True)
+    command = shlex.join(
+        ["python", "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]
+    )
+    started = time.monotonic()
+    results = cluster_scale.run(plan, args.wait_quiet, command)
+    results["duration_s"] = round(time.monotonic() - started)
+    out = args.out if args.out != BENCH / "results" / "latest.json" else CLUSTER_OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(report_cluster.console(results))
+    print(f"\nJSON: {out}")
+    if args.update_docs:
+        report_cluster.update_doc(DOCS / "scaling.md", report_cluster.markdown(results))
+        print("docs/scaling.md updated")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.cluster:
+        main_cluster(args, argv)
+        return
     sizes = FULL if args.full else QUICK
     if args.soak_s:
         sizes = dataclasses.replace(sizes, soak_s=args.soak_s)

@@ -1,0 +1,286 @@
+"""`python -m benchmarks --cluster`: how Gopher's Redis work spreads over Redis Cluster
+masters (design/scale-out.md §11 and §12.4).
+
+On one standalone redis-server and on clusters of 1, 2 and 3 masters (P partitions,
+no replicas, all on 127.0.0.1):
+1. the e2e scenario unthrottled, metered per node: Redis CPU per job per shard between
+   the 10% and 90% marks, commandstats and cluster bus deltas;
+2. the e2e scenario again with every redis-server in its own cgroup of `quota` cores,
+   throttling read from cpu.stat, so Redis is the bottleneck and throughput should grow
+   with the masters;
+3. per-script costs micro-benchmarked on the standalone node, feeding a model that is
+   checked against 1 and 2 and extrapolated to 6, 12 and 24 masters.
+The broker and workers share the machine with every node: the jobs/s are those of this
+machine, the per-job CPU and the throttled scaling are the transferable figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import cgroup, cluster_model, machine, procs, script_costs
+from benchmarks.cluster_drain import DrainSpec, drain
+from benchmarks.cluster_topology import Cluster, Standalone, Topology, partition_tags
+from benchmarks.gopher_stack import StackSettings
+
+# Design targets (issue point 7).
+SUM_WITHIN = 1.15  # Redis CPU per job summed over shards vs standalone
+BUSIEST_WITHIN = 1.1  # the busiest shard's share vs 1/S
+EFFICIENCY_AT_3 = 0.8  # throttled T(3) / (3 · T(1))
+EXTRAPOLATE_TO = (6, 12, 24)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterPlan:
+    """What one `--cluster` run measures."""
+
+    jobs: int = 12_000
+    batch: int = 500  # jobs = rounds · P · batch, so every partition gets equal work
+    masters: tuple[int, ...] = (1, 2, 3)
+    partitions: int = 12
+    quota_cores: float = 0.2
+    # Throttled runs again at these quotas: a lower one leaves the broker and workers,
+    # which share the 2 cores, enough room to keep 3 throttled shards saturated.
+    extra_quotas: tuple[float, ...] = ()
+    settings: StackSettings = dataclasses.field(default_factory=StackSettings)
+    model_partitions: tuple[int, ...] = (12, 24, 48)
+
+
+QUICK_PLAN = ClusterPlan()
+FULL_PLAN = ClusterPlan(jobs=48_000, batch=1000)
+
+
+def _attempt(errors: dict[str, str], name: str, fn: Callable[[], Any]) -> Any:
+    """Run one step; a failure is recorded under `name` and the run goes on."""
+    print(f"  {name} ...", flush=True)
+    try:
+        return fn()
+    except Exception as exc:
+        traceback.print_exc()
+        errors[name] = f"{type(exc).__name__}: {exc}"[:400]
+        return None
+
+
+def _brief(run: dict[str, Any] | None) -> str:
+    if not run or "redis_cpu" not in run:
+        return "no result"
+    cpu = run["redis_cpu"]
+    line = (
+        f"{run['e2e_steady_per_s']:,} jobs/s, Redis {cpu['redis_us_per_job']} µs/job,"
+        f" busiest share {cpu['busiest_share']}"
+    )
+    if "throttling" in run:
+        line += f", throttled valid={run['throttling']['valid']}"
+    return line
+
+
+def _spec(plan: ClusterPlan, quota: float = 0.0) -> DrainSpec:
+    return DrainSpec(plan.jobs, plan.batch, plan.settings, quota_cores=quota)
+
+
+def measure(plan: ClusterPlan) -> dict[str, Any]:
+    """Every run of the plan; failures are recorded in "errors", never fatal."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {"runs": {}, "throttled": {}, "throttled_extra": {}, "errors": errors}
+    quota_ok, quota_where = cgroup.available()
+    out["cgroup"] = {"version": quota_ok, "where": quota_where}
+    probe_redis = procs.RedisServer()
+    probe_redis.start()
+    try:
+        with Standalone() as topo:
+            node = topo.nodes[0]
+            out["script_costs"] = _attempt(
+                errors, "script costs", lambda: script_costs.measure(node)
+            )
+            _runs_on(topo, probe_redis, plan, out, errors, quota_ok > 0)
+        for s in plan.masters:
+
+            def one(s: int = s) -> None:
+                with Cluster(s, plan.partitions) as topo:
+                    _runs_on(topo, probe_redis, plan, out, errors, quota_ok > 0)
+
+            _attempt(errors, f"cluster-{s}", one)
+    finally:
+        procs.kill_all()
+        probe_redis.stop()
+    if not quota_ok:
+        errors["throttled"] = f"no throttled runs: {quota_where}"
+    return out
+
+
+def _runs_on(
+    topo: Topology,
+    probe_redis: procs.RedisServer,
+    plan: ClusterPlan,
+    out: dict[str, Any],
+    errors: dict[str, str],
+    throttle: bool,
+) -> None:
+    name = topo.name
+    run = _attempt(errors, name, lambda: drain(topo, probe_redis, _spec(plan), f"cs-{name}"))
+    out["runs"][name] = run
+    print(f"    {_brief(run)}", flush=True)
+    if not throttle:
+        return
+    for quota in (plan.quota_cores, *plan.extra_quotas):
+        spec = _spec(plan, quota)
+
+        def throttled(spec: DrainSpec = spec) -> dict[str, Any]:
+            return drain(topo, probe_redis, spec, "cs-q")
+
+        run = _attempt(errors, f"{name} throttled {quota:g}", throttled)
+        if quota == plan.quota_cores:
+            out["throttled"][name] = run
+        else:
+            out["throttled_extra"].setdefault(f"{quota:g}", {})[name] = run
+        print(f"    {_brief(run)}", flush=True)
+
+
+def _cpu(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    return run.get("redis_cpu") if run else None
+
+
+def verdicts(results: dict[str, Any], plan: ClusterPlan) -> list[dict[str, Any]]:
+    """The issue's three scaling checks, per number of masters where they apply."""
+    rows: list[dict[str, Any]] = []
+    base = _cpu(results["runs"].get("standalone"))
+    for s in plan.masters:
+        cpu = _cpu(results["runs"].get(f"cluster-{s}"))
+        if base and cpu:
+            ratio = cpu["redis_us_per_job"] / base["redis_us_per_job"]
+            rows.append(
+                {
+                    "check": f"Redis CPU/job summed over {s} shard(s) vs standalone",
+                    "goal": f"≤ {SUM_WITHIN}",
+                    "measured": round(ratio, 3),
+                    "met": ratio <= SUM_WITHIN,
+                }
+            )
+            limit = BUSIEST_WITHIN / s
+            rows.append(
+                {
+                    "check": f"busiest shard's share of Redis CPU, {s} master(s)",
+                    "goal": f"≤ {limit:.3f}",
+                    "measured": cpu["busiest_share"],
+                    "met": cpu["busiest_share"] <= limit,
+                }
+            )
+    eff = efficiency(results, plan)
+    top = max(plan.masters, default=0)
+    if top in eff:
+        e = eff[top]
+        rows.append(
+            {
+                "check": f"throttled e2e efficiency T({top})/({top}·T(1))",
+                "goal": f"≥ {EFFICIENCY_AT_3}",
+                "measured": e["efficiency"],
+                "met": bool(e["efficiency"] >= EFFICIENCY_AT_3 and e["valid"]),
+                "note": "" if e["valid"] else "invalid: a shard was not saturated",
+            }
+        )
+    return rows
+
+
+def efficiency(
+    results: dict[str, Any], plan: ClusterPlan, runs: dict[str, Any] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Throttled jobs/s per S and T(S)/(S·T(1)) (of the main quota's runs unless `runs`
+    says otherwise); valid only if T(1)'s run and S's run both had every shard
+    throttled."""
+    runs = results["throttled"] if runs is None else runs
+    one = runs.get("cluster-1")
+    if not one or "throttling" not in one:
+        return {}
+    t1 = one["e2e_steady_per_s"]
+    out: dict[int, dict[str, Any]] = {}
+    for s in plan.masters:
+        run = runs.get(f"cluster-{s}")
+        if not run or "throttling" not in run or not t1:
+            continue
+        out[s] = {
+            "jobs_per_s": run["e2e_steady_per_s"],
+            "efficiency": round(run["e2e_steady_per_s"] / (s * t1), 3),
+            "valid": bool(run["throttling"]["valid"] and one["throttling"]["valid"]),
+        }
+    return out
+
+
+def model(results: dict[str, Any], plan: ClusterPlan) -> dict[str, Any] | None:
+    """Calibrate on the script costs and the standalone run, fit the cluster overhead on
+    the measured masters, extrapolate; None without the inputs."""
+    costs = results.get("script_costs")
+    base_run = results["runs"].get("standalone")
+    base = _cpu(base_run)
+    if not costs or not base or not base_run:
+        return None
+    node = next(iter(base_run["nodes"].values()))
+    calls = float(node["script_calls_per_job"])
+    script_us = float(costs["item_us"]) + float(costs["call_us"]) * calls
+    rho = base["redis_us_per_job"] / script_us
+    overheads = [
+        (s, cpu["redis_us_per_job"] / base["redis_us_per_job"] - 1)
+        for s in plan.masters
+        if (cpu := _cpu(results["runs"].get(f"cluster-{s}")))
+    ]
+    o1, slope = cluster_model.fit_overhead(overheads)
+    cal = cluster_model.Calibration(
+        item_us=float(costs["item_us"]),
+        call_us=float(costs["call_us"]),
+        calls_per_job=calls,
+        rho=round(rho, 3),
+        overhead_1=round(o1, 4),
+        overhead_slope=round(slope, 4),
+    )
+    masters = sorted({*plan.masters, *EXTRAPOLATE_TO})
+    rows = cluster_model.extrapolate(cal, masters, plan.model_partitions, partition_tags)
+    measured = {s: e["jobs_per_s"] for s, e in efficiency(results, plan).items()}
+    for row in rows:
+        s = int(row["masters"])  # type: ignore[call-overload]
+        row["jobs_per_s_at_quota"] = round(float(row["jobs_per_s_per_core"]) * plan.quota_cores)  # type: ignore[arg-type]
+        if row["partitions"] == plan.partitions and s in measured:
+            row["measured_throttled_per_s"] = measured[s]
+    return {
+        "calibration": vars(cal),
+        "script_us_predicted": round(script_us, 2),
+        "script_us_measured": node["script_usec_per_job"],
+        "overhead_points": [[s, round(o, 4)] for s, o in overheads],
+        "rows": rows,
+        "assumptions": cluster_model.assumptions(cal, plan.quota_cores),
+    }
+
+
+def run(plan: ClusterPlan, wait_quiet_s: float, command: str) -> dict[str, Any]:
+    """The whole benchmark: machine facts, every run, verdicts and the model."""
+    busy = machine.wait_quiet(wait_quiet_s)
+    results: dict[str, Any] = {
+        "command": command,
+        "machine": {**machine.facts(), "cpu_busy_before_start": busy},
+        "plan": {
+            "jobs": plan.jobs,
+            "submit_batch": plan.batch,
+            "masters": list(plan.masters),
+            "partitions": plan.partitions,
+            "quota_cores": plan.quota_cores,
+            "extra_quotas": list(plan.extra_quotas),
+            "workers": plan.settings.workers,
+            "concurrency": plan.settings.concurrency,
+            "prefetch": plan.settings.prefetch,
+        },
+        "tags": partition_tags(plan.partitions),
+        "tag_balance": [
+            cluster_model.balance(partition_tags(plan.partitions), s) for s in plan.masters
+        ],
+    }
+    results.update(measure(plan))
+    results["efficiency"] = {str(k): v for k, v in efficiency(results, plan).items()}
+    results["efficiency_extra"] = {
+        q: {str(k): v for k, v in efficiency(results, plan, runs).items()}
+        for q, runs in results["throttled_extra"].items()
+    }
+    results["verdicts"] = verdicts(results, plan)
+    results["model"] = model(results, plan)
+    results["load_average_at_end"] = machine.load_now()
+    return results

@@ -1,0 +1,363 @@
+"""Tables of `python -m benchmarks --cluster` for the console and for docs/scaling.md
+(the `## Scaling, measured` section, between markers so other sections of the file
+stay as they are), with text bar charts (matplotlib is no dependency of Gopher)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+START = "<!-- scaling-measured:start -->"
+END = "<!-- scaling-measured:end -->"
+HEADING = "## Scaling, measured"
+BAR_WIDTH = 40
+
+
+def _n(x: float | int | None, digits: int = 0) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    align = ["---" if i == 0 else "---:" for i in range(len(head))]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def bars(rows: list[tuple[str, float, str]]) -> list[str]:
+    """A text bar chart: one line per (label, value, annotation), scaled to the max."""
+    top = max((v for _, v, _ in rows), default=0.0)
+    width = max((len(label) for label, _, _ in rows), default=0)
+    out = []
+    for label, value, note in rows:
+        n = round(value / top * BAR_WIDTH) if top > 0 else 0
+        out.append(f"{label:<{width}} {'█' * n}{' ' * (BAR_WIDTH - n)} {note}")
+    return out
+
+
+def _run_order(results: dict[str, Any]) -> list[str]:
+    masters = results["plan"]["masters"]
+    return ["standalone", *(f"cluster-{s}" for s in masters)]
+
+
+def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Redis CPU per job per shard, unthrottled runs."""
+    base = (results["runs"].get("standalone") or {}).get("redis_cpu")
+    rows = []
+    for name in _run_order(results):
+        run = results["runs"].get(name)
+        if not run or "redis_cpu" not in run:
+            rows.append([name, *["-"] * 10])
+            continue
+        cpu = run["redis_cpu"]
+        nodes = run["nodes"].values()
+        ratio = cpu["redis_us_per_job"] / base["redis_us_per_job"] if base else None
+        per_shard = " / ".join(_n(v, 1) for v in cpu["shard_us_per_job"].values())
+        parts = run.get("partitions_per_node")
+        limit = 1.1 / run["masters"]
+        rows.append(
+            [
+                name,
+                _n(run["e2e_steady_per_s"]),
+                _n(cpu["redis_us_per_job"], 1),
+                _n(ratio, 3) if ratio is not None else "-",
+                per_shard,
+                f"{cpu['busiest_share']:.3f} (≤ {limit:.3f})",
+                _n(sum(n["script_calls_per_job"] for n in nodes), 4),
+                _n(sum(n["script_usec_per_job"] for n in nodes), 1),
+                _n(sum(n["bus_messages_per_job"] for n in nodes), 3),
+                " / ".join(str(v) for v in parts.values()) if parts else "-",
+                _broker_us(run),
+            ]
+        )
+    return rows
+
+
+def throttled_rows(
+    results: dict[str, Any], runs: dict[str, Any], eff: dict[str, Any]
+) -> list[list[str]]:
+    """Throttled e2e per S: rate, ideal, efficiency, throttling per shard, validity."""
+    t1 = (eff.get("1") or {}).get("jobs_per_s")
+    rows = []
+    for name in _run_order(results):
+        s = 1 if name == "standalone" else int(name.removeprefix("cluster-"))
+        run = runs.get(name)
+        if not run or "throttling" not in run:
+            rows.append([name, *["-"] * 8])
+            continue
+        th = run["throttling"]
+        fractions = " / ".join(f"{v['throttled_fraction']:.2f}" for v in th["shards"].values())
+        stack = run["stack"]
+        rows.append(
+            [
+                name,
+                _n(run["e2e_steady_per_s"]),
+                "-" if name == "standalone" or not t1 else _n(s * t1),
+                "-" if name == "standalone" else _n((eff.get(str(s)) or {}).get("efficiency"), 3),
+                fractions,
+                " / ".join(_n(v, 3) for v in run["redis_cpu"]["shard_cores"].values()),
+                f"{stack['host_busy_fraction']:.2f}",
+                _broker_cores(run),
+                "yes" if th["valid"] else f"no ({', '.join(th['not_saturated'])} not saturated)",
+            ]
+        )
+    return rows
+
+
+def _broker_cores(run: dict[str, Any]) -> str:
+    cores = run.get("stack", {}).get("process_cores", {})
+    broker = cores.get("broker")
+    workers = [v for k, v in cores.items() if k != "broker"]
+    if broker is None:
+        return "-"
+    return f"{broker:.2f} / {' + '.join(f'{w:.2f}' for w in workers)}"
+
+
+def _broker_us(run: dict[str, Any]) -> str:
+    """The broker's CPU µs per job in the window (cores / jobs per second)."""
+    broker = run.get("stack", {}).get("process_cores", {}).get("broker")
+    rate = run.get("redis_cpu", {}).get("jobs_per_s")
+    return _n(broker / rate * 1e6, 1) if broker is not None and rate else "-"
+
+
+def script_rows(costs: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for script, points in costs["points"].items():
+        fit = costs["fits"][script]
+        for p in points:
+            rows.append(
+                [
+                    script,
+                    str(p["batch"]),
+                    _n(p["usec_per_call"], 1),
+                    _n(p["usec_per_call"] / p["batch"], 2),
+                    _n(fit["c_call"], 1),
+                    _n(fit["c_item"], 2),
+                    _n(fit["max_rel_error"] * 100, 0) + "%",
+                ]
+            )
+    return rows
+
+
+def model_rows(m: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for r in m["rows"]:
+        counts = r["partitions_per_master"]
+        spread = f"{min(counts)}..{max(counts)}" if len(set(counts)) > 1 else str(counts[0])
+        rows.append(
+            [
+                str(r["masters"]),
+                str(r["partitions"]),
+                spread,
+                f"{r['eta_bal']:.3f}",
+                _n(r["redis_us_per_job"], 1),
+                _n(r["jobs_per_s_per_core"]),
+                _n(r["jobs_per_s_at_quota"]),
+                _n(r.get("measured_throttled_per_s")),
+            ]
+        )
+    return rows
+
+
+def _header(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    plan = results["plan"]
+    return (
+        f"Measured {m['date']} with `{results['command']}`, Gopher {m['gopher']}."
+        f" Machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, {m['os']},"
+        f" Python {m['python']}; load average {m['load_average_at_start']} and"
+        f" {m['cpu_busy_before_start'] * 100:.0f}% of the CPU busy with other work at start,"
+        f" {results.get('load_average_at_end')} at the end. Each run: {plan['jobs']:,} no-op"
+        f" jobs submitted in batches of {plan['submit_batch']}, then drained by"
+        f" {plan['workers']} workers x {plan['concurrency']} (prefetch {plan['prefetch']})"
+        f" through one broker; P = {plan['partitions']} partitions; all processes on"
+        " 127.0.0.1 of this one machine."
+    )
+
+
+def _throttled_section(
+    results: dict[str, Any], quota: float, runs: dict[str, Any], eff: dict[str, Any]
+) -> list[str]:
+    out = [
+        "",
+        f"Throttled: every redis-server in its own cgroup of {quota:g} core"
+        f" (cgroup v{results['cgroup']['version'] or '-'}, cfs quota"
+        f" {round(quota * 100_000):,} µs per 100,000 µs); a run is valid only if every"
+        " shard was throttled in at least half of the window's periods:",
+        "",
+    ]
+    out += _table(
+        [
+            "deployment",
+            "e2e jobs/s",
+            "S·T(1)",
+            "efficiency",
+            "throttled periods per shard",
+            "cores per shard",
+            "host busy",
+            "broker / worker cores",
+            "valid",
+        ],
+        throttled_rows(results, runs, eff),
+    )
+    chart = [
+        (f"S={s}", float(v["jobs_per_s"]), f"{v['jobs_per_s']:,}/s (eff {v['efficiency']:.2f})")
+        for s, v in sorted(eff.items(), key=lambda kv: int(kv[0]))
+    ]
+    if chart:
+        out += ["", f"Throttled e2e jobs/s by masters, {quota:g} core each:", ""]
+        out += ["```", *bars(chart), "```"]
+    return out
+
+
+def sections(results: dict[str, Any]) -> list[str]:
+    """The results as Markdown lines (tables, charts, verdicts, model, errors)."""
+    plan = results["plan"]
+    out = [_header(results), ""]
+    out += [
+        "Redis CPU per job (utime + stime of each redis-server between the 10% and 90%"
+        " marks), unthrottled:",
+        "",
+    ]
+    out += _table(
+        [
+            "deployment",
+            "e2e jobs/s",
+            "Redis µs/job",
+            "vs standalone",
+            "per shard µs/job",
+            "busiest share",
+            "script calls/job",
+            "script µs/job",
+            "bus msgs/job",
+            "partitions/master",
+            "broker µs/job",
+        ],
+        cpu_rows(results),
+    )
+    quotas = [(plan["quota_cores"], results["throttled"], results.get("efficiency", {}))]
+    quotas += [
+        (float(q), runs, results.get("efficiency_extra", {}).get(q, {}))
+        for q, runs in results.get("throttled_extra", {}).items()
+    ]
+    for quota, runs, eff in quotas:
+        out += _throttled_section(results, quota, runs, eff)
+    if results.get("verdicts"):
+        out += [""]
+        out += _table(
+            ["check", "goal", "measured", "verdict"],
+            [
+                [
+                    v["check"],
+                    v["goal"],
+                    str(v["measured"]),
+                    ("met" if v["met"] else "missed")
+                    + (f" ({v['note']})" if v.get("note") else ""),
+                ]
+                for v in results["verdicts"]
+            ],
+        )
+    costs = results.get("script_costs")
+    if costs:
+        out += [
+            "",
+            "Per-script Redis time on one standalone node (INFO commandstats usec per call),"
+            " and each script's fit usec = c_call + c_item · batch:",
+            "",
+        ]
+        out += _table(
+            ["script", "batch", "µs/call", "µs/item", "c_call", "c_item", "fit max error"],
+            script_rows(costs),
+        )
+    m = results.get("model")
+    if m:
+        out += [
+            "",
+            f"Model (script time predicted {m['script_us_predicted']} µs/job, measured"
+            f" {m['script_us_measured']} µs/job on the standalone run; cluster overhead points"
+            f" (S, o) {m['overhead_points']}). T(S) is Redis capacity with one core per"
+            " master; the last two columns compare it with the throttled runs:",
+            "",
+        ]
+        out += _table(
+            [
+                "masters",
+                "P",
+                "partitions/master",
+                "η_bal",
+                "Redis µs/job",
+                "T(S) jobs/s per core",
+                f"at {plan['quota_cores']:g} core",
+                "measured throttled",
+            ],
+            model_rows(m),
+        )
+        p12 = [r for r in m["rows"] if r["partitions"] == plan["partitions"]]
+        out += [
+            "",
+            f"Modelled Redis capacity, P = {plan['partitions']}:",
+            "",
+            "```",
+            *bars(
+                [
+                    (
+                        f"S={r['masters']}",
+                        float(r["jobs_per_s_per_core"]),
+                        f"{r['jobs_per_s_per_core']:,}/s",
+                    )
+                    for r in p12
+                ]
+            ),
+            "```",
+            "",
+            "Assumptions of the model:",
+            "",
+        ]
+        out += [f"- {a}" for a in m["assumptions"]]
+    if results.get("errors"):
+        out += ["", "Not measured in this run:", ""]
+        out += [f"- {k}: {v}" for k, v in results["errors"].items()]
+    return out
+
+
+METHOD = """\
+How these figures are made (`python -m benchmarks --cluster`, code in
+`benchmarks/cluster_scale.py`): a standalone redis-server and Redis Clusters of 1, 2
+and 3 masters started by `gopher_server/embedded_cluster.py` (equal contiguous slot
+ranges, no replicas, no persistence), each with one `gopher-server` (in cluster mode
+for the clusters) and the benchmark's no-op workers. Every job is queued first and the
+drain is timed by the workers' probe, which writes to a separate Redis so it adds
+nothing to the measured nodes. Each redis-server's CPU comes from `/proc/<pid>/stat`,
+its commands from `INFO commandstats` after `CONFIG RESETSTAT`, bus traffic from
+`CLUSTER INFO`. The throttled runs move each redis-server into its own CPU cgroup
+(`benchmarks/cgroup.py`) after the queue is filled and read the group's `cpu.stat`
+during the drain; the groups are removed afterwards. The broker, the workers and every
+node share one 2-core machine, so absolute jobs/s are this machine's; the per-job Redis
+CPU, its spread over shards and the throttled growth are what carries over. The model
+is arithmetic on measured inputs, stated beside its numbers; it says nothing about
+brokers, which scale out on their own."""
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The whole `## Scaling, measured` section, markers included."""
+    return "\n".join([START, HEADING, "", METHOD, "", *sections(results), END]) + "\n"
+
+
+def console(results: dict[str, Any]) -> str:
+    return "\n".join(sections(results))
+
+
+def update_doc(path: Path, section: str) -> None:
+    """Replace the marked section of `path`, append it if absent, create the file if
+    missing."""
+    if not path.exists():
+        path.write_text("# Scaling Gopher over Redis Cluster\n\n" + section)
+        return
+    text = path.read_text()
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        path.write_text(head + section + ("\n" + tail if tail else ""))
+    else:
+        path.write_text(text.rstrip("\n") + "\n\n" + section)
