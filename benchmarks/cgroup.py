@@ -93,6 +93,26 @@ def _cgroup_of(pid: int, version: int) -> str:
     return "/"
 
 
+def remove_stale(prefix: str) -> list[str]:
+    """Remove groups named `prefix`* that a killed run left behind, moving any process
+    still in one back to the hierarchy's root; the names removed."""
+    version, where = available()
+    if not version:
+        return []
+    root = Path(where)
+    removed = []
+    for group in sorted(root.glob(f"{prefix}*")):
+        if not group.is_dir():
+            continue
+        for pid in (group / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):
+                (root / "cgroup.procs").write_text(pid)
+        with contextlib.suppress(OSError):
+            group.rmdir()
+            removed.append(group.name)
+    return removed
+
+
 class CpuQuota:
     """One cgroup with a CPU quota of `cores` (0.2 = 20% of one core). A context manager;
     `close()` is safe twice and leaves no group behind."""

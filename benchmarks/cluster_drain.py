@@ -21,6 +21,7 @@ from benchmarks.gopher_stack import GopherStack, StackSettings
 from benchmarks.procs import RedisServer, cpu_seconds
 
 SAMPLE_S = 0.05
+CGROUP_PREFIX = "gopher-bench-"
 THROTTLED_ENOUGH = 0.5  # a shard throttled in fewer of the window's periods is not saturated
 SATURATED_CORES = 0.9  # a broker or worker process this busy may be the limit instead
 
@@ -103,7 +104,7 @@ def drain(topo: Topology, probe_redis: RedisServer, spec: DrainSpec, tag: str) -
         fill_s = asyncio.run(submit_bulk(stack.address, spec.jobs, {}, sizes))
         if spec.quota_cores:
             for node in topo.nodes:
-                quota = cgroup.CpuQuota(f"gopher-bench-{node.port}", spec.quota_cores)
+                quota = cgroup.CpuQuota(f"{CGROUP_PREFIX}{node.port}", spec.quota_cores)
                 cleanup.callback(quota.close)
                 quota.add(node.pid)
                 quotas[node.name] = quota

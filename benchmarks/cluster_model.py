@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.crc import key_slot
 
@@ -62,7 +63,7 @@ def eta_bal(counts: Sequence[int]) -> float:
     return sum(counts) / len(counts) / top if top else 0.0
 
 
-def balance(tags: Sequence[str], masters: int) -> dict[str, object]:
+def balance(tags: Sequence[str], masters: int) -> dict[str, Any]:
     """Partitions per master and η_bal for `tags` on `masters` even-ranged masters."""
     counts = partitions_per_master([tag_slot(t) for t in tags], master_ranges(masters))
     return {
@@ -151,14 +152,17 @@ def extrapolate(
     masters: Sequence[int],
     partitions: Sequence[int],
     tags_for: Callable[[int], list[str]] = design_tags,
-) -> list[dict[str, object]]:
-    """T(S) for each S and each P, with the balance of P's tags on S masters."""
-    rows: list[dict[str, object]] = []
+    quota_cores: float = 1.0,
+) -> list[dict[str, Any]]:
+    """T(S) for each S and each P, with the balance of P's tags on S masters, and T(S)
+    with every master limited to `quota_cores`."""
+    rows: list[dict[str, Any]] = []
     for p in partitions:
         tags = tags_for(p)
         for s in masters:
             bal = balance(tags, s)
-            eta = float(bal["eta_bal"])  # type: ignore[arg-type]
+            eta = float(bal["eta_bal"])
+            capacity = cal.capacity(s, eta)
             rows.append(
                 {
                     "masters": s,
@@ -166,7 +170,8 @@ def extrapolate(
                     "partitions_per_master": bal["partitions_per_master"],
                     "eta_bal": eta,
                     "redis_us_per_job": round(cal.cpu_us(s), 2),
-                    "jobs_per_s_per_core": round(cal.capacity(s, eta)),
+                    "jobs_per_s_per_core": round(capacity),
+                    "jobs_per_s_at_quota": round(capacity * quota_cores),
                 }
             )
     return rows

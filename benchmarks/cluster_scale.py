@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import cgroup, cluster_model, machine, procs, script_costs
-from benchmarks.cluster_drain import DrainSpec, drain
+from benchmarks.cluster_drain import CGROUP_PREFIX, DrainSpec, drain
 from benchmarks.cluster_topology import Cluster, Standalone, Topology, partition_tags
 from benchmarks.gopher_stack import StackSettings
 
@@ -86,7 +86,11 @@ def measure(plan: ClusterPlan) -> dict[str, Any]:
     errors: dict[str, str] = {}
     out: dict[str, Any] = {"runs": {}, "throttled": {}, "throttled_extra": {}, "errors": errors}
     quota_ok, quota_where = cgroup.available()
-    out["cgroup"] = {"version": quota_ok, "where": quota_where}
+    out["cgroup"] = {
+        "version": quota_ok,
+        "where": quota_where,
+        "stale_groups_removed": cgroup.remove_stale(CGROUP_PREFIX),
+    }
     probe_redis = procs.RedisServer()
     probe_redis.start()
     try:
@@ -235,13 +239,13 @@ def model(results: dict[str, Any], plan: ClusterPlan) -> dict[str, Any] | None:
         overhead_slope=round(slope, 4),
     )
     masters = sorted({*plan.masters, *EXTRAPOLATE_TO})
-    rows = cluster_model.extrapolate(cal, masters, plan.model_partitions, partition_tags)
+    rows = cluster_model.extrapolate(
+        cal, masters, plan.model_partitions, partition_tags, plan.quota_cores
+    )
     measured = {s: e["jobs_per_s"] for s, e in efficiency(results, plan).items()}
     for row in rows:
-        s = int(row["masters"])  # type: ignore[call-overload]
-        row["jobs_per_s_at_quota"] = round(float(row["jobs_per_s_per_core"]) * plan.quota_cores)  # type: ignore[arg-type]
-        if row["partitions"] == plan.partitions and s in measured:
-            row["measured_throttled_per_s"] = measured[s]
+        if row["partitions"] == plan.partitions and row["masters"] in measured:
+            row["measured_throttled_per_s"] = measured[row["masters"]]
     return {
         "calibration": vars(cal),
         "script_us_predicted": round(script_us, 2),

@@ -15,6 +15,7 @@ from benchmarks.procs import RedisServer
 from benchmarks.redis_nodes import Node
 from gopher_server.embedded_cluster import EmbeddedCluster
 
+CONTROL_TAG = "gopher"  # the namespace's control slot, {gopher} (design §4.6)
 _TAG = re.compile(rb"\{([^}]+)\}")
 
 
@@ -113,7 +114,17 @@ class Cluster(Topology):
         control slot's) by master."""
         known = set(partition_tags(self.partitions))
         seen = self.tags_per_node()
+        control = cluster_model.tag_slot(CONTROL_TAG)
+        holder = next(
+            (
+                n.name
+                for n, e in zip(self.nodes, self.embedded.nodes, strict=True)
+                if any(lo <= control <= hi for lo, hi in self.embedded.slots_of(e))
+            ),
+            "",
+        )
         return {
+            "control_node": holder,
             "partitions_per_node": {n: sum(t in known for t in tags) for n, tags in seen.items()},
             "other_tags": {n: [t for t in tags if t not in known][:5] for n, tags in seen.items()},
         }

@@ -74,6 +74,30 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def control_notes(results: dict[str, Any]) -> list[str]:
+    """Per cluster run: commands per job on the master holding the control slot, beside
+    the other masters' mean. With partitions spread evenly the excess estimates the
+    control slot's own commands per job (commandstats cannot split a node by slot)."""
+    out = []
+    for name in _run_order(results)[1:]:
+        run = results["runs"].get(name)
+        if not run or not run.get("control_node") or run["masters"] < 2:
+            continue
+        calls = {
+            n: v["other_calls_per_job"] + v["script_calls_per_job"] for n, v in run["nodes"].items()
+        }
+        holder = run["control_node"]
+        others = [v for n, v in calls.items() if n != holder]
+        mean = sum(others) / len(others)
+        out.append(
+            f"- {name}: the control slot's master {holder} ran {calls[holder]:.2f}"
+            f" commands/job, the others {mean:.2f} on average (excess"
+            f" {calls[holder] - mean:+.2f}/job; other tags seen:"
+            f" {run.get('other_tags', {}).get(holder, [])})"
+        )
+    return out
+
+
 def throttled_rows(
     results: dict[str, Any], runs: dict[str, Any], eff: dict[str, Any]
 ) -> list[list[str]]:
@@ -236,6 +260,14 @@ def sections(results: dict[str, Any]) -> list[str]:
         ],
         cpu_rows(results),
     )
+    notes = control_notes(results)
+    if notes:
+        out += [
+            "",
+            "Commands per job on the control slot's master (inside scripts counted too):",
+            "",
+            *notes,
+        ]
     quotas = [(plan["quota_cores"], results["throttled"], results.get("efficiency", {}))]
     quotas += [
         (float(q), runs, results.get("efficiency_extra", {}).get(q, {}))

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,3 +238,126 @@ def test_text_bars_scale_to_the_largest_value() -> None:
     lines = report_cluster.bars([("S=1", 10.0, "a"), ("S=2", 20.0, "b")])
     assert lines[1].count("█") == report_cluster.BAR_WIDTH
     assert lines[0].count("█") == report_cluster.BAR_WIDTH // 2
+
+
+def test_stale_groups_of_a_killed_run_are_removed() -> None:
+    version, why = cgroup.available()
+    if not version:
+        pytest.skip(f"no usable cgroup here: {why}")
+    prefix = "gopher-bench-test-stale-"
+    left = cgroup.CpuQuota(f"{prefix}1", 0.5)  # never closed, as after a SIGKILL
+    assert left.path.exists()
+    assert cgroup.remove_stale(prefix) == [f"{prefix}1"]
+    assert not left.path.exists()
+
+
+# -- verdicts, efficiency, model and report on synthetic runs --------------------------
+
+
+def _run(
+    masters: int, us: list[float], rate: int, throttled: float | None = None
+) -> dict[str, Any]:
+    names = ["standalone"] if masters == 0 else [f"m{i}" for i in range(masters)]
+    node = {
+        "script_calls_per_job": 0.02 / len(names),
+        "script_usec_per_job": 70.0 / len(names),
+        "other_calls_per_job": 24.0 / len(names),
+        "other_usec_per_job": 30.0 / len(names),
+        "bus_messages_per_job": 0.01 * masters,
+    }
+    total = sum(us)
+    run = {
+        "masters": max(1, masters),
+        "e2e_steady_per_s": rate,
+        "nodes": {n: dict(node) for n in names},
+        "redis_cpu": {
+            "jobs_per_s": rate,
+            "redis_us_per_job": total,
+            "shard_us_per_job": dict(zip(names, us, strict=True)),
+            "shard_cores": {n: u * rate / 1e6 for n, u in zip(names, us, strict=True)},
+            "busiest_share": max(us) / total,
+        },
+        "stack": {"process_cores": {"broker": 0.3, "worker0": 0.2}, "host_busy_fraction": 0.7},
+    }
+    if masters:
+        run["control_node"] = "m0"
+        run["partitions_per_node"] = {n: 12 // masters for n in names}
+    if throttled is not None:
+        shards = {n: {"throttled_fraction": throttled} for n in names}
+        bad = [n for n in names if throttled < 0.5]
+        run["throttling"] = {"shards": shards, "valid": not bad, "not_saturated": bad}
+    return run
+
+
+def test_verdicts_efficiency_model_and_report_from_runs() -> None:
+    from benchmarks import cluster_scale
+
+    plan = cluster_scale.ClusterPlan()
+    results: dict[str, Any] = {
+        "command": "python -m benchmarks --cluster",
+        "machine": {
+            "date": "2026-12-03T17:00:00+00:00",
+            "gopher": "0.1.0",
+            "cores": 2,
+            "cpu_model": "AMD EPYC",
+            "memory_gib": 23.5,
+            "os": "Linux",
+            "python": "3.11",
+            "load_average_at_start": [0.1, 0.1, 0.1],
+            "cpu_busy_before_start": 0.0,
+        },
+        "plan": {
+            "jobs": 12000,
+            "submit_batch": 500,
+            "masters": [1, 2, 3],
+            "partitions": 12,
+            "quota_cores": 0.2,
+            "workers": 2,
+            "concurrency": 16,
+            "prefetch": 4,
+        },
+        "cgroup": {"version": 1},
+        "runs": {
+            "standalone": _run(0, [70.0], 9000),
+            "cluster-1": _run(1, [72.0], 8800),
+            "cluster-2": _run(2, [38.0, 37.0], 8700),
+            "cluster-3": _run(3, [30.0, 25.0, 22.0], 8500),
+        },
+        "throttled": {
+            "cluster-1": _run(1, [75.0], 2600, 1.0),
+            "cluster-2": _run(2, [38.0, 38.0], 5000, 0.9),
+            "cluster-3": _run(3, [26.0] * 3, 6000, 0.3),
+        },
+        "throttled_extra": {},
+        "script_costs": {
+            "points": {"ack": [{"batch": 1, "usec_per_call": 90.0}]},
+            "fits": {"ack": {"c_call": 55.0, "c_item": 33.0, "max_rel_error": 0.0}},
+            "item_us": 80.0,
+            "call_us": 60.0,
+        },
+        "errors": {"cluster-4": "RuntimeError: example"},
+    }
+    eff = cluster_scale.efficiency(results, plan)
+    assert eff[2] == {"jobs_per_s": 5000, "efficiency": round(5000 / 5200, 3), "valid": True}
+    assert eff[3]["valid"] is False  # a shard throttled in 30% of periods: not saturated
+    verdicts = {v["check"]: v for v in cluster_scale.verdicts(results, plan)}
+    summed = verdicts["Redis CPU/job summed over 3 shard(s) vs standalone"]
+    assert summed["measured"] == 1.1 and summed["met"]
+    busiest = verdicts["busiest shard's share of Redis CPU, 3 master(s)"]
+    assert busiest["measured"] == pytest.approx(30 / 77) and not busiest["met"]
+    assert not verdicts["throttled e2e efficiency T(3)/(3·T(1))"]["met"]
+    results["efficiency"] = {str(k): v for k, v in eff.items()}
+    model = cluster_scale.model(results, plan)
+    assert model is not None
+    assert model["calibration"]["rho"] == pytest.approx(70.0 / (80.0 + 60.0 * 0.02), abs=1e-3)
+    by_s = {r["masters"]: r for r in model["rows"] if r["partitions"] == 12}
+    assert set(by_s) == {1, 2, 3, 6, 12, 24}
+    assert by_s[2]["measured_throttled_per_s"] == 5000
+    assert by_s[24]["eta_bal"] == 0.5
+    results["model"] = model
+    results["verdicts"] = list(verdicts.values())
+    text = report_cluster.markdown(results)
+    assert text.startswith(report_cluster.START) and report_cluster.HEADING in text
+    assert "m0 ran" in text  # the control slot's master, cluster-2 and cluster-3
+    assert "no (m0, m1, m2 not saturated)" in text
+    assert "cluster-4: RuntimeError: example" in text
