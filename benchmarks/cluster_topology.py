@@ -14,20 +14,15 @@ from benchmarks import cluster_model
 from benchmarks.procs import RedisServer
 from benchmarks.redis_nodes import Node
 from gopher_server.embedded_cluster import EmbeddedCluster
+from gopher_server.store.partitions import Layout
 
 CONTROL_TAG = "gopher"  # the namespace's control slot, {gopher} (design §4.6)
 _TAG = re.compile(rb"\{([^}]+)\}")
 
 
 def partition_tags(partitions: int) -> list[str]:
-    """The broker's partition hash tags for P partitions (its own function when cluster
-    mode is installed, else design §4.3's rule, which it implements)."""
-    try:
-        from gopher_server.store import partitions as broker_partitions  # type: ignore[attr-defined]
-
-        return list(broker_partitions.partition_tags(partitions))
-    except (ImportError, AttributeError):
-        return cluster_model.design_tags(partitions)
+    """The broker's partition hash tags for P partitions (store/partitions.py)."""
+    return list(Layout(CONTROL_TAG, partitions).tags)
 
 
 class Topology:

@@ -29,7 +29,8 @@ from gopher_server.components.janitor import Janitor
 from gopher_server.components.promoter import Promoter
 from gopher_server.components.recoverer import LeaseRecoverer
 from gopher_server.components.type_catalog import TypeCatalog
-from gopher_server.config import ServerConfig, weighted_pattern
+from gopher_server.components.work_summary import WorkSummary
+from gopher_server.config import ConfigError, ServerConfig, weighted_pattern
 from gopher_server.dispatch.hub import Hub
 from gopher_server.health import SERVICES, HealthMonitor
 from gopher_server.inproc import LocalChannel, LocalServer
@@ -40,10 +41,10 @@ from gopher_server.ports import PortSpec, check_free, listen
 from gopher_server.services.admin import AdminService
 from gopher_server.services.jobs import JobService
 from gopher_server.services.workers import WorkerService
-from gopher_server.store.connection import RedisTls, connect
-from gopher_server.store.job_hash import PayloadChunking, read_chunking
-from gopher_server.store.keys import Keys
-from gopher_server.store.store import Store, StoreSettings
+from gopher_server.store.connection import RedisTls
+from gopher_server.store.job_hash import PayloadChunking
+from gopher_server.store.namespace import LayoutMismatch, Target, open_store
+from gopher_server.store.store import StoreSettings
 from gopher_server.tls import (
     TlsFiles,
     bind_grpc,
@@ -130,10 +131,22 @@ class Broker:
                 PortSpec("HTTP", cfg.http_host, cfg.http_port, "--http-port", "GOPHER_HTTP_PORT")
             )
         tls = RedisTls(cfg.redis_tls_ca_file, cfg.redis_tls_cert_file, cfg.redis_tls_key_file)
-        self.redis = await connect(cfg.redis_url, cfg.redis_connect_attempts, tls)
-        chunking = await read_chunking(self.redis)
-        self.store = Store(self.redis, self.clock, Keys(cfg.prefix), store_settings(cfg, chunking))
-        self._hub = Hub(self.store.pubsub(), self.store.keys)
+        where = Target(
+            cfg.redis_url,
+            cfg.prefix,
+            cluster=cfg.redis_cluster,
+            partitions=cfg.partitions,
+            durable=cfg.durable_ack,
+            attempts=cfg.redis_connect_attempts,
+            tls=tls,
+        )
+        try:
+            self.redis, self.store = await open_store(
+                where, self.clock, lambda chunking: store_settings(cfg, chunking)
+            )
+        except (LayoutMismatch, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+        self._hub = Hub.for_store(self.store)
         self.store.slots_freed = self._hub.wake_workers
         await self._hub.start()
         # Loaded before serving: the first submits already see the registered types.
@@ -187,6 +200,8 @@ class Broker:
             CronScheduler(self.store, catalog=self.catalog),
             self.catalog,
         ]
+        if not self.store.single:
+            self.components.append(WorkSummary(self.store, self._hub.wake_type))
         for component in self.components:
             component.start()
         if cfg.http_port is not None:

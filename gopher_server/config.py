@@ -32,6 +32,13 @@ class ServerConfig:
     """Everything a broker process needs. Durations carry their unit in the name."""
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis Cluster: redis_url names one or more seed nodes (redis://h1:p1,h2:p2).
+    redis_cluster: bool = False
+    # Partitions of the namespace (store/partitions.py), fixed when it is created;
+    # 0: the namespace's stored count, else 1 on one server and 12 on a cluster.
+    partitions: int = 0
+    # Answer a submit or an ack only once a replica has it (WAIT 1; docs/durability.md).
+    durable_ack: bool = False
     host: str = "127.0.0.1"
     port: int = 50051
     http_port: int | None = None

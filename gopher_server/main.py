@@ -100,7 +100,14 @@ def _weights_text(weights: dict[str, int]) -> str:
 # Defaults are ServerConfig's, so --help and the dataclass cannot disagree.
 _D = ServerConfig()
 OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (
-    ("--redis-url", "REDIS_URL", str, _D.redis_url, "Redis URL"),
+    ("--redis-url", "REDIS_URL", str, _D.redis_url,
+     "Redis URL; with --redis-cluster, seed nodes as redis://h1:p1,h2:p2"),
+    ("--redis-cluster", "REDIS_CLUSTER", bool, _D.redis_cluster,
+     "Redis is a Redis Cluster: spread the namespace over its masters"),
+    ("--partitions", "PARTITIONS", int, _D.partitions,
+     "partitions of a new namespace (0: the stored count, else 1, or 12 on a cluster)"),
+    ("--durable-ack", "DURABLE_ACK", bool, _D.durable_ack,
+     "answer submits and acks only once a Redis replica has them (WAIT 1)"),
     ("--host", "HOST", str, _D.host, "gRPC bind address"),
     ("--port", "PORT", int, _D.port, "gRPC port"),
     ("--http-port", "HTTP_PORT", int, -1,
@@ -159,6 +166,9 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
     setup_logging(a.log_level, a.log_format)
     return ServerConfig(
         redis_url=a.redis_url,
+        redis_cluster=a.redis_cluster,
+        partitions=a.partitions,
+        durable_ack=a.durable_ack,
         host=a.host,
         port=a.port,
         http_port=None if a.http_port < 0 else a.http_port,

@@ -19,6 +19,7 @@ import redis
 import redis.asyncio as aioredis
 
 from gopher_server.config import ServerConfig
+from gopher_server.embedded_cluster import EmbeddedCluster
 from gopher_server.embedded_redis import EmbeddedRedis, find_redis_binary
 from gopher_server.store.keys import Keys
 from gopher_server.store.store import Store, StoreSettings
@@ -71,6 +72,29 @@ def redis_handle() -> Iterator[RedisHandle]:
     server.start()
     yield RedisHandle(server.url, server)
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def session_cluster() -> Iterator[EmbeddedCluster]:
+    """A local Redis Cluster of 3 masters for the whole session (flushed per test by
+    the suites that use it)."""
+    from tests.cluster.conftest import start_cluster
+
+    cluster = start_cluster(3, 0)
+    yield cluster
+    cluster.stop()
+
+
+def flushed_cluster(cluster: EmbeddedCluster) -> str:
+    """Empty every master of `cluster`; return its seed URL."""
+    for node in cluster.live_masters():
+        with node.client() as client:
+            client.flushall()
+    return cluster.seed_url
+
+
+# Brokers on the cluster run the namespace in this many partitions (2 per master).
+CLUSTER_PARTITIONS = 6
 
 
 @pytest.fixture

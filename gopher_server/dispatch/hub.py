@@ -22,8 +22,9 @@ from gopher_server.dispatch.session import StreamSession
 from gopher_server.outage import RedisOutage
 from gopher_server.store import worker_control
 from gopher_server.store.keys import Keys
-from gopher_server.store.pubsub import PubSub
+from gopher_server.store.pubsub import PubSubLike
 from gopher_server.store.schema import CANCEL, SLOT, TYPES, WAKE, WORKER_CONTROL, parse_control
+from gopher_server.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,26 @@ _RECONNECT_MAX_S = 2.0
 class Hub:
     """Routes control messages to local stream sessions and job events to watchers."""
 
-    def __init__(self, pubsub: PubSub, keys: Keys) -> None:
+    def __init__(
+        self,
+        pubsub: PubSubLike,
+        keys: Keys,
+        *,
+        partition_channels: Sequence[str] = (),
+        job_channel: Callable[[str], str] | None = None,
+        on_work: Callable[[int, str], None] | None = None,
+        on_live: Callable[[], None] | None = None,
+    ) -> None:
         self._pubsub = pubsub
         self._keys = keys
         self._ctl = keys.control_channel()
+        # Control channels: the namespace's own, then each partition's ("w <type>" on
+        # partition k's channel means new work there: `on_work(k, type)`).
+        self._partition_of = {ch: k for k, ch in enumerate(partition_channels)}
+        self._control = {self._ctl, *partition_channels}
+        self._job_channel = job_channel or keys.job_channel
+        self._on_work = on_work
+        self._on_live = on_live
         self._by_type: dict[str, set[StreamSession]] = defaultdict(set)
         self._by_worker: dict[str, set[StreamSession]] = defaultdict(set)
         self._watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
@@ -46,6 +63,20 @@ class Hub:
         self._outage = RedisOutage("pub/sub", log)
         self._type_listeners: list[Callable[[str], None]] = []
         self.connected = asyncio.Event()
+
+    @classmethod
+    def for_store(cls, store: Store) -> Hub:
+        """The hub of a store's namespace: its control channel and, with several
+        partitions, every partition's, with new work noted in the store's hints."""
+        channels = [] if store.single else [part.ctl for part in store.parts]
+        return cls(
+            store.pubsub(),
+            store.keys,
+            partition_channels=channels,
+            job_channel=store.job_channel,
+            on_work=store.hints.mark,
+            on_live=store.hints.mark_all,
+        )
 
     # -- sessions -------------------------------------------------------------------
     def add(self, session: StreamSession) -> None:
@@ -127,7 +158,7 @@ class Hub:
     async def watch(self, job_id: str) -> asyncio.Queue[str]:
         """Subscribe to a job's state changes; each new state word arrives on the queue."""
         queue: asyncio.Queue[str] = asyncio.Queue()
-        channel = self._keys.job_channel(job_id)
+        channel = self._job_channel(job_id)
         first = not self._watchers[channel]
         self._watchers[channel].add(queue)
         if first:
@@ -136,7 +167,7 @@ class Hub:
 
     async def unwatch(self, job_id: str, queue: asyncio.Queue[str]) -> None:
         """End a watch started by `watch`."""
-        channel = self._keys.job_channel(job_id)
+        channel = self._job_channel(job_id)
         self._watchers[channel].discard(queue)
         if not self._watchers[channel]:
             del self._watchers[channel]
@@ -161,7 +192,8 @@ class Hub:
         self._delay = 0.05
         while not self._stopping:
             try:
-                await self._pubsub.serve([self._ctl, *self._watchers], self._route, self._live)
+                channels = [*sorted(self._control), *self._watchers]
+                await self._pubsub.serve(channels, self._route, self._live)
             except asyncio.CancelledError:
                 raise
             except (
@@ -178,13 +210,15 @@ class Hub:
 
     def _live(self) -> None:
         """Just (re)subscribed: messages sent while away are lost, so wake everyone."""
+        if self._on_live is not None:
+            self._on_live()  # hints of new work may have been missed too
         self.connected.set()
         self.wake_all()
         self._delay = 0.05
         self._outage.back()
 
     def _route(self, channel: str, data: str) -> None:
-        if channel != self._ctl:
+        if channel not in self._control:
             for queue in self._watchers.get(channel, ()):
                 queue.put_nowait(data)
             return
@@ -193,6 +227,9 @@ class Hub:
             return
         kind, args = message.kind, message.args
         if kind == WAKE:
+            partition = self._partition_of.get(channel)
+            if partition is not None and self._on_work is not None:
+                self._on_work(partition, args[0])
             for session in self._by_type.get(args[0], ()):
                 session.wake.set()
         elif kind == SLOT:

@@ -13,13 +13,16 @@ from gopher_server.store import events
 from gopher_server.store.store import Store
 
 _FEED_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+# A partitioned feed's token: the last id read in each partition (store/events.py).
+_MERGED_TOKEN = re.compile(r"^v2:\d{1,20}-\d{1,20}(,\d{1,20}-\d{1,20}){0,255}$")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
 
 async def list_events(store: Store, request: pb.ListEventsRequest) -> pb.ListEventsResponse:
     """Validate a ListEvents request and read one page of the feed."""
-    if request.after_id and not _FEED_ID.match(request.after_id):
+    token = request.after_id
+    if token and not (_FEED_ID.match(token) or _MERGED_TOKEN.match(token)):
         raise InvalidArgument(
             f"after_id must be a feed id like '1700000000000-0'; got {request.after_id[:40]!r}",
             "after_id",
@@ -27,7 +30,10 @@ async def list_events(store: Store, request: pb.ListEventsRequest) -> pb.ListEve
     limit = request.limit or DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidArgument(f"limit must be between 1 and {MAX_LIMIT}", "limit")
-    page = await events.read_events(store, request.after_id, limit)
+    try:
+        page = await events.read_events(store, token, limit)
+    except ValueError as exc:  # a token from a namespace with another partition count
+        raise InvalidArgument(str(exc), "after_id") from None
     response = pb.ListEventsResponse(last_id=page.last_id, truncated=page.truncated)
     for e in page.entries:
         event = response.events.add(

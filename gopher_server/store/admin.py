@@ -2,25 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 
 from gopher_server.store import listing
-from gopher_server.store._text import text, texts
+from gopher_server.store._text import scored, text, texts
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import QueueDepth, Stats
 from gopher_server.store.schema import DEAD, WAKE, encode_control
-from gopher_server.store.store import Store
+from gopher_server.store.store import Partition, Store
 
 # DLQ bulk actions run in chunks so no single script blocks Redis for long.
 _CHUNK = 500
 
 
 async def queue_stats(store: Store) -> Stats:
-    """Depth per priority and type, paused flags, oldest ready job age, set sizes."""
-    keys, redis = store.keys, store.redis
-    paused = set(await redis.smembers(keys.paused()))
-    now = store.clock.now_ms()
+    """Depth per priority and type, paused flags, oldest ready job age, set sizes;
+    summed over the partitions."""
+    parts = await store.each_part(lambda part: _partition_stats(store, part))
+    paused = set(await store.redis.smembers(store.parts[0].keys.paused()))
     queues: list[QueueDepth] = []
+    for i, priority in enumerate(PRIORITIES):
+        by_type: dict[str, int] = {}
+        oldest = 0
+        for depths, ages, _ in parts:
+            for job_type, depth in depths[i].items():
+                by_type[job_type] = by_type.get(job_type, 0) + depth
+            oldest = max(oldest, ages[i])
+        queues.append(
+            QueueDepth(
+                priority,
+                sum(by_type.values()),
+                dict(sorted(by_type.items())),
+                priority in paused,
+                oldest,
+            )
+        )
+    sizes = [sum(p[2][j] for p in parts) for j in range(7)]
+    return Stats(queues, *sizes)
+
+
+async def _partition_stats(
+    store: Store, part: Partition
+) -> tuple[list[dict[str, int]], list[int], list[int]]:
+    """One partition's depth per type and oldest ready age per priority, and its set
+    sizes (scheduled, retrying, active, dead, finished, done and dead in 1 min)."""
+    keys, redis = part.keys, store.redis
+    now = store.clock.now_ms()
+    depths: list[dict[str, int]] = []
+    ages: list[int] = []
     for priority in PRIORITIES:
         types = sorted(texts(await redis.smembers(keys.ready_types(priority))))
         async with redis.pipeline(transaction=False) as pipe:
@@ -42,38 +73,54 @@ async def queue_stats(store: Store) -> Stats:
                     pipe.hmget(keys.job(head), "ready", "created")  # no 'ready': ready at creation
                 readies = [int(r or c) for r, c in await pipe.execute() if r or c]
             oldest_age = max(0, now - min(readies)) if readies else 0
-        queues.append(
-            QueueDepth(priority, sum(by_type.values()), by_type, priority in paused, oldest_age)
-        )
+        depths.append(by_type)
+        ages.append(oldest_age)
     async with redis.pipeline(transaction=False) as pipe:
         for key in (keys.scheduled(), keys.retrying(), keys.leases(), keys.dead(), keys.finished()):
             pipe.zcard(key)
         # Both sets are scored by the time a job got there: a window count is throughput.
         pipe.zcount(keys.finished(), now - 60_000, "+inf")
         pipe.zcount(keys.dead(), now - 60_000, "+inf")
-        scheduled, retrying, active, dead, finished, done_1m, dead_1m = (
-            int(x) for x in await pipe.execute()
-        )
-    return Stats(queues, scheduled, retrying, active, dead, finished, done_1m, dead_1m)
+        sizes = [int(x) for x in await pipe.execute()]
+    return depths, ages, sizes
+
+
+async def wake_type(store: Store, job_type: str) -> None:
+    """Announce that `job_type` may have work in every partition (a limit changed)."""
+    message = encode_control(WAKE, job_type)
+    await asyncio.gather(*(store.publish(part.ctl, message) for part in store.parts))
 
 
 async def set_paused(store: Store, priority: str, paused: bool) -> None:
-    """Pause or resume dispatch from one priority; resuming wakes waiting streams."""
+    """Pause or resume dispatch from one priority (every partition's dispatch reads
+    its own copy); resuming wakes waiting streams."""
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for part in store.parts:
+            if paused:
+                pipe.sadd(part.keys.paused(), priority)
+            else:
+                pipe.srem(part.keys.paused(), priority)
+        await pipe.execute()
     if paused:
-        await store.redis.sadd(store.keys.paused(), priority)
         return
-    await store.redis.srem(store.keys.paused(), priority)
-    for job_type in texts(await store.redis.smembers(store.keys.ready_types(priority))):
-        await store.redis.publish(store.keys.control_channel(), encode_control(WAKE, job_type))
+    for part in store.parts:
+        for job_type in texts(await store.redis.smembers(part.keys.ready_types(priority))):
+            await store.publish(part.ctl, encode_control(WAKE, job_type))
 
 
 async def dead_ids(
     store: Store, job_type: str = "", older_than_ms: int = 0, error_contains: str = ""
 ) -> list[str]:
-    """Ids in the DLQ, optionally only of one type, dead at least `older_than_ms`, or
-    whose last error contains `error_contains` (case-insensitive)."""
+    """Ids in the DLQ, oldest first, optionally only of one type, dead at least
+    `older_than_ms`, or whose last error contains `error_contains` (case-insensitive)."""
     max_score = "+inf" if older_than_ms <= 0 else store.clock.now_ms() - older_than_ms
-    ids = texts(await store.redis.zrangebyscore(store.keys.dead(), "-inf", max_score))
+
+    async def dead_in(part: Partition) -> list[tuple[str, float]]:
+        raw = await store.redis.zrangebyscore(part.keys.dead(), "-inf", max_score, withscores=True)
+        return scored(raw)
+
+    dead = [pair for pairs in await store.each_part(dead_in) for pair in pairs]
+    ids = [job_id for job_id, _ in sorted(dead, key=lambda p: (p[1], p[0]))]
     if not (job_type or error_contains) or not ids:
         return ids
     needle = error_contains.lower()
@@ -104,10 +151,22 @@ async def set_rate_limit(
     store: Store, job_type: str, rate_per_s: float, burst: int, max_concurrency: int
 ) -> None:
     """Store a type's limits; dispatch reads them on its next call. Wakes the type's
-    streams, since a raised limit may let waiting jobs go at once."""
-    value = {"r": rate_per_s, "b": burst or max(1, int(rate_per_s)), "c": max_concurrency}
-    await store.redis.hset(store.keys.rate_limits(), job_type, orjson.dumps(value).decode())
-    await store.redis.publish(store.keys.control_channel(), encode_control(WAKE, job_type))
+    streams, since a raised limit may let waiting jobs go at once.
+
+    The control slot holds the authoritative copy; every partition's dispatch reads
+    its own copy. New jobs of a limited type all go to the type's home partition
+    (store.py `_place`), so its limits hold exactly there; jobs queued elsewhere before
+    the limit was set are limited per partition (docs/scaling.md)."""
+    value = orjson.dumps(
+        {"r": rate_per_s, "b": burst or max(1, int(rate_per_s)), "c": max_concurrency}
+    ).decode()
+    async with store.redis.pipeline(transaction=False) as pipe:
+        pipe.hset(store.keys.rate_limits(), job_type, value)
+        for part in store.parts:
+            pipe.hset(part.keys.rate_limits(), job_type, value)
+        await pipe.execute()
+    store.limits_changed()
+    await wake_type(store, job_type)
 
 
 async def get_rate_limits(store: Store) -> dict[str, dict[str, float]]:
@@ -118,7 +177,12 @@ async def get_rate_limits(store: Store) -> dict[str, dict[str, float]]:
 
 async def delete_rate_limit(store: Store, job_type: str) -> bool:
     """Remove a type's limits and bucket; False if it had none. Wakes its streams."""
-    removed = await store.redis.hdel(store.keys.rate_limits(), job_type)
-    await store.redis.delete(store.keys.bucket(job_type))
-    await store.redis.publish(store.keys.control_channel(), encode_control(WAKE, job_type))
-    return bool(removed)
+    async with store.redis.pipeline(transaction=False) as pipe:
+        pipe.hdel(store.keys.rate_limits(), job_type)
+        for part in store.parts:
+            pipe.hdel(part.keys.rate_limits(), job_type)
+            pipe.delete(part.keys.bucket(job_type))
+        replies = await pipe.execute()
+    store.limits_changed()
+    await wake_type(store, job_type)
+    return bool(replies[0])

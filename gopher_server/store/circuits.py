@@ -1,7 +1,9 @@
 """Workers' circuit breaker states, as reported by the workers.
 
 One hash maps "<worker id>\\t<job type>" to "<state>:<hold until ms>". Dispatch reads it
-to skip types a worker's breaker holds back; admins read it through ListWorkers.
+to skip types a worker's breaker holds back; admins read it through ListWorkers. Each
+partition's dispatch reads its own slot's copy, so a report is written to every
+partition (reports come per breaker change, never per job); reads take the first.
 """
 
 from __future__ import annotations
@@ -22,17 +24,20 @@ async def report(
     store: Store, worker_id: str, job_type: str, state: str, hold_until_ms: int
 ) -> None:
     """Record a breaker state; CLOSED removes the entry."""
-    key = store.keys.circuits()
-    if state == "closed":
-        await store.redis.hdel(key, _field(worker_id, job_type))
-    else:
-        await store.redis.hset(key, _field(worker_id, job_type), f"{state}:{hold_until_ms}")
+    field = _field(worker_id, job_type)
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for part in store.parts:
+            if state == "closed":
+                pipe.hdel(part.keys.circuits(), field)
+            else:
+                pipe.hset(part.keys.circuits(), field, f"{state}:{hold_until_ms}")
+        await pipe.execute()
 
 
 async def by_worker(store: Store) -> dict[str, dict[str, str]]:
     """{worker id: {job type: state}} for every breaker that is not closed."""
     out: dict[str, dict[str, str]] = {}
-    for field, value in (await store.redis.hgetall(store.keys.circuits())).items():
+    for field, value in (await store.redis.hgetall(store.parts[0].keys.circuits())).items():
         worker_id, _, job_type = text(field).partition(SEPARATOR)
         out.setdefault(worker_id, {})[job_type] = text(value).partition(":")[0]
     return out
@@ -43,9 +48,12 @@ async def prune(store: Store) -> int:
     cutoff = store.clock.now_ms() - STALE_MS
     stale = [
         text(field)
-        for field, value in (await store.redis.hgetall(store.keys.circuits())).items()
+        for field, value in (await store.redis.hgetall(store.parts[0].keys.circuits())).items()
         if int(text(value).partition(":")[2] or 0) < cutoff
     ]
     if stale:
-        await store.redis.hdel(store.keys.circuits(), *stale)
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for part in store.parts:
+                pipe.hdel(part.keys.circuits(), *stale)
+            await pipe.execute()
     return len(stale)

@@ -193,7 +193,9 @@ DISPATCH_TAIL = Tail(
         Arg("capacity", "int", "worker capacity (most in-flight jobs)"),
         Arg("default_lease", "int", "lease TTL of jobs without their own", "ms"),
         Arg("strict", "flag", "strict priority order (else weighted)"),
-        Arg("pattern", "str", "weighted pattern: comma-separated priorities"),
+        Arg(
+            "pattern", "str", "weighted pattern: comma-separated priorities (strict: those served)"
+        ),
         Each("types", "ntypes", "", (Arg("type", "str", "job type"),), "job types"),
     ),
     "the dispatch arguments of a stream (dispatch_to in _dispatch.lua)",

@@ -1,5 +1,11 @@
 """Reads of the global events feed: a capped Redis stream appended by every transition
-(`feed()` in lua/_history.lua; fields in store/schema.py FEED_FIELDS)."""
+(`feed()` in lua/_history.lua; fields in store/schema.py FEED_FIELDS), one per partition.
+
+With several partitions a page is the merge of every partition's stream by entry id
+(Redis' clock in ms, then a sequence): exact within a partition, and across partitions
+as exact as the masters' clocks agree. Its token is `v2:` and the last id read in each
+partition, so paging never skips or repeats an entry; a plain `<ms>[-<seq>]` token
+still works and means "after that moment" in every partition."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import redis.exceptions
 from gopher_server.store._text import text
 from gopher_server.store.records import FeedEntry, FeedPage
 from gopher_server.store.schema import decode_feed_entry
-from gopher_server.store.store import Store
+from gopher_server.store.store import Partition, Store
 
 
 def _entry(entry_id: Any, fields: dict[Any, Any]) -> FeedEntry:
@@ -22,17 +28,18 @@ def _id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-async def _oldest_if_trimmed(store: Store) -> str | None:
-    """The oldest id still in the feed if the cap has trimmed anything, else None."""
+async def _oldest_if_trimmed(store: Store, key: str) -> str | None:
+    """The oldest id still in the feed `key` if its cap trimmed anything, else None."""
     try:
-        info = await store.redis.xinfo_stream(store.keys.events())
+        info = await store.redis.xinfo_stream(key)
     except redis.exceptions.ResponseError:  # no feed yet
         return None
     first, length = info.get("first-entry"), int(info.get("length", 0))
     # Redis 7 counts every entry ever added; older servers do not, but trimming only
     # ever happens once the feed holds its cap, and leaves it at least that long.
     added = info.get("entries-added")
-    trimmed = int(added) > length if added is not None else length >= store.settings.events_max_len
+    cap = -(-store.settings.events_max_len // len(store.parts))
+    trimmed = int(added) > length if added is not None else length >= cap
     return text(first[0]) if first and trimmed else None
 
 
@@ -40,6 +47,10 @@ async def read_events(store: Store, after_id: str = "", limit: int = 100) -> Fee
     """Up to `limit` feed entries after `after_id` ("<ms>-<seq>" or "<ms>"), oldest
     first; with no `after_id`, the newest `limit` entries. `last_id` is the id to read
     on from ("0-0" for an empty feed, so the next read starts at its beginning)."""
+    if not store.single:
+        return await _read_merged(store, after_id, limit)
+    if after_id.startswith(_V2):
+        raise ValueError("after_id is a token from a partitioned namespace")
     key = store.keys.events()
     if not after_id:
         newest: list[Any] = await store.redis.xrevrange(key, "+", "-", count=limit) or []
@@ -49,6 +60,61 @@ async def read_events(store: Store, after_id: str = "", limit: int = 100) -> Fee
     entries = [_entry(i, f) for i, f in page]
     # Trimming drops the oldest entries first: once it has, an `after_id` older than
     # the oldest entry kept may have had successors that are gone.
-    oldest = await _oldest_if_trimmed(store)
+    oldest = await _oldest_if_trimmed(store, key)
     truncated = oldest is not None and _id_key(oldest) > _id_key(after_id)
     return FeedPage(entries, entries[-1].id if entries else after_id, truncated)
+
+
+_V2 = "v2:"
+
+
+def _positions(store: Store, after_id: str) -> list[str]:
+    """The per-partition ids a token says to read after."""
+    count = len(store.parts)
+    if after_id.startswith(_V2):
+        ids = after_id[len(_V2) :].split(",")
+        if len(ids) == count and all(_valid(i) for i in ids):
+            return ids
+        raise ValueError("after_id is not a token from a previous page")
+    if not _valid(after_id):
+        raise ValueError("after_id must be '<ms>', '<ms>-<seq>' or a token from a previous page")
+    return [after_id] * count
+
+
+def _valid(entry_id: str) -> bool:
+    ms, _, seq = entry_id.partition("-")
+    return ms.isdigit() and (not seq or seq.isdigit())
+
+
+async def _read_merged(store: Store, after_id: str, limit: int) -> FeedPage:
+    if not after_id:
+
+        async def newest_in(part: Partition) -> list[Any]:
+            return await store.redis.xrevrange(part.keys.events(), "+", "-", count=limit) or []
+
+        pages = await store.each_part(newest_in)
+        tagged = [
+            (_id_key(text(i)), k, _entry(i, f)) for k, page in enumerate(pages) for i, f in page
+        ]
+        chosen = sorted(tagged, key=lambda t: (t[0], t[1]))[-limit:] if limit else []
+        # Whatever of a partition is not in the page is older than all of it: the
+        # next read starts after each partition's newest entry.
+        positions = [text(page[0][0]) if page else "0-0" for page in pages]
+        return FeedPage([e for _, _, e in chosen], _V2 + ",".join(positions), False)
+    positions = _positions(store, after_id)
+
+    async def after_in(part: Partition) -> list[Any]:
+        start = "(" + positions[part.index]
+        return await store.redis.xrange(part.keys.events(), start, "+", count=limit) or []
+
+    pages = await store.each_part(after_in)
+    tagged = [(_id_key(text(i)), k, _entry(i, f)) for k, page in enumerate(pages) for i, f in page]
+    chosen = sorted(tagged, key=lambda t: (t[0], t[1]))[:limit]
+    for _, k, entry in chosen:
+        positions[k] = entry.id
+    oldest = await store.each_part(lambda part: _oldest_if_trimmed(store, part.keys.events()))
+    truncated = any(
+        o is not None and _id_key(o) > _id_key(p)
+        for o, p in zip(oldest, _positions(store, after_id), strict=True)
+    )
+    return FeedPage([e for _, _, e in chosen], _V2 + ",".join(positions), truncated)

@@ -16,7 +16,10 @@ def _ids(csv: str) -> list[str]:
 async def get_group(store: Store, group_id: str) -> GroupRecord | None:
     """The group's record with every member's current state, or None if there is no
     such group (never submitted, or expired after its retention)."""
-    key = store.keys.group(group_id)
+    if store.part_of(group_id) is None:
+        return None
+    keys = store.job_keys(group_id)  # a group lives in its members' partition
+    key = keys.group(group_id)
     raw = await store.redis.hmget(key, _FIELDS)
     if raw[0] is None:
         return None
@@ -26,7 +29,7 @@ async def get_group(store: Store, group_id: str) -> GroupRecord | None:
     member_ids = _ids(members)
     async with store.redis.pipeline(transaction=False) as pipe:
         for member_id in member_ids:
-            pipe.hget(store.keys.job(member_id), "state")
+            pipe.hget(keys.job(member_id), "state")
         # The state a member was counted final in, for members whose record expired.
         pipe.hmget(key, [f"o:{m}" for m in member_ids] or ["o:"])
         replies = await pipe.execute()

@@ -70,10 +70,10 @@ async def register(
     async with store.redis.pipeline(transaction=False) as pipe:
         pipe.hset(keys.worker(worker_id), "defaults", encoded)
         pipe.sadd(keys.registered_types(), *job_types)
-        # After the writes: a broker that hears it and reads finds them (every broker
-        # then applies the defaults at once, not at its next periodic refresh).
-        pipe.publish(keys.control_channel(), encode_control(TYPES, worker_id))
         await pipe.execute()
+    # After the writes: a broker that hears it and reads finds them (every broker then
+    # applies the defaults at once, not at its next periodic refresh).
+    await store.publish(keys.control_channel(), encode_control(TYPES, worker_id))
 
 
 async def registered_types(store: Store) -> set[str]:
@@ -91,7 +91,7 @@ async def live_workers(store: Store, alive_within_ms: int) -> list[LiveWorker]:
     async with store.redis.pipeline(transaction=False) as pipe:
         for worker_id, _ in seen:
             pipe.hmget(keys.worker(worker_id), "types", "defaults", "connected")
-            pipe.hvals(keys.worker_streams(worker_id))
+            pipe.hvals(store.parts[0].keys.worker_streams(worker_id))
         replies = await pipe.execute()
     live = []
     for i, (worker_id, _) in enumerate(seen):

@@ -1,8 +1,10 @@
 """Every Redis key and channel name Gopher uses, one function each.
 
-All names share one hash tag, `{<prefix>}`, so every script touches keys of a single
-cluster slot and runs unchanged on Redis Cluster. Scripts that reach keys named by data
-(a job id popped from a list) get the prefix strings from `Keys.script_prefixes` and
+All names of one `Keys` share one hash tag, so every script touches keys of a single
+cluster slot. The namespace's own tag, `{<prefix>}`, is its control slot (and, with one
+partition, its only slot); a namespace split into partitions (store/partitions.py) gives
+each partition a `Keys` with its own tag (`tag_name`). Scripts that reach keys named by
+data (a job id popped from a list) get the prefix strings from `Keys.script_prefixes` and
 append the id themselves; that is the only other place names are built.
 """
 
@@ -20,11 +22,13 @@ class Keys:
     """Key builder for one Gopher namespace (`prefix`, default "gopher")."""
 
     prefix: str = "gopher"
+    # The hash tag's text when it is not the prefix itself: a partition's tag.
+    tag_name: str = ""
 
     @property
     def tag(self) -> str:
-        """The hash tag shared by every key of this namespace."""
-        return "{" + self.prefix + "}"
+        """The hash tag shared by every key of this builder."""
+        return "{" + (self.tag_name or self.prefix) + "}"
 
     # -- jobs --------------------------------------------------------------------
     def job(self, job_id: str) -> str:
@@ -176,6 +180,11 @@ class Keys:
         """Sorted set of every stored job's id, all scored 0: the id index that finds a
         job by an id prefix (ZRANGEBYLEX), about 150 bytes per job (a skiplist member)."""
         return f"{self.tag}:ids"
+
+    def layout(self) -> str:
+        """Hash describing how the namespace is partitioned (`partitions`), written
+        by the first broker and read by every later one (store/partitions.py)."""
+        return f"{self.tag}:layout"
 
     # -- pub/sub channels --------------------------------------------------------
     def control_channel(self) -> str:

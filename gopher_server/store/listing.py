@@ -12,8 +12,9 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gopher_server.store import newest_first
 from gopher_server.store._text import texts
-from gopher_server.store.keys import PRIORITIES
+from gopher_server.store.keys import PRIORITIES, Keys
 from gopher_server.store.records import JobRecord
 from gopher_server.store.store import Store
 
@@ -63,7 +64,17 @@ def _decode(token: str) -> tuple[int, int]:
 async def _sources(
     store: Store, state: str, job_type: str, priority: str, id_prefix: str = ""
 ) -> list[_Source]:
-    keys = store.keys
+    """The sources to walk, partition after partition (a namespace with several
+    partitions lists each one's jobs in turn; the token's index counts across them)."""
+    per_part = await store.each_part(
+        lambda part: _part_sources(store, part.keys, state, job_type, priority, id_prefix)
+    )
+    return [source for sources in per_part for source in sources]
+
+
+async def _part_sources(
+    store: Store, keys: Keys, state: str, job_type: str, priority: str, id_prefix: str
+) -> list[_Source]:
     if id_prefix:  # the id index, in id order; the other filters apply per job
         return [_Source("lex", keys.job_ids(), state, id_prefix)]
     priorities = [priority] if priority else list(PRIORITIES)
@@ -129,15 +140,28 @@ async def passing_ids(
     if not ids:
         return []
     in_redis = needle.isascii()
-    reply = texts(
-        await store._run(
-            "filter_ids", state, job_type, priority, needle if in_redis else "", not in_redis, ids
+    passed: set[str] = set()
+    by_part: dict[int, list[str]] = {}
+    for job_id in ids:
+        part = store.part_of(job_id)
+        if part is not None:
+            by_part.setdefault(part.index, []).append(job_id)
+    for index, chunk in by_part.items():
+        reply = texts(
+            await store._run(
+                "filter_ids",
+                state,
+                job_type,
+                priority,
+                needle if in_redis else "",
+                not in_redis,
+                chunk,
+                part=store.parts[index],
+            )
         )
-    )
-    pairs = zip(reply[0::2], reply[1::2], strict=True)
-    if in_redis:
-        return [job_id for job_id, _ in pairs]
-    return [job_id for job_id, error in pairs if needle in error.lower()]
+        pairs = zip(reply[0::2], reply[1::2], strict=True)
+        passed.update(j for j, error in pairs if in_redis or needle in error.lower())
+    return [job_id for job_id in ids if job_id in passed]
 
 
 async def list_jobs(
@@ -157,6 +181,12 @@ async def list_jobs(
 
     At most MAX_SCAN jobs are examined per call: a filter that matches few of them
     gives a short page (maybe empty) with a token to search on from there."""
+    if not store.single and state in _NEWEST_FIRST and not id_prefix:
+        return await _list_newest_first(
+            store, state, job_type, priority, page_size, page_token, error_contains.lower()
+        )
+    if newest_first.is_token(page_token):
+        raise BadPageToken("page_token is not a token from a previous page")
     sources: Sequence[_Source] = await _sources(store, state, job_type, priority, id_prefix)
     index, offset = _decode(page_token) if page_token else (0, 0)
     needle = error_contains.lower()
@@ -192,3 +222,49 @@ async def list_jobs(
     more = index < len(sources)
     # A job that ends between the two reads is left out of the page.
     return await store.get_jobs(page), _encode(index, offset) if more else ""
+
+
+# States listed newest first from one time-scored set per partition, merged.
+_NEWEST_FIRST = {
+    "dead": lambda keys: keys.dead(),
+    "succeeded": lambda keys: keys.finished(),
+    "cancelled": lambda keys: keys.finished(),
+}
+
+
+async def _list_newest_first(
+    store: Store,
+    state: str,
+    job_type: str,
+    priority: str,
+    page_size: int,
+    page_token: str,
+    needle: str,
+) -> tuple[list[JobRecord], str]:
+    """One page of a newest-first state over every partition (store/newest_first.py),
+    filtered like `list_jobs`, examining at most MAX_SCAN entries per call."""
+    if page_token and not newest_first.is_token(page_token):
+        raise BadPageToken("page_token is not a token from a previous page")
+    try:
+        token = page_token
+        found: list[str] = []
+        scanned = 0
+        while len(found) < page_size and scanned < MAX_SCAN:
+            want = min(SCAN_CHUNK, MAX_SCAN - scanned)
+            entries, next_token = await newest_first.page(store, _NEWEST_FIRST[state], want, token)
+            ids = [member for member, _ in entries]
+            passed = await passing_ids(store, ids, state, job_type, priority, needle)
+            for job_id in passed[: page_size - len(found)]:
+                found.append(job_id)
+            if len(found) == page_size and passed and found[-1] != ids[-1]:
+                # Resume right after the last job shown, not after the whole read.
+                member = found[-1]
+                score = next(s for m, s in entries if m == member)
+                next_token = newest_first.encode(score, member)
+            scanned += len(ids)
+            token = next_token
+            if not token:
+                break
+    except newest_first.BadToken as exc:
+        raise BadPageToken(str(exc)) from None
+    return await store.get_jobs(found), token

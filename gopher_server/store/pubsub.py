@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import redis.asyncio as aioredis
 import redis.exceptions
@@ -19,6 +20,19 @@ from gopher_server.store.autopipe import RedisTarget
 from gopher_server.store.subscriber import Subscriber
 
 OnMessage = Callable[[str, str], None]
+
+
+class PubSubLike(Protocol):
+    """What the hub needs of a pub/sub connection (PubSub, or ShardedPubSub on a
+    cluster)."""
+
+    async def serve(
+        self, channels: Iterable[str], on_message: OnMessage, on_live: Callable[[], None]
+    ) -> None: ...
+
+    async def subscribe(self, channel: str) -> None: ...
+
+    async def unsubscribe(self, channel: str) -> None: ...
 
 
 class PubSub:

@@ -3,6 +3,7 @@ file, called by SHA."""
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from typing import Any
 
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from gopher_server.store.autopipe import AutoPipeline
+from gopher_server.store.durable import DURABLE_WAIT_MS, NotReplicated, durable_call
 
 SCRIPT_NAMES = (
     "submit",
@@ -86,11 +88,29 @@ def libraries_of(name: str) -> list[str]:
     return order
 
 
-def script_source(name: str) -> str:
-    """The full text of script `name`: prelude first, its libraries, then its body."""
+# The prelude's publish command; a cluster's scripts use sharded pub/sub instead.
+_PUBLISH_LINE = "local PUBLISH = 'PUBLISH'"
+
+
+def script_source(name: str, cluster: bool = False) -> str:
+    """The full text of script `name`: prelude first, its libraries, then its body.
+
+    For Redis Cluster the script starts with `#!lua`, so Redis refuses any access to a
+    key outside the slot of its declared keys instead of allowing it while the slots
+    happen to share a node, and it announces with SPUBLISH on its partition's own
+    channel: a classic PUBLISH is copied to every node of the cluster."""
     lua = resources.files("gopher_server.store") / "lua"
     parts = [PRELUDE, *libraries_of(name), name]
-    return "\n".join((lua / f"{part}.lua").read_text() for part in parts)
+    source = "\n".join((lua / f"{part}.lua").read_text() for part in parts)
+    if not cluster:
+        return source
+    assert _PUBLISH_LINE in source, "the prelude must declare the publish command"
+    return "#!lua\n" + source.replace(_PUBLISH_LINE, "local PUBLISH = 'SPUBLISH'", 1)
+
+
+def sha1_of(source: str) -> str:
+    """The SHA Redis files a script under (EVALSHA's argument)."""
+    return hashlib.sha1(source.encode()).hexdigest()
 
 
 class Scripts:
@@ -99,22 +119,33 @@ class Scripts:
     connection when the client is plain TCP (see store/autopipe.py), else through
     redis-py."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, durable: bool = False) -> None:
         self._scripts: dict[str, Any] = {
             name: redis.register_script(script_source(name)) for name in SCRIPT_NAMES
         }
         self._pipe = AutoPipeline.for_client(redis)
+        self._durable = durable
+        self._redis = redis
 
     async def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run script `name` with the given KEYS and ARGV; returns its raw reply."""
         script = self._scripts[name]
         if self._pipe is None:
-            return await script(keys=keys, args=args)
+            reply = await script(keys=keys, args=args)
+            if self._durable and int(await self._redis.wait(1, DURABLE_WAIT_MS)) < 1:
+                raise NotReplicated(f"no replica confirmed the write within {DURABLE_WAIT_MS} ms")
+            return reply
         try:
-            return await self._pipe.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self._send(("EVALSHA", script.sha, len(keys), *keys, *args))
         except NoScriptError:
             # EVAL runs it and caches it, so the next EVALSHA finds it again.
-            return await self._pipe.execute("EVAL", script.script, len(keys), *keys, *args)
+            return await self._send(("EVAL", script.script, len(keys), *keys, *args))
+
+    async def _send(self, command: tuple[Any, ...]) -> Any:
+        assert self._pipe is not None
+        if self._durable:
+            return await durable_call(self._pipe, command)
+        return await self._pipe.execute(*command)
 
     async def aclose(self) -> None:
         """Close the auto-pipelined connection, if any."""

@@ -30,17 +30,22 @@ async def history(store: Store, minutes: int, job_type: str = "") -> list[Minute
     pipelined, whatever the number of jobs."""
     current = store.clock.now_ms() // MINUTE_MS
     first = current - minutes + 1
+    minutes_range = range(first, current + 1)
     async with store.redis.pipeline(transaction=False) as pipe:
-        for minute in range(first, current + 1):
-            pipe.hgetall(store.keys.throughput(minute))
+        for minute in minutes_range:
+            for part in store.parts:  # each partition counts its own transitions
+                pipe.hgetall(part.keys.throughput(minute))
         replies = await pipe.execute()
     out: list[MinuteCounts] = []
-    for minute, reply in zip(range(first, current + 1), replies, strict=True):
+    width = len(store.parts)
+    for i, minute in enumerate(minutes_range):
         counts = MinuteCounts(minute * MINUTE_MS)
-        for raw_key, raw_value in reply.items():
-            state, _, kind = text(raw_key).partition("\t")
-            if job_type and kind != job_type:
-                continue
-            counts.by_state.setdefault(state, {})[kind] = int(raw_value)
+        for reply in replies[i * width : (i + 1) * width]:
+            for raw_key, raw_value in reply.items():
+                state, _, kind = text(raw_key).partition("\t")
+                if job_type and kind != job_type:
+                    continue
+                by_type = counts.by_state.setdefault(state, {})
+                by_type[kind] = by_type.get(kind, 0) + int(raw_value)
         out.append(counts)
     return out

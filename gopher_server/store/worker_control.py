@@ -44,7 +44,7 @@ async def presence(store: Store, worker_id: str, alive_within_ms: int) -> Presen
     keys, now = store.keys, store.clock.now_ms()
     async with store.redis.pipeline(transaction=False) as pipe:
         pipe.zscore(keys.workers(), worker_id)
-        pipe.hvals(keys.worker_streams(worker_id))
+        pipe.hvals(store.parts[0].keys.worker_streams(worker_id))
         seen, beats = await pipe.execute()
     live = any(now - int(beat) <= alive_within_ms for beat in beats)
     return Presence(known=seen is not None, connected=live)
@@ -63,16 +63,14 @@ async def all_states(store: Store) -> dict[str, str]:
 
 
 async def set_state(store: Store, worker_id: str, state: str) -> None:
-    """Store the worker's desired state and announce it to every broker, in one
-    transaction (so a broker that reads the hash after missing the message agrees)."""
+    """Store the worker's desired state, then announce it to every broker (a broker
+    that hears the message and reads the hash finds the new state)."""
     keys = store.keys
-    async with store.redis.pipeline(transaction=True) as pipe:
-        if state == RUNNING:
-            pipe.hdel(keys.worker_control(), worker_id)
-        else:
-            pipe.hset(keys.worker_control(), worker_id, state)
-        pipe.publish(keys.control_channel(), encode(worker_id, state))
-        await pipe.execute()
+    if state == RUNNING:
+        await store.redis.hdel(keys.worker_control(), worker_id)
+    else:
+        await store.redis.hset(keys.worker_control(), worker_id, state)
+    await store.publish(keys.control_channel(), encode(worker_id, state))
 
 
 async def stop_done(store: Store, worker_id: str) -> None:

@@ -32,9 +32,15 @@ async def register_stream(
     }
     async with store.redis.pipeline(transaction=True) as pipe:
         pipe.hset(keys.worker(worker_id), mapping=info)
-        pipe.hset(keys.worker_streams(worker_id), session_id, now)
         pipe.zadd(keys.workers(), {worker_id: now})
-        pipe.hdel(keys.worker_holds(), worker_id)  # a fresh stream is a sign of life
+        await pipe.execute()
+    # Each partition's scripts read the stream table and the holds of their own slot
+    # (a lease's expiry asks whether its stream is alive), so both are kept per
+    # partition: one write each per stream event, never per job.
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for part in store.parts:
+            pipe.hset(part.keys.worker_streams(worker_id), session_id, now)
+            pipe.hdel(part.keys.worker_holds(), worker_id)  # a fresh stream: a sign of life
         await pipe.execute()
 
 
@@ -45,14 +51,18 @@ async def heartbeat(store: Store, sessions: list[tuple[str, str]]) -> None:
     keys, now = store.keys, store.clock.now_ms()
     async with store.redis.pipeline(transaction=False) as pipe:
         for worker_id, session_id in sessions:
-            pipe.hset(keys.worker_streams(worker_id), session_id, now)
+            for part in store.parts:
+                pipe.hset(part.keys.worker_streams(worker_id), session_id, now)
             pipe.zadd(keys.workers(), {worker_id: now})
         await pipe.execute()
 
 
 async def unregister_stream(store: Store, worker_id: str, session_id: str) -> None:
     """Forget a closed stream (its leases are released separately)."""
-    await store.redis.hdel(store.keys.worker_streams(worker_id), session_id)
+    async with store.redis.pipeline(transaction=False) as pipe:
+        for part in store.parts:
+            pipe.hdel(part.keys.worker_streams(worker_id), session_id)
+        await pipe.execute()
 
 
 async def recently_seen(store: Store, alive_within_ms: int) -> list[tuple[str, float]]:
@@ -69,15 +79,19 @@ async def list_workers(store: Store, alive_within_ms: int) -> list[WorkerRecord]
     seen = await recently_seen(store, alive_within_ms)
     if not seen:
         return []
+    parts = store.parts
+    step = 2 + len(parts)
     async with store.redis.pipeline(transaction=False) as pipe:
         for worker_id, _ in seen:
             pipe.hgetall(keys.worker(worker_id))
-            pipe.scard(keys.inflight(worker_id))
-            pipe.hvals(keys.worker_streams(worker_id))
+            pipe.hvals(parts[0].keys.worker_streams(worker_id))
+            for part in parts:  # its leases, counted in every partition
+                pipe.scard(part.keys.inflight(worker_id))
         replies = await pipe.execute()
     workers = []
     for i, (worker_id, score) in enumerate(seen):
-        info, in_flight, beats = replies[3 * i], replies[3 * i + 1], replies[3 * i + 2]
+        info, beats = replies[step * i], replies[step * i + 1]
+        in_flight = sum(int(n) for n in replies[step * i + 2 : step * (i + 1)])
         live = [b for b in beats if now - int(b) <= alive_within_ms]
         workers.append(
             WorkerRecord(
@@ -102,12 +116,16 @@ async def prune_workers(store: Store, older_than_ms: int) -> int:
     stale = texts(await store.redis.zrangebyscore(keys.workers(), "-inf", cutoff))
     pruned = 0
     for worker_id in stale:
-        if await store.redis.scard(keys.inflight(worker_id)):
+        if sum(await store.inflight_counts(worker_id)):
             continue
         async with store.redis.pipeline(transaction=True) as pipe:
             pipe.zrem(keys.workers(), worker_id)
-            pipe.delete(keys.worker(worker_id), keys.worker_streams(worker_id))
+            pipe.delete(keys.worker(worker_id))
             pipe.hdel(keys.worker_control(), worker_id)  # quiet/stopping ends with it
+            await pipe.execute()
+        async with store.redis.pipeline(transaction=False) as pipe:
+            for part in store.parts:
+                pipe.delete(part.keys.worker_streams(worker_id))
             await pipe.execute()
         pruned += 1
     return pruned

@@ -36,34 +36,38 @@ def runs(url: str, job_id: str) -> list[str]:
         return list(r.lrange(runs_key(job_id), 0, -1))
 
 
-def test_sigkilled_worker_job_runs_again_elsewhere(redis_url: str, procs: list[Proc]) -> None:
-    broker, address = start_broker(redis_url)
+def test_sigkilled_worker_job_runs_again_elsewhere(
+    redis_url: str, record_url: str, broker_args: list[str], procs: list[Proc]
+) -> None:
+    broker, address = start_broker(redis_url, None, *broker_args)
     procs.append(broker)
     client = Client(address)
     job_id = client.submit_job("record", {"sleep_s": 30, "slow_runs": 1}, retries=3)
-    first = start_worker(address, redis_url, concurrency=1)
+    first = start_worker(address, record_url, concurrency=1)
     procs.append(first)
-    wait_until(lambda: runs(redis_url, job_id), what="first run")
+    wait_until(lambda: runs(record_url, job_id), what="first run")
     first.kill()
-    second = start_worker(address, redis_url, concurrency=1)
+    second = start_worker(address, record_url, concurrency=1)
     procs.append(second)
     job = wait_until(lambda: final_job(client, job_id), 20, "job final")
     assert job.state == 5  # SUCCEEDED
     assert job.attempt == 2  # the killed run counted as an attempt
-    assert [r.split(":")[1] for r in runs(redis_url, job_id)] == ["1", "2"]
+    assert [r.split(":")[1] for r in runs(record_url, job_id)] == ["1", "2"]
     assert job.errors[0].error_type == "WorkerLost"
 
 
-def test_hung_worker_loses_job_after_lease_expiry(redis_url: str, procs: list[Proc]) -> None:
-    broker, address = start_broker(redis_url)
+def test_hung_worker_loses_job_after_lease_expiry(
+    redis_url: str, record_url: str, broker_args: list[str], procs: list[Proc]
+) -> None:
+    broker, address = start_broker(redis_url, None, *broker_args)
     procs.append(broker)
     client = Client(address)
     job_id = client.submit_job("record", {"sleep_s": 30, "slow_runs": 1}, lease_ttl_s=1)
-    hung = start_worker(address, redis_url, concurrency=1)
+    hung = start_worker(address, record_url, concurrency=1)
     procs.append(hung)
-    wait_until(lambda: runs(redis_url, job_id), what="first run")
+    wait_until(lambda: runs(record_url, job_id), what="first run")
     hung.signal(signal.SIGSTOP)  # alive but silent: no extensions, connection stays open
-    healthy = start_worker(address, redis_url, concurrency=1)
+    healthy = start_worker(address, record_url, concurrency=1)
     procs.append(healthy)
     job = wait_until(lambda: final_job(client, job_id), 20, "job final")
     hung.signal(signal.SIGCONT)
@@ -71,17 +75,19 @@ def test_hung_worker_loses_job_after_lease_expiry(redis_url: str, procs: list[Pr
     assert job.errors[0].error_type == "LeaseExpired"
 
 
-def test_sigkilled_broker_workers_reconnect_no_job_lost(redis_url: str, procs: list[Proc]) -> None:
+def test_sigkilled_broker_workers_reconnect_no_job_lost(
+    redis_url: str, record_url: str, broker_args: list[str], procs: list[Proc]
+) -> None:
     # Jobs b1 had written to the stream but the worker never read are recovered by
     # lease expiry; a short lease keeps that wait short.
-    b1, a1 = start_broker(redis_url, None, "--lease-ttl", "2")
-    b2, a2 = start_broker(redis_url, None, "--lease-ttl", "2")
+    b1, a1 = start_broker(redis_url, None, *broker_args, "--lease-ttl", "2")
+    b2, a2 = start_broker(redis_url, None, *broker_args, "--lease-ttl", "2")
     procs += [b1, b2]
-    worker = start_worker(f"{a1},{a2}", redis_url, concurrency=8)
+    worker = start_worker(f"{a1},{a2}", record_url, concurrency=8)
     procs.append(worker)
     client = Client(a2)
     ids = [client.submit_job("record", {"sleep_s": 0.02}) for _ in range(100)]
-    wait_until(lambda: sum(1 for j in ids[:20] if runs(redis_url, j)) >= 5, what="work started")
+    wait_until(lambda: sum(1 for j in ids[:20] if runs(record_url, j)) >= 5, what="work started")
     b1.kill()
     ids += [client.submit_job("record", {}) for _ in range(50)]
     try:

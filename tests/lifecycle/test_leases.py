@@ -34,6 +34,7 @@ async def first_delivery(
     raise AssertionError("stream ended without a job")
 
 
+@pytest.mark.one_partition
 async def test_stale_token_is_refused_and_changes_nothing(
     broker: BrokerThread, aredis: aioredis.Redis
 ) -> None:

@@ -27,14 +27,14 @@ def procs() -> Iterator[list[Proc]]:
 
 
 def test_stop_lets_the_running_job_finish_then_the_worker_exits_0(
-    redis_url: str, procs: list[Proc]
+    redis_url: str, record_url: str, broker_args: list[str], procs: list[Proc]
 ) -> None:
-    holder, holder_address = start_broker(redis_url)
-    other, other_address = start_broker(redis_url)
+    holder, holder_address = start_broker(redis_url, None, *broker_args)
+    other, other_address = start_broker(redis_url, None, *broker_args)
     procs += [holder, other]
-    worker = start_worker(holder_address, redis_url, "--worker-id", "leaving", concurrency=2)
+    worker = start_worker(holder_address, record_url, "--worker-id", "leaving", concurrency=2)
     procs.append(worker)
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    r = redis.Redis.from_url(record_url, decode_responses=True)
     with Client(other_address) as client:
         wait_until(lambda: client.list_workers(), what="the worker's stream open")
         running = client.submit_job("gated", {})
@@ -60,7 +60,7 @@ def test_stop_lets_the_running_job_finish_then_the_worker_exits_0(
             lambda: client.list_workers()[0].state == admin_pb.WORKER_STATE_RUNNING,
             what="the stop cleared when the stream closed",
         )
-        again = start_worker(holder_address, redis_url, "--worker-id", "leaving")
+        again = start_worker(holder_address, record_url, "--worker-id", "leaving")
         procs.append(again)
         r.rpush(gate_key(waiting), "go")
         wait_until(lambda: client.get_job(waiting).state == JobState.SUCCEEDED, 30, "job ran")

@@ -1,19 +1,28 @@
 """The store suite runs over every way a broker reaches Redis: plain TCP (the
-auto-pipelined connection), TLS and a unix socket (both redis-py's own path)."""
+auto-pipelined connection), TLS and a unix socket (both redis-py's own path), and over
+partitioned namespaces: 4 partitions on one server ("parts") and 6 on a local Redis
+Cluster of 3 masters ("cluster", scripts under `#!lua`, so a cross-slot access fails)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
+from gopher_server.store.cluster import ClusterRoutes, ClusterScripts, cluster_client
 from gopher_server.store.connection import RedisTls, redis_client
-from tests.conftest import RedisHandle
+from gopher_server.store.partitions import Layout
+from gopher_server.store.scripts import SCRIPT_NAMES, script_source
+from gopher_server.store.sharded_pubsub import ShardedPubSub
+from gopher_server.store.store import Store, StoreSettings
+from tests.conftest import FakeClock, RedisHandle, flushed_cluster
 from tests.store.transports import TransportRedis, start_tls_redis, start_unix_redis
 
-TRANSPORTS = ("tcp", "tls", "unix")
+TRANSPORTS = ("tcp", "tls", "unix", "parts", "cluster")
+# Partitions of the partitioned transports.
+PARTITIONS = {"parts": 4, "cluster": 6}
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +46,8 @@ def redis_transport(request: pytest.FixtureRequest, redis_handle: RedisHandle) -
     """How this test reaches Redis; tests marked `tcp_only` skip the others."""
     if request.param != "tcp" and request.node.get_closest_marker("tcp_only"):
         pytest.skip("this test is about the plain TCP connection")
+    if request.param in PARTITIONS and request.node.get_closest_marker("one_partition"):
+        pytest.skip("this test reads one partition's keys directly")
     return str(request.param)
 
 
@@ -54,10 +65,12 @@ def redis_url(
     request: pytest.FixtureRequest, redis_handle: RedisHandle, redis_transport: str
 ) -> str:
     """URL of an emptied Redis database, reached over this test's transport."""
-    if redis_transport == "tcp":
+    if redis_transport in ("tcp", "parts"):
         with redis.Redis.from_url(redis_handle.url) as client:
             client.flushdb()
         return redis_handle.url
+    if redis_transport == "cluster":
+        return flushed_cluster(request.getfixturevalue("session_cluster"))
     server: TransportRedis = request.getfixturevalue(f"{redis_transport}_redis")
     with server.sync_client() as client:
         client.flushdb()
@@ -65,16 +78,61 @@ def redis_url(
 
 
 @pytest.fixture
-async def aredis(redis_url: str, redis_tls: RedisTls | None) -> AsyncIterator[aioredis.Redis]:
+async def aredis(
+    redis_url: str, redis_tls: RedisTls | None, redis_transport: str
+) -> AsyncIterator[aioredis.Redis]:
     """An asyncio client on the test database, made the way the broker makes its own."""
+    if redis_transport == "cluster":
+        cluster = cluster_client(redis_url)
+        await cluster.initialize()
+        yield cluster  # type: ignore[misc]  # the same command methods
+        await cluster.aclose()
+        return
     client = redis_client(redis_url, redis_tls, decode_responses=True)
     yield client
     await client.aclose()
 
 
 @pytest.fixture
-def redis_settings(redis_tls: RedisTls | None) -> dict[str, object]:
-    """Brokers started by store tests reach the TLS Redis with its certificates."""
+async def make_store(
+    aredis: aioredis.Redis, clock: FakeClock, redis_transport: str
+) -> AsyncIterator[Callable[..., Store]]:
+    """Makes stores on the test's Redis (partitioned for the partitioned transports),
+    driven by the fake clock; closes their script connections after the test."""
+    made: list[Store] = []
+    count = PARTITIONS.get(redis_transport, 1)
+
+    def make(settings: StoreSettings | None = None) -> Store:
+        layout = Layout("gopher", count)
+        if redis_transport == "cluster":
+            routes = ClusterRoutes(aredis)  # type: ignore[arg-type]
+            sources = {name: script_source(name, cluster=True) for name in SCRIPT_NAMES}
+            store = Store(
+                aredis,
+                clock,
+                settings=settings or StoreSettings(),
+                layout=layout,
+                scripts=ClusterScripts(routes, sources, durable=False),
+                pubsub=lambda: ShardedPubSub(routes),
+                cluster=True,
+            )
+        else:
+            store = Store(aredis, clock, settings=settings or StoreSettings(), layout=layout)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        await store.close()
+
+
+@pytest.fixture
+def redis_settings(redis_tls: RedisTls | None, redis_transport: str) -> dict[str, object]:
+    """Brokers started by store tests reach the TLS Redis with its certificates, and
+    the partitioned namespaces with their layout."""
+    if redis_transport in PARTITIONS:
+        cluster = {"redis_cluster": True} if redis_transport == "cluster" else {}
+        return {"partitions": PARTITIONS[redis_transport], **cluster}
     if redis_tls is None:
         return {}
     return {

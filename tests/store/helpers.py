@@ -44,7 +44,7 @@ async def lease_one(
     store: Store, worker: str = "w1", session: str = "s1", types: tuple[str, ...] = ("email",)
 ) -> Lease:
     """Dispatch exactly one job to `worker` (capacity: its in-flight count + 1)."""
-    in_flight = int(await store.redis.scard(store.keys.inflight(worker)))
+    in_flight = sum(await store.inflight_counts(worker))
     result = await store.dispatch(worker, session, in_flight + 1, list(types))
     assert len(result.leases) == 1, result
     return result.leases[0]
@@ -52,7 +52,7 @@ async def lease_one(
 
 async def job_hash(store: Store, job_id: str) -> dict[str, str]:
     """The job's raw hash fields."""
-    raw = await store.redis.hgetall(store.keys.job(job_id))
+    raw = await store.redis.hgetall(store.job_keys(job_id).job(job_id))
     return {str(k): str(v) for k, v in raw.items()}
 
 
@@ -66,12 +66,15 @@ async def stored_fields(store: Store, job_id: str) -> dict[str, str]:
 async def history(store: Store, job_id: str) -> list[dict[str, Any]]:
     """The job's raw history entries (decoded JSON, oldest first), as the scripts wrote
     them (store/schema.py HISTORY_FIELDS names their keys)."""
-    return [orjson.loads(e) for e in await store.redis.lrange(store.keys.history(job_id), 0, -1)]
+    return [
+        orjson.loads(e)
+        for e in await store.redis.lrange(store.job_keys(job_id).history(job_id), 0, -1)
+    ]
 
 
 async def holders(store: Store, job_id: str) -> list[str]:
     """Every state structure holding `job_id`, by key name (one per occurrence)."""
-    keys, redis = store.keys, store.redis
+    keys, redis = store.job_keys(job_id), store.redis
     found: list[str] = []
     for zset in (keys.scheduled(), keys.retrying(), keys.leases(), keys.dead(), keys.finished()):
         if await redis.zscore(zset, job_id) is not None:
@@ -88,4 +91,9 @@ async def holders(store: Store, job_id: str) -> list[str]:
 
 async def ready_ids(store: Store, priority: str, job_type: str) -> list[str]:
     """The ready list of one priority and type, head first."""
-    return [str(i) for i in await store.redis.lrange(store.keys.ready(priority, job_type), 0, -1)]
+    found: list[str] = []
+    for part in store.parts:  # partition after partition
+        found += [
+            str(i) for i in await store.redis.lrange(part.keys.ready(priority, job_type), 0, -1)
+        ]
+    return found

@@ -3,6 +3,8 @@ carries the namespace hash tag first, so all of them map to one cluster slot."""
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.store import admin, schedules
 from gopher_server.store import workers as registry
 from gopher_server.store.records import NackItem
@@ -87,6 +89,7 @@ async def run_every_script(store: Store, clock: FakeClock) -> set[str]:
     return seen | await all_keys(store)
 
 
+@pytest.mark.one_partition
 async def test_every_key_has_the_namespace_tag_and_one_slot(store: Store, clock: FakeClock) -> None:
     keys = await run_every_script(store, clock)
     tag = store.keys.tag

@@ -72,7 +72,9 @@ def test_records_follow_the_declared_rows() -> None:
 
 def test_the_common_keys_are_the_store_keys(store: Store) -> None:
     assert store.keys.script_keys() == contracts.common_keys(store.keys)
-    assert len(store._common_argv(0)) == len(contracts.COMMON_ARGV) == contracts.A - 1
+    assert (
+        len(store._common_argv(store.parts[0], 0)) == len(contracts.COMMON_ARGV) == contracts.A - 1
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -121,8 +123,8 @@ async def _prepare(store: Store) -> None:
 
 
 async def _call(store: Store, name: str, argv: list[Any]) -> Any:
-    common = store._common_argv(store.clock.now_ms())
-    return await store._scripts.run(name, store._script_keys, [*common, *argv])
+    common = store._common_argv(store.parts[0], store.clock.now_ms())
+    return await store._scripts.run(name, store.parts[0].script_keys, [*common, *argv])
 
 
 async def _snapshot(aredis: aioredis.Redis) -> dict[str, Any]:

@@ -42,6 +42,7 @@ async def all_pages(store: Store, page_size: int, **filters: str) -> list[list[s
             return pages
 
 
+@pytest.mark.one_partition
 async def test_dlq_lists_newest_first_by_type_in_pages(store: Store, clock: FakeClock) -> None:
     await kill(store, clock, ORDER)
     pages = await all_pages(store, 3, state="dead", job_type="x")
@@ -62,7 +63,7 @@ async def test_requeue_one_resets_attempts_and_returns_it_to_its_queue(
     fields = await job_hash(store, "x0")
     assert (fields["state"], fields["attempt"]) == ("enqueued", "0")
     assert "finished" not in fields
-    assert await holders(store, "x0") == [store.keys.ready("normal", "x")]
+    assert await holders(store, "x0") == [store.job_keys("x0").ready("normal", "x")]
     assert await ready_ids(store, "normal", "x") == ["waiting", "x0"]
     events = await history(store, "x0")
     assert events and (events[-1]["f"], events[-1]["s"]) == (
@@ -75,6 +76,7 @@ async def test_requeue_one_resets_attempts_and_returns_it_to_its_queue(
     assert (lease.job_id, lease.attempt) == ("x0", 1)
 
 
+@pytest.mark.one_partition
 async def test_requeue_by_type_then_all(store: Store, clock: FakeClock) -> None:
     await kill(store, clock, ORDER)
     x_ids = await admin.dead_ids(store, job_type="x")
@@ -86,6 +88,7 @@ async def test_requeue_by_type_then_all(store: Store, clock: FakeClock) -> None:
     assert await store.redis.zcard(store.keys.dead()) == 0
 
 
+@pytest.mark.one_partition
 async def test_requeue_all_crosses_chunk_boundaries(store: Store) -> None:
     ids = [f"j{n}" for n in range(1200)]
     await store.submit([new_job(i, retries=0) for i in ids])
@@ -96,22 +99,29 @@ async def test_requeue_all_crosses_chunk_boundaries(store: Store) -> None:
     assert sorted(await ready_ids(store, "normal", "email")) == sorted(ids)
 
 
+@pytest.mark.one_partition
 async def test_purge_by_type_and_age_deletes_the_jobs(store: Store, clock: FakeClock) -> None:
     await kill(store, clock, ORDER)  # x0 died 10 s ago ... x6 1 s ago
     old_x = await admin.dead_ids(store, job_type="x", older_than_ms=5000)
     assert sorted(old_x) == ["x0", "x1", "x2", "x3"]
     assert await admin.purge_dead(store, old_x) == 4
     for job_id in old_x:
-        assert await store.redis.exists(store.keys.job(job_id), store.keys.history(job_id)) == 0
+        assert (
+            await store.redis.exists(
+                store.job_keys(job_id).job(job_id), store.job_keys(job_id).history(job_id)
+            )
+            == 0
+        )
         assert await holders(store, job_id) == []
     assert await store.redis.zcard(store.keys.dead()) == 6
     assert await admin.purge_dead(store, await admin.dead_ids(store, job_type="y")) == 3
     assert await store.redis.zrange(store.keys.dead(), 0, -1) == ["x4", "x5", "x6"]
     await store.submit([new_job("alive")])
     assert await store.purge_dead(["alive", "x0"]) == 0
-    assert await store.redis.exists(store.keys.job("alive")) == 1
+    assert await store.redis.exists(store.job_keys("alive").job("alive")) == 1
 
 
+@pytest.mark.one_partition
 async def test_janitor_trims_finished_index_and_dlq_by_age_and_count(
     aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
 ) -> None:
@@ -128,7 +138,7 @@ async def test_janitor_trims_finished_index_and_dlq_by_age_and_count(
     assert await store.redis.zcard(store.keys.finished()) == 4
     assert await store.redis.zrange(store.keys.dead(), 0, -1) == ["d3", "d4", "d5"]
     for job_id in ("d0", "d1", "d2"):
-        assert await store.redis.exists(store.keys.job(job_id)) == 0
+        assert await store.redis.exists(store.job_keys(job_id).job(job_id)) == 0
     clock.advance(20_000)
     await janitor._tick()
     assert await store.redis.zrange(store.keys.finished(), 0, -1) == ["ok2", "ok3"]
@@ -137,6 +147,7 @@ async def test_janitor_trims_finished_index_and_dlq_by_age_and_count(
     assert await store.redis.zrange(store.keys.job_ids(), 0, -1) == ["ok2", "ok3"]
 
 
+@pytest.mark.one_partition
 async def test_purge_releases_the_idempotency_key(store: Store, clock: FakeClock) -> None:
     # The key must not keep answering for a job that no longer exists (as "succeeded").
     await store.submit([new_job("first", retries=0, idempotency_key="order-7")])
@@ -148,6 +159,7 @@ async def test_purge_releases_the_idempotency_key(store: Store, clock: FakeClock
     assert (again.job_id, again.state, again.duplicate) == ("second", "enqueued", False)
 
 
+@pytest.mark.one_partition
 async def test_janitor_trims_finished_jobs_by_count(store: Store, clock: FakeClock) -> None:
     await store.submit([new_job(f"f{i}") for i in range(5)])
     for _ in range(5):

@@ -3,6 +3,8 @@ record why, and dead-letter a job with no retries left."""
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.store import workers as registry
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
@@ -11,6 +13,7 @@ from tests.store.helpers import history, holders, job_hash, lease_one, new_job, 
 LEASE_MS = 30_000
 
 
+@pytest.mark.one_partition
 async def test_expired_lease_goes_to_the_front_with_the_attempt_counted(
     store: Store, clock: FakeClock
 ) -> None:
@@ -27,7 +30,7 @@ async def test_expired_lease_goes_to_the_front_with_the_attempt_counted(
     assert "deadline" not in fields and "sid" not in fields
     assert fields["last_error"].startswith("LeaseExpired: ")
     assert await ready_ids(store, "normal", "email") == ["first", "second", "third"]
-    assert await holders(store, "first") == [store.keys.ready("normal", "email")]
+    assert await holders(store, "first") == [store.job_keys("first").ready("normal", "email")]
     assert await store.redis.scard(store.keys.inflight("w1")) == 0
     assert await store.redis.hgetall(store.keys.type_active()) == {}
     events = await history(store, "first")
@@ -62,9 +65,9 @@ async def test_expired_lease_with_no_retries_left_goes_to_the_dlq(
         str(clock.now_ms()),
     )
     assert fields["last_error"].startswith("LeaseExpired: ")
-    assert await holders(store, "j") == [store.keys.dead()]
-    assert await store.redis.zscore(store.keys.dead(), "j") == clock.now_ms()
-    assert await store.redis.pttl(store.keys.job("j")) == -1
+    assert await holders(store, "j") == [store.job_keys("j").dead()]
+    assert await store.redis.zscore(store.job_keys("j").dead(), "j") == clock.now_ms()
+    assert await store.redis.pttl(store.job_keys("j").job("j")) == -1
 
 
 async def test_zero_retries_dies_on_the_first_expiry(store: Store, clock: FakeClock) -> None:
@@ -74,6 +77,7 @@ async def test_zero_retries_dies_on_the_first_expiry(store: Store, clock: FakeCl
     assert await store.expire_leases() == [("j", "dead")]
 
 
+@pytest.mark.one_partition
 async def test_expiry_is_bounded_per_call(store: Store, clock: FakeClock) -> None:
     await store.submit([new_job(f"j{n}") for n in range(7)])
     await store.dispatch("w1", "s1", 7, ["email"])
@@ -84,6 +88,7 @@ async def test_expiry_is_bounded_per_call(store: Store, clock: FakeClock) -> Non
     assert await store.redis.zcard(store.keys.leases()) == 0
 
 
+@pytest.mark.one_partition
 async def test_release_recovers_only_the_closed_sessions_jobs(
     store: Store, clock: FakeClock
 ) -> None:
@@ -111,7 +116,7 @@ async def test_release_sends_a_job_with_no_retries_left_to_the_dlq(store: Store)
     await store.submit([new_job("j", retries=0)])
     await lease_one(store, "w1", "s1")
     assert await store.release("w1", "s1") == [("j", "dead")]
-    assert await holders(store, "j") == [store.keys.dead()]
+    assert await holders(store, "j") == [store.job_keys("j").dead()]
 
 
 async def test_release_leaves_a_job_re_leased_to_another_session(
@@ -136,6 +141,7 @@ async def _open_stream(store: Store, worker: str, session: str) -> None:
     )
 
 
+@pytest.mark.one_partition
 async def test_a_lease_expiring_on_a_live_only_stream_holds_the_hung_worker(
     store: Store, clock: FakeClock
 ) -> None:

@@ -3,6 +3,8 @@ per-job lease lengths move the deadline in the leases zset."""
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.store.records import Lease, NackItem
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
@@ -19,6 +21,7 @@ async def outcomes_with(store: Store, lease: Lease) -> tuple[list[str], list[str
     return acked, nacked, [code for code, _ in extended]
 
 
+@pytest.mark.one_partition
 async def test_token_of_an_expired_and_released_lease_is_stale(
     store: Store, clock: FakeClock
 ) -> None:
@@ -29,11 +32,11 @@ async def test_token_of_an_expired_and_released_lease_is_stale(
     new = await lease_one(store, "w2")
     assert new.token > old.token and new.attempt == 2
     before = await job_hash(store, "j")
-    history = await store.redis.llen(store.keys.history("j"))
+    history = await store.redis.llen(store.job_keys("j").history("j"))
     assert await outcomes_with(store, old) == (["stale"], ["stale"], ["stale"])
     assert await job_hash(store, "j") == before
-    assert await store.redis.llen(store.keys.history("j")) == history
-    assert await store.redis.zscore(store.keys.leases(), "j") == new.deadline_ms
+    assert await store.redis.llen(store.job_keys("j").history("j")) == history
+    assert await store.redis.zscore(store.job_keys("j").leases(), "j") == new.deadline_ms
     assert await store.redis.smembers(store.keys.inflight("w2")) == {"j"}
     assert await store.ack([("j", new.token, "{}")]) == ["ok"]
 
@@ -68,7 +71,7 @@ async def test_wrong_token_on_a_live_lease_is_stale(store: Store) -> None:
     forged = Lease(**{**{s: getattr(lease, s) for s in Lease.__slots__}, "token": lease.token + 1})
     assert await outcomes_with(store, forged) == (["stale"], ["stale"], ["stale"])
     assert await job_hash(store, "j") == before
-    assert await store.redis.zscore(store.keys.leases(), "j") == lease.deadline_ms
+    assert await store.redis.zscore(store.job_keys("j").leases(), "j") == lease.deadline_ms
 
 
 async def test_unknown_job_is_missing(store: Store) -> None:
@@ -95,7 +98,7 @@ async def test_extension_moves_the_deadline(store: Store, clock: FakeClock) -> N
     clock.advance(20_000)
     [(code, deadline)] = await store.extend([("j", lease.token, 45_000)])
     assert (code, deadline) == ("ok", clock.now_ms() + 45_000)
-    assert await store.redis.zscore(store.keys.leases(), "j") == deadline
+    assert await store.redis.zscore(store.job_keys("j").leases(), "j") == deadline
     assert (await job_hash(store, "j"))["deadline"] == str(deadline)
     clock.advance(44_999)
     assert await store.expire_leases() == []
@@ -121,6 +124,6 @@ async def test_per_job_lease_ttl_sets_the_deadline(store: Store, clock: FakeCloc
     now = clock.now_ms()
     assert (leases["short"].lease_ms, leases["short"].deadline_ms) == (2500, now + 2500)
     assert (leases["dflt"].lease_ms, leases["dflt"].deadline_ms) == (30_000, now + 30_000)
-    assert await store.redis.zscore(store.keys.leases(), "short") == now + 2500
+    assert await store.redis.zscore(store.job_keys("short").leases(), "short") == now + 2500
     clock.advance(2500)
     assert await store.expire_leases() == [("short", "enqueued")]

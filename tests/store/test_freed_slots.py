@@ -3,6 +3,8 @@ them wakes its own streams at once (Store.slots_freed)."""
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store
 from tests.store.helpers import lease_one, submit_many
@@ -14,6 +16,7 @@ def _record(store: Store) -> list[list[str]]:
     return calls
 
 
+@pytest.mark.one_partition
 async def test_an_ack_reports_the_worker_it_freed(store: Store) -> None:
     await submit_many(store, 2, "j")
     a = await lease_one(store, "w1")

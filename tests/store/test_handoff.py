@@ -5,6 +5,7 @@ stream closed meanwhile."""
 
 from __future__ import annotations
 
+import pytest
 import redis.asyncio as aioredis
 from gopher.v1 import worker_service_pb2
 from redis.asyncio.client import PubSub
@@ -40,6 +41,7 @@ async def test_the_new_job_is_leased_to_the_waiting_worker_in_the_same_call(
     assert await ready_ids(store, "normal", "email") == []
 
 
+@pytest.mark.one_partition
 async def test_the_hand_off_dispatches_as_the_stream_would_older_work_first(
     store: Store,
 ) -> None:
@@ -59,6 +61,7 @@ async def test_a_full_worker_gets_nothing_and_the_job_stays_ready(store: Store) 
     assert await ready_ids(store, "normal", "email") == ["j1"]
 
 
+@pytest.mark.one_partition
 async def test_work_taken_by_the_hand_off_is_not_announced(
     store: Store, aredis: aioredis.Redis
 ) -> None:
@@ -119,6 +122,7 @@ async def test_a_closing_stream_gives_back_leases_handed_to_it_but_not_written(
     assert await ready_ids(store, "normal", "email") == ["j1"]
 
 
+@pytest.mark.one_partition
 async def test_an_ack_refills_the_freed_slot_in_the_same_call(
     store: Store, aredis: aioredis.Redis
 ) -> None:
@@ -143,6 +147,7 @@ async def test_an_ack_refills_the_freed_slot_in_the_same_call(
         await pubsub.aclose()
 
 
+@pytest.mark.one_partition
 async def test_acks_through_the_service_refill_the_local_stream(
     store: Store, redis_url: str
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.components.janitor import Janitor
 from gopher_server.store import workers as registry
 from gopher_server.store.records import NackItem
@@ -35,6 +37,7 @@ async def exit_stream(store: Store, worker_id: str) -> None:
     await registry.unregister_stream(store, worker_id, f"{worker_id}-s")
 
 
+@pytest.mark.one_partition
 async def test_holds_of_workers_that_drained_and_exited_are_gone_after_a_janitor_pass(
     store: Store, clock: FakeClock
 ) -> None:
@@ -53,6 +56,7 @@ async def test_holds_of_workers_that_drained_and_exited_are_gone_after_a_janitor
     assert await store.redis.hgetall(store.keys.worker_holds()) == {}
 
 
+@pytest.mark.one_partition
 async def test_a_pass_keeps_the_holds_of_workers_still_there(
     store: Store, clock: FakeClock
 ) -> None:

@@ -45,6 +45,7 @@ async def submit_one(store: Store, payload: str, job_id: str = "j1", **extra: ob
     await store.submit([job])
 
 
+@pytest.mark.one_partition
 async def test_a_payload_at_the_value_limit_stays_one_field(chunked: Store) -> None:
     payload = payload_of(CHUNK)
     await submit_one(chunked, payload)
@@ -53,6 +54,7 @@ async def test_a_payload_at_the_value_limit_stays_one_field(chunked: Store) -> N
     assert await chunked.redis.object("encoding", chunked.keys.job("j1")) in COMPACT
 
 
+@pytest.mark.one_partition
 async def test_one_byte_over_the_limit_splits_in_two_and_round_trips(chunked: Store) -> None:
     payload = payload_of(CHUNK + 1)
     await submit_one(chunked, payload)
@@ -114,6 +116,7 @@ async def test_a_released_job_is_delivered_again_with_its_chunked_payload(
     assert lease.payload == payload and lease.attempt == 2
 
 
+@pytest.mark.one_partition
 async def test_follow_ups_of_a_chunked_parent_get_their_own_payload(chunked: Store) -> None:
     spec = NewJob(id="c1", type="notify", priority="high", payload=payload_of(150), retries=5)
     await submit_one(chunked, payload_of(500, "€"), on_success=(spec,))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
+import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -124,6 +125,7 @@ if os.environ.get("GOPHER_TEST_SHRINK") != "1":
     PHASES = [Phase.explicit, Phase.reuse, Phase.generate]
 
 
+@pytest.mark.one_partition
 def test_lifecycle_state_machine(redis_url: str, redis_tls: RedisTls | None) -> None:
     machine = type("Machine", (LifecycleMachine,), {"redis_url": redis_url, "redis_tls": redis_tls})
     run_state_machine_as_test(

@@ -34,6 +34,7 @@ async def _pages(store: Store, **filters: str) -> list[list[str]]:
             return pages
 
 
+@pytest.mark.one_partition
 async def test_a_sparse_error_filter_searches_a_window_per_call_and_finds_every_match(
     store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -51,6 +51,7 @@ async def backlog(store: Store) -> Store:
     return store
 
 
+@pytest.mark.one_partition
 async def test_weighted_dispatch_serves_3_2_1_in_every_window(backlog: Store) -> None:
     # 1200 dispatches leave every priority some backlog, so every window of 600 (and of
     # 60, 120, 30) must show the configured share.
@@ -61,6 +62,7 @@ async def test_weighted_dispatch_serves_3_2_1_in_every_window(backlog: Store) ->
     assert shares(served[:600]) == {"high": 0.5, "normal": 200 / 600, "low": 100 / 600}
 
 
+@pytest.mark.one_partition
 async def test_weighted_share_holds_for_batched_dispatch(backlog: Store) -> None:
     served: list[str] = []
     for _ in range(60):
@@ -81,6 +83,7 @@ async def test_strict_priority_drains_high_then_normal_then_low(
     assert served == ["high"] * 20 + ["normal"] * 20 + ["low"] * 20
 
 
+@pytest.mark.one_partition
 async def test_low_is_served_under_steep_weights_when_high_is_empty(
     aredis: aioredis.Redis, clock: FakeClock, make_store: Callable[..., Store]
 ) -> None:
@@ -94,6 +97,7 @@ async def test_low_is_served_under_steep_weights_when_high_is_empty(
     assert served.count("low") == 10
 
 
+@pytest.mark.one_partition
 async def test_default_weights_serve_low_one_in_six_when_high_is_empty(store: Store) -> None:
     await submit_many(store, 300, "normal", priority="normal")
     await submit_many(store, 300, "low", priority="low")
@@ -102,11 +106,13 @@ async def test_default_weights_serve_low_one_in_six_when_high_is_empty(store: St
     assert all("low" in served[s : s + 6] for s in range(0, 120, 6))
 
 
+@pytest.mark.one_partition
 async def test_a_priority_alone_is_served_whatever_the_pattern_says(store: Store) -> None:
     await submit_many(store, 30, "low", priority="low")
     assert await drain_one_at_a_time(store, 40, ["email"]) == ["low"] * 30
 
 
+@pytest.mark.one_partition
 async def test_paused_priority_is_skipped_and_resumes(backlog: Store) -> None:
     await admin.set_paused(backlog, "high", True)
     assert await backlog.redis.smembers(backlog.keys.paused()) == {"high"}

@@ -40,6 +40,7 @@ class Served:
             await self.task
 
 
+@pytest.mark.one_partition
 async def test_messages_arrive_in_order_once_live(aredis: aioredis.Redis) -> None:
     served = Served(PubSub(aredis), ["a", "b"])
     try:
@@ -54,6 +55,7 @@ async def test_messages_arrive_in_order_once_live(aredis: aioredis.Redis) -> Non
         await served.stop()
 
 
+@pytest.mark.one_partition
 async def test_channels_added_and_dropped_while_serving(aredis: aioredis.Redis) -> None:
     pubsub = PubSub(aredis)
     served = Served(pubsub, ["ctl"])
@@ -82,6 +84,7 @@ async def test_channels_added_and_dropped_while_serving(aredis: aioredis.Redis) 
         await served.stop()
 
 
+@pytest.mark.one_partition
 async def test_a_killed_connection_ends_serve_with_a_connection_error(
     aredis: aioredis.Redis,
 ) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import orjson
+import pytest
 from gopher.v1 import job_pb2
 
 from gopher_client import AsyncClient, JobState
@@ -27,7 +28,7 @@ def _ms(moment: dt.datetime | None) -> int:
 
 async def assert_expires_after_retention(store: Store, job_id: str) -> None:
     retention = store.settings.finished_retention_ms
-    for key in (store.keys.job(job_id), store.keys.history(job_id)):
+    for key in (store.job_keys(job_id).job(job_id), store.job_keys(job_id).history(job_id)):
         ttl = await store.redis.pttl(key)
         assert retention - 10_000 < ttl <= retention, key
 
@@ -37,7 +38,7 @@ async def test_ack_stores_the_result_and_sets_the_retention_ttl(
 ) -> None:
     await store.submit([new_job("j")])
     lease = await lease_one(store)
-    assert await store.redis.pttl(store.keys.job("j")) == -1
+    assert await store.redis.pttl(store.job_keys("j").job("j")) == -1
     clock.advance(750)
     assert await store.ack([("j", lease.token, '{"sent": 3}')]) == ["ok"]
     fields = await job_hash(store, "j")
@@ -46,8 +47,8 @@ async def test_ack_stores_the_result_and_sets_the_retention_ttl(
         '{"sent": 3}',
         str(clock.now_ms()),
     )
-    assert await holders(store, "j") == [store.keys.finished()]
-    assert await store.redis.zscore(store.keys.finished(), "j") == clock.now_ms()
+    assert await holders(store, "j") == [store.job_keys("j").finished()]
+    assert await store.redis.zscore(store.job_keys("j").finished(), "j") == clock.now_ms()
     await assert_expires_after_retention(store, "j")
 
 
@@ -56,8 +57,8 @@ async def test_dead_and_waiting_jobs_do_not_expire(store: Store) -> None:
     lease = await lease_one(store)
     await store.nack([NackItem("dead", lease.token, "E", "m")])
     for job_id in ("dead", "waiting"):
-        assert await store.redis.pttl(store.keys.job(job_id)) == -1
-        assert await store.redis.pttl(store.keys.history(job_id)) in (-1, -2)
+        assert await store.redis.pttl(store.job_keys(job_id).job(job_id)) == -1
+        assert await store.redis.pttl(store.job_keys(job_id).history(job_id)) in (-1, -2)
 
 
 async def test_cancel_in_every_live_state(store: Store, clock: FakeClock) -> None:
@@ -75,7 +76,7 @@ async def test_cancel_in_every_live_state(store: Store, clock: FakeClock) -> Non
     }
     for job_id in states:
         assert await store.cancel(job_id) == ("cancelled", True)
-        assert await holders(store, job_id) == [store.keys.finished()]
+        assert await holders(store, job_id) == [store.job_keys(job_id).finished()]
         await assert_expires_after_retention(store, job_id)
     assert await store.redis.scard(store.keys.inflight("w1")) == 0
     assert await store.ack([("active", leases["active"].token, "{}")]) == ["stale"]
@@ -83,6 +84,7 @@ async def test_cancel_in_every_live_state(store: Store, clock: FakeClock) -> Non
     assert await store.cancel("nope") == ("missing", False)
 
 
+@pytest.mark.one_partition
 async def test_cancel_leaves_final_jobs_alone(store: Store) -> None:
     await store.submit([new_job("done"), new_job("dead", retries=0)])
     a, b = (await store.dispatch("w1", "s1", 2, ["email"])).leases
@@ -90,7 +92,7 @@ async def test_cancel_leaves_final_jobs_alone(store: Store) -> None:
     await store.nack([NackItem(b.job_id, b.token, "E", "m")])
     assert await store.cancel("done") == ("succeeded", False)
     assert await store.cancel("dead") == ("dead", False)
-    assert await holders(store, "dead") == [store.keys.dead()]
+    assert await holders(store, "dead") == [store.job_keys("dead").dead()]
 
 
 async def test_get_job_shows_the_whole_record(
@@ -160,7 +162,7 @@ async def test_history_is_capped_keeping_the_newest_events(store: Store) -> None
         lease = await lease_one(store)
         await store.nack([NackItem("h", lease.token, "E", "again")])
         await store.promote_due()
-    events = await store.redis.lrange(store.keys.history("h"), 0, -1)
+    events = await store.redis.lrange(store.job_keys("h").history("h"), 0, -1)
     assert len(events) == 3
     assert [orjson.loads(e)["s"] for e in events] == ["active", "retrying", "enqueued"]
 

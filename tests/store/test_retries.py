@@ -26,7 +26,7 @@ async def fail(store: Store, job_id: str, token: int, **kw: Any) -> str:
 
 
 async def retry_delay(store: Store, clock: FakeClock, job_id: str) -> int:
-    score = await store.redis.zscore(store.keys.retrying(), job_id)
+    score = await store.redis.zscore(store.job_keys(job_id).retrying(), job_id)
     assert score is not None
     return int(score) - clock.now_ms()
 
@@ -56,7 +56,7 @@ async def test_backoff_formula_is_exact_for_a_given_jitter(
     monkeypatch.setattr("gopher_server.store.store.random.random", lambda: jitter)
     await store.submit([new_job("j", retries=30)])
     for attempt in (1, 2, 3, 10, 20, 25):
-        await store.redis.hset(store.keys.job("j"), "attempt", attempt - 1)
+        await store.redis.hset(store.job_keys("j").job("j"), "attempt", attempt - 1)
         lease = await lease_one(store)
         assert await fail(store, "j", lease.token) == "retrying"
         want = math.floor(expected_cap(attempt) * (0.5 + 0.5 * jitter))
@@ -111,7 +111,7 @@ async def test_retrying_job_returns_to_the_back_of_its_queue(
     await store.submit([new_job("a"), new_job("b")])
     lease = await lease_one(store)
     await fail(store, "a", lease.token, retry_after_ms=10)
-    assert await holders(store, "a") == [store.keys.retrying()]
+    assert await holders(store, "a") == [store.job_keys("a").retrying()]
     assert (await store.dispatch("w1", "s1", 5, ["email"])).leases[0].job_id == "b"
     clock.advance(10)
     await store.promote_due()
@@ -130,8 +130,8 @@ async def test_non_retryable_failure_is_dead_at_once(store: Store, clock: FakeCl
         "1",
         "ValueError: boom",
     )
-    assert await holders(store, "j") == [store.keys.dead()]
-    assert await store.redis.zscore(store.keys.dead(), "j") == clock.now_ms()
+    assert await holders(store, "j") == [store.job_keys("j").dead()]
+    assert await store.redis.zscore(store.job_keys("j").dead(), "j") == clock.now_ms()
 
 
 async def test_failure_with_no_retries_left_is_dead(store: Store, clock: FakeClock) -> None:
@@ -145,6 +145,7 @@ async def test_failure_with_no_retries_left_is_dead(store: Store, clock: FakeClo
     assert (await job_hash(store, "j"))["attempt"] == "3"
 
 
+@pytest.mark.one_partition
 async def test_handback_goes_to_the_front_without_counting_the_attempt(store: Store) -> None:
     await store.submit([new_job("a", retries=0), new_job("b"), new_job("c")])
     for n in range(5):

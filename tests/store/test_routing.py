@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.store.store import Store
 from tests.store.helpers import new_job, ready_ids, submit_many
 
@@ -40,6 +42,7 @@ async def test_small_type_is_not_starved_by_a_flood_one_at_a_time(store: Store) 
     assert await ready_ids(store, "normal", "trickle") == []
 
 
+@pytest.mark.one_partition
 async def test_small_type_is_not_starved_by_a_flood_in_one_batch(store: Store) -> None:
     await submit_many(store, 1000, "a", job_type="flood")
     await submit_many(store, 10, "b", job_type="trickle")
@@ -55,6 +58,7 @@ async def test_fairness_rotates_over_three_types(store: Store) -> None:
     assert counts == {"x": 10, "y": 10, "z": 10}
 
 
+@pytest.mark.one_partition
 async def test_dispatch_never_exceeds_free_capacity(store: Store) -> None:
     await submit_many(store, 50, "j")
     inflight = store.keys.inflight("w1")
@@ -73,6 +77,7 @@ async def test_dispatch_never_exceeds_free_capacity(store: Store) -> None:
     assert await store.redis.scard(inflight) == 5
 
 
+@pytest.mark.one_partition
 async def test_capacity_is_shared_by_all_sessions_of_a_worker(store: Store) -> None:
     await submit_many(store, 20, "j")
     s1 = await store.dispatch("w1", "s1", 4, ["email"])
@@ -84,13 +89,15 @@ async def test_capacity_is_shared_by_all_sessions_of_a_worker(store: Store) -> N
     assert len(s2.leases) == 1
     assert await store.redis.scard(store.keys.inflight("w1")) == 4
     sessions = {
-        (await store.redis.hget(store.keys.job(x.job_id), "sid")) for x in s1.leases[1:] + s2.leases
+        (await store.redis.hget(store.job_keys(x.job_id).job(x.job_id), "sid"))
+        for x in s1.leases[1:] + s2.leases
     }
     assert sessions == {"s1", "s2"}
     # Another worker id has its own slots.
     assert len((await store.dispatch("w2", "s1", 4, ["email"])).leases) == 4
 
 
+@pytest.mark.one_partition
 async def test_per_type_active_count_tracks_leases(store: Store) -> None:
     await store.submit([new_job("a1", "alpha"), new_job("a2", "alpha"), new_job("b1", "beta")])
     result = await store.dispatch("w1", "s1", 3, ["alpha", "beta"])

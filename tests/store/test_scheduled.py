@@ -3,6 +3,8 @@ promoted in bounded steps so a large due backlog never blocks dispatch."""
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
 from tests.store.helpers import history, holders, job_hash, new_job, ready_ids
@@ -14,8 +16,8 @@ async def test_future_job_waits_in_the_scheduled_set_until_run_at(
     run_at = clock.now_ms() + 60_000
     (result,) = await store.submit([new_job("later", run_at_ms=run_at)])
     assert result.state == "scheduled"
-    assert await store.redis.zscore(store.keys.scheduled(), "later") == run_at
-    assert await holders(store, "later") == [store.keys.scheduled()]
+    assert await store.redis.zscore(store.job_keys("later").scheduled(), "later") == run_at
+    assert await holders(store, "later") == [store.job_keys("later").scheduled()]
     assert (await store.dispatch("w1", "s1", 5, ["email"])).leases == []
     assert await store.promote_due() == 0
     clock.advance(59_999)
@@ -25,7 +27,7 @@ async def test_future_job_waits_in_the_scheduled_set_until_run_at(
     assert await store.promote_due() == 1
     fields = await job_hash(store, "later")
     assert (fields["state"], fields["ready"]) == ("enqueued", str(run_at))
-    assert await holders(store, "later") == [store.keys.ready("normal", "email")]
+    assert await holders(store, "later") == [store.job_keys("later").ready("normal", "email")]
     events = await history(store, "later")
     assert events and (events[-1]["f"], events[-1]["s"]) == (
         "scheduled",
@@ -35,6 +37,7 @@ async def test_future_job_waits_in_the_scheduled_set_until_run_at(
     assert (lease.job_id, lease.attempt) == ("later", 1)
 
 
+@pytest.mark.one_partition
 async def test_promotion_goes_behind_jobs_already_waiting(store: Store, clock: FakeClock) -> None:
     now = clock.now_ms()
     await store.submit(
@@ -45,6 +48,7 @@ async def test_promotion_goes_behind_jobs_already_waiting(store: Store, clock: F
     assert await ready_ids(store, "normal", "email") == ["n", "a", "b"]
 
 
+@pytest.mark.one_partition
 async def test_promotion_is_bounded_and_dispatch_runs_between_steps(
     store: Store, clock: FakeClock
 ) -> None:
@@ -70,7 +74,7 @@ async def test_promotion_is_bounded_and_dispatch_runs_between_steps(
 async def test_cancelled_scheduled_job_is_never_promoted(store: Store, clock: FakeClock) -> None:
     await store.submit([new_job("later", run_at_ms=clock.now_ms() + 1000)])
     assert await store.cancel("later") == ("cancelled", True)
-    assert await holders(store, "later") == [store.keys.finished()]
+    assert await holders(store, "later") == [store.job_keys("later").finished()]
     clock.advance(1000)
     assert await store.promote_due() == 0
     assert (await job_hash(store, "later"))["state"] == "cancelled"

@@ -160,6 +160,7 @@ def test_control_messages_round_trip() -> None:
         schema.encode_control(schema.CANCEL, "w 1", "j")
 
 
+@pytest.mark.one_partition
 async def test_the_scripts_publish_what_the_parser_reads(
     store: Store, aredis: aioredis.Redis
 ) -> None:

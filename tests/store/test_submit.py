@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
 from tests.store.helpers import holders, job_hash, lease_one, new_job, ready_ids
 
 
+@pytest.mark.one_partition
 async def test_batch_writes_hashes_ready_lists_and_type_sets(
     store: Store, clock: FakeClock
 ) -> None:
@@ -35,6 +38,7 @@ async def test_batch_writes_hashes_ready_lists_and_type_sets(
     assert await store.redis.pttl(keys.job("a")) == -1  # queued jobs never expire
 
 
+@pytest.mark.one_partition
 async def test_optional_fields_are_stored_only_when_set(store: Store) -> None:
     await store.submit(
         [
@@ -72,6 +76,7 @@ async def test_zero_backoff_policy_is_stored_not_replaced_by_the_default(store: 
     assert (fields.get("bo_base"), fields.get("bo_max")) == ("0", "0")
 
 
+@pytest.mark.one_partition
 async def test_future_run_at_is_scheduled_past_run_at_is_ready(
     store: Store, clock: FakeClock
 ) -> None:
@@ -84,12 +89,13 @@ async def test_future_run_at_is_scheduled_past_run_at_is_ready(
         ]
     )
     assert [r.state for r in results] == ["scheduled", "enqueued", "enqueued"]
-    assert await store.redis.zscore(store.keys.scheduled(), "later") == now + 5000
+    assert await store.redis.zscore(store.job_keys("later").scheduled(), "later") == now + 5000
     assert (await job_hash(store, "later"))["run_at"] == str(now + 5000)
-    assert await holders(store, "later") == [store.keys.scheduled()]
+    assert await holders(store, "later") == [store.job_keys("later").scheduled()]
     assert await ready_ids(store, "normal", "email") == ["past", "exact"]
 
 
+@pytest.mark.one_partition
 async def test_idempotency_key_returns_the_first_job_and_its_current_state(
     store: Store,
 ) -> None:
@@ -101,19 +107,21 @@ async def test_idempotency_key_returns_the_first_job_and_its_current_state(
     await lease_one(store)
     (again,) = await store.submit([new_job("two", idempotency_key="order-1")])
     assert (again.job_id, again.state, again.duplicate) == ("one", "active", True)
-    assert await store.redis.exists(store.keys.job("two")) == 0
+    assert await store.redis.exists(store.job_keys("two").job("two")) == 0
     assert first.duplicate is False
 
 
+@pytest.mark.one_partition
 async def test_idempotency_key_dedupes_inside_one_batch(store: Store) -> None:
     results = await store.submit(
         [new_job("x", idempotency_key="k"), new_job("y", idempotency_key="k"), new_job("z")]
     )
     assert [(r.job_id, r.duplicate) for r in results] == [("x", False), ("x", True), ("z", False)]
     assert await ready_ids(store, "normal", "email") == ["x", "z"]
-    assert await store.redis.exists(store.keys.job("y")) == 0
+    assert await store.redis.exists(store.job_keys("y").job("y")) == 0
 
 
+@pytest.mark.one_partition
 async def test_idempotency_key_zero_is_recorded_on_the_job(store: Store) -> None:
     await store.submit([new_job("j", idempotency_key="0")])
     assert (await job_hash(store, "j")).get("idem") == "0"

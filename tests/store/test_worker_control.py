@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import redis.asyncio as aioredis
 
 from gopher_server.store import schema, worker_control
@@ -21,6 +22,7 @@ async def connect(store: Store, worker_id: str) -> None:
     )
 
 
+@pytest.mark.one_partition
 async def test_set_state_stores_it_and_announces_it_in_the_declared_grammar(
     store: Store, aredis: aioredis.Redis
 ) -> None:

@@ -10,7 +10,7 @@ local freed_workers = {}
 local function control(kind, arg, last)
   local message = kind .. ' ' .. arg
   if last then message = message .. ' ' .. last end
-  redis.call('PUBLISH', CTL, message)
+  redis.call(PUBLISH, CTL, message)
 end
 
 -- `out` with the workers whose slots this call freed appended, so the broker that ran

@@ -8,7 +8,8 @@
 --   capacity       worker capacity (max in-flight jobs)
 --   default_lease  default lease TTL, ms
 --   strict         true for strict priority order, false for weighted
---   pattern_text   comma-separated priorities, e.g. "high,normal,high,..."
+--   pattern_text   comma-separated priorities, e.g. "high,normal,high,..."; in strict
+--                  order, the priorities this call may serve, highest first
 --   types          list of the job types the worker handles
 --
 -- Returns {jobs, wait_ms, rate_limited, limited_types}:
@@ -28,7 +29,7 @@
 --   capacity (int): worker capacity (most in-flight jobs)
 --   default_lease (int, ms): lease TTL of jobs without their own
 --   strict (flag): strict priority order (else weighted)
---   pattern (str): weighted pattern: comma-separated priorities
+--   pattern (str): weighted pattern: comma-separated priorities (strict: those served)
 --   ntypes (int), then ntypes values: job types
 -- Returns wid, sid, capacity, default_lease, strict, pattern, types.
 local function dispatch_args(i)
@@ -179,7 +180,9 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
   local taken, guard = 0, 0
   while taken < free and guard < free * 4 do
     guard = guard + 1
-    local order = ALL
+    -- Strict: the pattern lists the priorities this call may serve, in order (all
+    -- three, or one when the broker walks partitions priority by priority).
+    local order = pattern
     if not strict then
       local pref = pattern[(seq % #pattern) + 1]
       order = {pref}

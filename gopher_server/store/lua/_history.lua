@@ -47,5 +47,5 @@ local function record(id, jtype, from, to, attempt, worker, err)
     redis.call('LTRIM', hk, -HIST_CAP, -1)
   end
   feed(id, jtype, from, to, ev.a, worker, err and err.type)
-  redis.call('PUBLISH', P_EV .. id, to)
+  redis.call(PUBLISH, P_EV .. id, to)
 end

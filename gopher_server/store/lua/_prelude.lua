@@ -77,6 +77,10 @@ local GROUP_RETENTION = tonumber(ARGV[17])
 local A = 18
 -- contract:end
 
+-- The publish command for announcements: on Redis Cluster, store/scripts.py loads
+-- 'SPUBLISH' here, so a message stays on the shard of the script's own slot.
+local PUBLISH = 'PUBLISH'
+
 -- Argument `i`, named `name`, as a number; a call that passes anything else fails
 -- before it changes anything.
 local function num_arg(i, name)

@@ -1,0 +1,147 @@
+"""A namespace split into partitions keeps every guarantee of one: run on 4 partitions
+of one server and on 6 partitions of a 3-master Redis Cluster (tests/store/conftest.py),
+where every script runs under `#!lua` and would fail on any cross-slot access."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from gopher_server.store import admin, events, listing
+from gopher_server.store.records import NackItem
+from gopher_server.store.store import Store
+from tests.conftest import FakeClock
+from tests.store.helpers import new_job
+
+
+@pytest.fixture
+def parted(store: Store, redis_transport: str) -> Store:
+    """The test's store, when its namespace has several partitions."""
+    if store.single:
+        pytest.skip("about partitioned namespaces")
+    return store
+
+
+async def test_a_batch_spreads_over_partitions_and_every_job_is_found(parted: Store) -> None:
+    ids = [f"job-{n}" for n in range(200)]
+    results = await parted.submit([new_job(i) for i in ids])
+    assert [r.job_id for r in results] == ids  # placed where each id hashes: ids kept
+    partitions = Counter(parted.layout.partition_of(i) for i in ids)
+    assert len(partitions) == parted.layout.count
+    records = await parted.get_jobs(ids)
+    assert [r.id for r in records] == ids
+    assert (await admin.queue_stats(parted)).queues[1].depth == 200
+
+
+async def test_idempotency_holds_across_partitions(parted: Store) -> None:
+    firsts = await parted.submit(
+        [new_job(f"a{n}", idempotency_key=f"order-{n}") for n in range(30)]
+    )
+    again = await parted.submit([new_job(f"b{n}", idempotency_key=f"order-{n}") for n in range(30)])
+    assert [r.duplicate for r in again] == [True] * 30
+    assert [r.job_id for r in again] == [r.job_id for r in firsts]
+    for first in firsts:  # each job lives where its key hashes, and its id says so
+        part = parted.part_of(first.job_id)
+        assert part is not None
+        assert part.index == parted.layout.key_partition(f"order-{firsts.index(first)}")
+    assert (await admin.queue_stats(parted)).queues[1].depth == 30
+
+
+async def test_a_workers_capacity_holds_across_partitions(parted: Store) -> None:
+    await parted.submit([new_job(f"j{n}") for n in range(60)])
+    first = await parted.dispatch("w1", "s1", 5, ["email"])
+    assert len(first.leases) == 5
+    assert (await parted.dispatch("w1", "s1", 5, ["email"])).leases == []
+    done = first.leases[:2]
+    assert await parted.ack([(x.job_id, x.token, "{}") for x in done]) == ["ok", "ok"]
+    refill = await parted.dispatch("w1", "s1", 5, ["email"])
+    assert len(refill.leases) == 2
+    assert sum(await parted.inflight_counts("w1")) == 5
+
+
+async def test_concurrent_dispatches_of_one_stream_never_exceed_its_capacity(
+    parted: Store,
+) -> None:
+    await parted.submit([new_job(f"j{n}") for n in range(100)])
+    results = await asyncio.gather(*(parted.dispatch("w1", "s1", 7, ["email"]) for _ in range(6)))
+    assert sum(len(r.leases) for r in results) == 7
+    assert sum(await parted.inflight_counts("w1")) == 7
+
+
+async def test_strict_priority_across_partitions(make_store: object, redis_transport: str) -> None:
+    from gopher_server.store.store import StoreSettings
+
+    store = make_store(StoreSettings(strict_priority=True))  # type: ignore[operator]
+    if store.single:
+        pytest.skip("about partitioned namespaces")
+    await store.submit([new_job(f"l{n}", priority="low") for n in range(40)])
+    await store.submit([new_job(f"h{n}", priority="high") for n in range(40)])
+    await store.submit([new_job(f"n{n}", priority="normal") for n in range(40)])
+    served: list[str] = []
+    while leases := (await store.dispatch("w1", f"s{len(served)}", 1, ["email"])).leases:
+        served.append(leases[0].priority)
+        assert await store.ack([(leases[0].job_id, leases[0].token, "{}")]) == ["ok"]
+    assert served == ["high"] * 40 + ["normal"] * 40 + ["low"] * 40
+
+
+async def test_weighted_priorities_keep_3_2_1_across_partitions(parted: Store) -> None:
+    for priority in ("high", "normal", "low"):
+        await parted.submit([new_job(f"{priority}{n}", priority=priority) for n in range(3000)])
+    served: Counter[str] = Counter()
+    while min(served[p] for p in ("high", "normal", "low")) < 900 and served["high"] < 2900:
+        result = await parted.dispatch("w1", "s1", 30, ["email"])
+        served.update(x.priority for x in result.leases)
+        assert await parted.ack([(x.job_id, x.token, "{}") for x in result.leases])
+    total = sum(served.values())
+    for priority, weight in (("high", 3), ("normal", 2), ("low", 1)):
+        assert abs(served[priority] / total - weight / 6) <= 0.03, served
+
+
+async def test_dlq_pages_newest_first_across_partitions(parted: Store, clock: FakeClock) -> None:
+    ids = [f"d{n}" for n in range(40)]
+    await parted.submit([new_job(i, retries=0) for i in ids])
+    leases = (await parted.dispatch("w1", "s1", 40, ["email"])).leases
+    for n, lease in enumerate(leases):
+        if n % 3 == 0:
+            clock.advance(1)  # ties at one ms, and across partitions
+        await parted.nack([NackItem(lease.job_id, lease.token, "E", "boom")])
+    died = [x.job_id for x in leases]
+    seen: list[str] = []
+    token = ""
+    while True:
+        records, token = await listing.list_jobs(
+            parted, state="dead", page_size=7, page_token=token
+        )
+        seen += [r.id for r in records]
+        if not token:
+            break
+    assert sorted(seen) == sorted(died) and len(seen) == len(set(seen))
+    times = [r.finished_ms for r in await parted.get_jobs(seen)]
+    assert times == sorted(times, reverse=True)
+
+
+async def test_events_feed_pages_through_every_partition_once(parted: Store) -> None:
+    ids = [f"e{n}" for n in range(50)]
+    await parted.submit([new_job(i) for i in ids])
+    first = await events.read_events(parted, "0", 17)
+    seen = [e.job_id for e in first.entries]
+    token = first.last_id
+    while True:
+        page = await events.read_events(parted, token, 17)
+        if not page.entries:
+            break
+        seen += [e.job_id for e in page.entries]
+        token = page.last_id
+    assert sorted(seen) == sorted(ids)
+    newest = await events.read_events(parted, "", 10)
+    assert len(newest.entries) == 10
+    assert (await events.read_events(parted, newest.last_id, 10)).entries == []
+
+
+async def test_a_foreign_id_is_simply_missing(parted: Store) -> None:
+    bad = f"p{parted.layout.count}-nothing"
+    assert await parted.get_job(bad) is None
+    assert await parted.cancel(bad) == ("missing", False)
+    assert await parted.ack([(bad, 1, "{}")]) == ["missing"]
