@@ -117,7 +117,7 @@ class CpuQuota:
     """One cgroup with a CPU quota of `cores` (0.2 = 20% of one core). A context manager;
     `close()` is safe twice and leaves no group behind."""
 
-    def __init__(self, name: str, cores: float) -> None:
+    def __init__(self, name: str, cores: float, period_us: int = PERIOD_US) -> None:
         version, where = available()
         if not version:
             raise RuntimeError(f"no usable cgroup: {where}")
@@ -127,15 +127,16 @@ class CpuQuota:
         self.cores = cores
         self._origins: dict[int, str] = {}
         self.path.mkdir(exist_ok=True)
-        quota = round(cores * PERIOD_US)
+        self.period_us = period_us
+        quota = round(cores * period_us)
         if version == 1:
-            (self.path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+            (self.path / "cpu.cfs_period_us").write_text(str(period_us))
             (self.path / "cpu.cfs_quota_us").write_text(str(quota))
         else:
             subtree = self.root / "cgroup.subtree_control"
             if "cpu" not in subtree.read_text().split():
                 subtree.write_text("+cpu")
-            (self.path / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+            (self.path / "cpu.max").write_text(f"{quota} {period_us}")
 
     def add(self, pid: int) -> None:
         """Move every thread of `pid` into this group (cgroup.procs moves the whole

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from benchmarks.procs import RedisServer, cpu_seconds
 
 SAMPLE_S = 0.05
 CGROUP_PREFIX = "gopher-bench-"
-THROTTLED_ENOUGH = 0.5  # a shard throttled in fewer of the window's periods is not saturated
+QUARTERS = 4  # a saturated shard is throttled in every quarter of the window
 SATURATED_CORES = 0.9  # a broker or worker process this busy may be the limit instead
 
 
@@ -34,6 +35,7 @@ class DrainSpec:
     batch: int
     settings: StackSettings
     quota_cores: float = 0.0
+    period_us: int = cgroup.PERIOD_US
     cap_s: float = 90.0
 
 
@@ -56,23 +58,43 @@ def _host_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def _window(samples: list[Sample], lo: int, hi: int) -> tuple[Sample, Sample] | None:
-    a = next((s for s in samples if s.jobs >= lo), None)
-    b = next((s for s in samples if s.jobs >= hi), samples[-1] if samples else None)
-    if a is None or b is None or b.jobs <= a.jobs or b.t <= a.t:
+def _window(samples: list[Sample], lo: int, hi: int) -> list[Sample] | None:
+    """The samples from the first that reached `lo` jobs to the first that reached `hi`."""
+    first = next((i for i, s in enumerate(samples) if s.jobs >= lo), None)
+    last = next((i for i, s in enumerate(samples) if s.jobs >= hi), len(samples) - 1)
+    if first is None or last <= first:
         return None
-    return a, b
+    a, b = samples[first], samples[last]
+    if b.jobs <= a.jobs or b.t <= a.t:
+        return None
+    return samples[first : last + 1]
 
 
-def throttling(a: Sample, b: Sample, quota: float) -> dict[str, Any]:
-    """Per shard throttling in the window and whether every shard was saturated."""
-    shards = {n: cgroup.throttled_between(a.throttle[n], b.throttle[n]) for n in a.throttle}
-    unthrottled = [n for n, v in shards.items() if v["throttled_fraction"] < THROTTLED_ENOUGH]
+def throttling(window: list[Sample], quota: float, period_us: int) -> dict[str, Any]:
+    """Per shard throttling over the window's samples, and whether every shard stayed
+    saturated: its nr_throttled rose in each quarter of the window (design §12.4,
+    "keep rising"), not merely somewhere in it. Also how much of its quota each shard
+    used."""
+    a, b = window[0], window[-1]
+    span = b.t - a.t
+    quarters = [window[round(i * (len(window) - 1) / QUARTERS)] for i in range(QUARTERS + 1)]
+    shards: dict[str, dict[str, Any]] = {}
+    for n in a.throttle:
+        info: dict[str, Any] = dict(cgroup.throttled_between(a.throttle[n], b.throttle[n]))
+        rises = [
+            y.throttle[n].nr_throttled > x.throttle[n].nr_throttled
+            for x, y in itertools.pairwise(quarters)
+        ]
+        info["quarters_throttled"] = sum(rises)
+        info["quota_used"] = round((b.nodes.cpu_s[n] - a.nodes.cpu_s[n]) / span / quota, 3)
+        shards[n] = info
+    unsaturated = [n for n, v in shards.items() if v["quarters_throttled"] < QUARTERS]
     return {
         "quota_cores": quota,
+        "period_us": period_us,
         "shards": shards,
-        "valid": bool(shards) and not unthrottled,
-        "not_saturated": unthrottled,
+        "valid": bool(shards) and not unsaturated,
+        "not_saturated": unsaturated,
     }
 
 
@@ -104,7 +126,8 @@ def drain(topo: Topology, probe_redis: RedisServer, spec: DrainSpec, tag: str) -
         fill_s = asyncio.run(submit_bulk(stack.address, spec.jobs, {}, sizes))
         if spec.quota_cores:
             for node in topo.nodes:
-                quota = cgroup.CpuQuota(f"{CGROUP_PREFIX}{node.port}", spec.quota_cores)
+                name = f"{CGROUP_PREFIX}{node.port}"
+                quota = cgroup.CpuQuota(name, spec.quota_cores, spec.period_us)
                 cleanup.callback(quota.close)
                 quota.add(node.pid)
                 quotas[node.name] = quota
@@ -156,9 +179,9 @@ def drain(topo: Topology, probe_redis: RedisServer, spec: DrainSpec, tag: str) -
     if window is None:
         out["error"] = "too few samples between the 10% and 90% marks"
         return out
-    a, b = window
+    a, b = window[0], window[-1]
     out["redis_cpu"] = redis_nodes.shard_cpu(a.nodes, b.nodes)
     out["stack"] = _stack_use(a, b)
     if spec.quota_cores:
-        out["throttling"] = throttling(a, b, spec.quota_cores)
+        out["throttling"] = throttling(window, spec.quota_cores, spec.period_us)
     return out

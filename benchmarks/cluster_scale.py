@@ -16,6 +16,7 @@ machine, the per-job CPU and the throttled scaling are the transferable figures.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import traceback
 from collections.abc import Callable
@@ -45,6 +46,8 @@ class ClusterPlan:
     # Throttled runs again at these quotas: a lower one leaves the broker and workers,
     # which share the 2 cores, enough room to keep 3 throttled shards saturated.
     extra_quotas: tuple[float, ...] = ()
+    rounds: int = 2  # runs of each deployment, in alternating order
+    period_us: int = cgroup.PERIOD_US  # the quota's CFS period
     settings: StackSettings = dataclasses.field(default_factory=StackSettings)
     model_partitions: tuple[int, ...] = (12, 24, 48)
 
@@ -77,70 +80,91 @@ def _brief(run: dict[str, Any] | None) -> str:
     return line
 
 
-def _spec(plan: ClusterPlan, quota: float = 0.0) -> DrainSpec:
-    return DrainSpec(plan.jobs, plan.batch, plan.settings, quota_cores=quota)
+def _spec(plan: ClusterPlan, quota: float) -> DrainSpec:
+    return DrainSpec(plan.jobs, plan.batch, plan.settings, quota, plan.period_us)
+
+
+def mean_of(items: list[Any]) -> Any:
+    """The element-wise mean of same-shaped run results: numbers averaged, dicts merged
+    key by key, flags true only if true in all, anything else taken from the first."""
+    if not items:
+        return None
+    if all(isinstance(x, bool) for x in items):
+        return all(items)
+    if all(isinstance(x, int | float) and not isinstance(x, bool) for x in items):
+        mean = sum(items) / len(items)
+        return round(mean) if all(isinstance(x, int) for x in items) else round(mean, 4)
+    if all(isinstance(x, dict) for x in items):
+        keys = list(dict.fromkeys(k for x in items for k in x))
+        return {k: mean_of([x[k] for x in items if k in x]) for k in keys}
+    return items[0]
 
 
 def measure(plan: ClusterPlan) -> dict[str, Any]:
-    """Every run of the plan; failures are recorded in "errors", never fatal."""
+    """Every run of the plan; failures are recorded in "errors", never fatal. All
+    deployments run side by side (idle nodes cost next to nothing) and every set of
+    runs is repeated `rounds` times in alternating order (standalone, 1, 2, 3, then
+    3, 2, 1, standalone), so a drift in other load on the machine biases none of them;
+    "runs" holds the mean of the rounds, "rounds" each one."""
     errors: dict[str, str] = {}
-    out: dict[str, Any] = {"runs": {}, "throttled": {}, "throttled_extra": {}, "errors": errors}
+    out: dict[str, Any] = {"runs": {}, "rounds": {}, "throttled": {}, "errors": errors}
     quota_ok, quota_where = cgroup.available()
     out["cgroup"] = {
         "version": quota_ok,
         "where": quota_where,
         "stale_groups_removed": cgroup.remove_stale(CGROUP_PREFIX),
     }
+    quotas = (plan.quota_cores, *plan.extra_quotas) if quota_ok else ()
     probe_redis = procs.RedisServer()
     probe_redis.start()
     try:
-        with Standalone() as topo:
-            node = topo.nodes[0]
+        with contextlib.ExitStack() as running:
+            alone = running.enter_context(Standalone())
+            node = alone.nodes[0]
             out["script_costs"] = _attempt(
                 errors, "script costs", lambda: script_costs.measure(node)
             )
-            _runs_on(topo, probe_redis, plan, out, errors, quota_ok > 0)
-        for s in plan.masters:
+            deployments: list[Topology] = [alone]
+            for s in plan.masters:
 
-            def one(s: int = s) -> None:
-                with Cluster(s, plan.partitions) as topo:
-                    _runs_on(topo, probe_redis, plan, out, errors, quota_ok > 0)
+                def start(s: int = s) -> Cluster:
+                    return running.enter_context(Cluster(s, plan.partitions))
 
-            _attempt(errors, f"cluster-{s}", one)
+                if (cluster := _attempt(errors, f"start cluster-{s}", start)) is not None:
+                    deployments.append(cluster)
+            for quota in (0.0, *quotas):
+                for r in range(plan.rounds):
+                    for topo in deployments if r % 2 == 0 else deployments[::-1]:
+                        _one_run(topo, probe_redis, plan, out, errors, quota)
     finally:
         procs.kill_all()
         probe_redis.stop()
+    out["runs"] = {name: mean_of(rounds) for name, rounds in out["rounds"].items()}
     if not quota_ok:
         errors["throttled"] = f"no throttled runs: {quota_where}"
     return out
 
 
-def _runs_on(
+def _one_run(
     topo: Topology,
     probe_redis: procs.RedisServer,
     plan: ClusterPlan,
     out: dict[str, Any],
     errors: dict[str, str],
-    throttle: bool,
+    quota: float = 0.0,
 ) -> None:
+    """One drain on `topo` (throttled to `quota` cores per node if given), recorded."""
     name = topo.name
-    run = _attempt(errors, name, lambda: drain(topo, probe_redis, _spec(plan), f"cs-{name}"))
-    out["runs"][name] = run
+    label = f"{name} throttled {quota:g}" if quota else name
+    spec = _spec(plan, quota)
+    run = _attempt(errors, label, lambda: drain(topo, probe_redis, spec, f"cs-{name}"))
     print(f"    {_brief(run)}", flush=True)
-    if not throttle:
+    if run is None:
         return
-    for quota in (plan.quota_cores, *plan.extra_quotas):
-        spec = _spec(plan, quota)
-
-        def throttled(spec: DrainSpec = spec) -> dict[str, Any]:
-            return drain(topo, probe_redis, spec, "cs-q")
-
-        run = _attempt(errors, f"{name} throttled {quota:g}", throttled)
-        if quota == plan.quota_cores:
-            out["throttled"][name] = run
-        else:
-            out["throttled_extra"].setdefault(f"{quota:g}", {})[name] = run
-        print(f"    {_brief(run)}", flush=True)
+    if not quota:
+        out["rounds"].setdefault(name, []).append(run)
+    else:
+        out["throttled"].setdefault(f"{quota:g}", {}).setdefault(name, []).append(run)
 
 
 def _cpu(run: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -189,25 +213,29 @@ def verdicts(results: dict[str, Any], plan: ClusterPlan) -> list[dict[str, Any]]
 
 
 def efficiency(
-    results: dict[str, Any], plan: ClusterPlan, runs: dict[str, Any] | None = None
+    results: dict[str, Any], plan: ClusterPlan, quota: float | None = None
 ) -> dict[int, dict[str, Any]]:
-    """Throttled jobs/s per S and T(S)/(S·T(1)) (of the main quota's runs unless `runs`
-    says otherwise); valid only if T(1)'s run and S's run both had every shard
-    throttled."""
-    runs = results["throttled"] if runs is None else runs
-    one = runs.get("cluster-1")
-    if not one or "throttling" not in one:
+    """Throttled jobs/s per S (mean over the rounds) and T(S)/(S·T(1)), at `quota`
+    (default the plan's main quota); valid only if every round of S and of 1 had every
+    shard saturated."""
+    runs = results["throttled"].get(f"{plan.quota_cores if quota is None else quota:g}", {})
+    ones = runs.get("cluster-1") or []
+    if not ones:
         return {}
-    t1 = one["e2e_steady_per_s"]
+    t1 = sum(r["e2e_steady_per_s"] for r in ones) / len(ones)
+    ones_valid = all(r.get("throttling", {}).get("valid") for r in ones)
     out: dict[int, dict[str, Any]] = {}
     for s in plan.masters:
-        run = runs.get(f"cluster-{s}")
-        if not run or "throttling" not in run or not t1:
+        rounds = runs.get(f"cluster-{s}") or []
+        if not rounds or not t1:
             continue
+        rates = [r["e2e_steady_per_s"] for r in rounds]
+        mean = sum(rates) / len(rates)
         out[s] = {
-            "jobs_per_s": run["e2e_steady_per_s"],
-            "efficiency": round(run["e2e_steady_per_s"] / (s * t1), 3),
-            "valid": bool(run["throttling"]["valid"] and one["throttling"]["valid"]),
+            "jobs_per_s": round(mean),
+            "rounds_per_s": rates,
+            "efficiency": round(mean / (s * t1), 3),
+            "valid": bool(ones_valid and all(r.get("throttling", {}).get("valid") for r in rounds)),
         }
     return out
 
@@ -269,6 +297,8 @@ def run(plan: ClusterPlan, wait_quiet_s: float, command: str) -> dict[str, Any]:
             "partitions": plan.partitions,
             "quota_cores": plan.quota_cores,
             "extra_quotas": list(plan.extra_quotas),
+            "rounds": plan.rounds,
+            "period_us": plan.period_us,
             "workers": plan.settings.workers,
             "concurrency": plan.settings.concurrency,
             "prefetch": plan.settings.prefetch,
@@ -279,10 +309,9 @@ def run(plan: ClusterPlan, wait_quiet_s: float, command: str) -> dict[str, Any]:
         ],
     }
     results.update(measure(plan))
-    results["efficiency"] = {str(k): v for k, v in efficiency(results, plan).items()}
-    results["efficiency_extra"] = {
-        q: {str(k): v for k, v in efficiency(results, plan, runs).items()}
-        for q, runs in results["throttled_extra"].items()
+    results["efficiency"] = {
+        q: {str(k): v for k, v in efficiency(results, plan, float(q)).items()}
+        for q in results["throttled"]
     }
     results["verdicts"] = verdicts(results, plan)
     results["model"] = model(results, plan)

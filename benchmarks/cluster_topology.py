@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from types import TracebackType
+from typing import Self
 
 import redis
 
@@ -61,7 +62,7 @@ class Topology:
     def stop(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> Topology:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -48,7 +48,7 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
     for name in _run_order(results):
         run = results["runs"].get(name)
         if not run or "redis_cpu" not in run:
-            rows.append([name, *["-"] * 10])
+            rows.append([name, *["-"] * 11])
             continue
         cpu = run["redis_cpu"]
         nodes = run["nodes"].values()
@@ -69,6 +69,12 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
                 _n(sum(n["bus_messages_per_job"] for n in nodes), 3),
                 " / ".join(str(v) for v in parts.values()) if parts else "-",
                 _broker_us(run),
+                " / ".join(
+                    _n(r["redis_cpu"]["redis_us_per_job"], 1)
+                    for r in results.get("rounds", {}).get(name, [])
+                    if "redis_cpu" in r
+                )
+                or "-",
             ]
         )
     return rows
@@ -99,33 +105,36 @@ def control_notes(results: dict[str, Any]) -> list[str]:
 
 
 def throttled_rows(
-    results: dict[str, Any], runs: dict[str, Any], eff: dict[str, Any]
+    results: dict[str, Any], runs: dict[str, list[dict[str, Any]]], eff: dict[str, Any]
 ) -> list[list[str]]:
-    """Throttled e2e per S: rate, ideal, efficiency, throttling per shard, validity."""
-    t1 = (eff.get("1") or {}).get("jobs_per_s")
+    """Throttled e2e, one row per run (round): rate, S·T(1) with T(1) the mean of its
+    rounds, the run's own T(S)/(S·T(1)), throttling and quota use per shard, host and
+    broker load, validity."""
+    t1 = float((eff.get("1") or {}).get("jobs_per_s") or 0)
     rows = []
     for name in _run_order(results):
         s = 1 if name == "standalone" else int(name.removeprefix("cluster-"))
-        run = runs.get(name)
-        if not run or "throttling" not in run:
+        rounds = runs.get(name) or []
+        if not rounds:
             rows.append([name, *["-"] * 8])
-            continue
-        th = run["throttling"]
-        fractions = " / ".join(f"{v['throttled_fraction']:.2f}" for v in th["shards"].values())
-        stack = run["stack"]
-        rows.append(
-            [
-                name,
-                _n(run["e2e_steady_per_s"]),
-                "-" if name == "standalone" or not t1 else _n(s * t1),
-                "-" if name == "standalone" else _n((eff.get(str(s)) or {}).get("efficiency"), 3),
-                fractions,
-                " / ".join(_n(v, 3) for v in run["redis_cpu"]["shard_cores"].values()),
-                f"{stack['host_busy_fraction']:.2f}",
-                _broker_cores(run),
-                "yes" if th["valid"] else f"no ({', '.join(th['not_saturated'])} not saturated)",
-            ]
-        )
+        for i, run in enumerate(rounds):
+            th = run["throttling"]
+            shards = th["shards"].values()
+            label = name if len(rounds) == 1 else f"{name} #{i + 1}"
+            cluster = name != "standalone" and t1 > 0
+            rows.append(
+                [
+                    label,
+                    _n(run["e2e_steady_per_s"]),
+                    _n(s * t1) if cluster else "-",
+                    _n(run["e2e_steady_per_s"] / (s * t1), 3) if cluster else "-",
+                    " / ".join(f"{v['throttled_fraction']:.2f}" for v in shards),
+                    " / ".join(f"{v['quota_used']:.2f}" for v in shards),
+                    f"{run['stack']['host_busy_fraction']:.2f}",
+                    _broker_cores(run),
+                    "yes" if th["valid"] else f"no ({', '.join(th['not_saturated'])})",
+                ]
+            )
     return rows
 
 
@@ -203,12 +212,15 @@ def _header(results: dict[str, Any]) -> str:
 def _throttled_section(
     results: dict[str, Any], quota: float, runs: dict[str, Any], eff: dict[str, Any]
 ) -> list[str]:
+    period = int(results["plan"].get("period_us", 100_000))
     out = [
         "",
         f"Throttled: every redis-server in its own cgroup of {quota:g} core"
         f" (cgroup v{results['cgroup']['version'] or '-'}, cfs quota"
-        f" {round(quota * 100_000):,} µs per 100,000 µs); a run is valid only if every"
-        " shard was throttled in at least half of the window's periods:",
+        f" {round(quota * period):,} µs per {period:,} µs period). A run is valid only if"
+        " every shard's nr_throttled rose in each quarter of the window between the 10%"
+        " and 90% marks (the shard stayed saturated); S·T(1) uses the mean of the"
+        " 1-master rounds, and the cluster rounds ran in alternating order:",
         "",
     ]
     out += _table(
@@ -218,7 +230,7 @@ def _throttled_section(
             "S·T(1)",
             "efficiency",
             "throttled periods per shard",
-            "cores per shard",
+            "quota used per shard",
             "host busy",
             "broker / worker cores",
             "valid",
@@ -226,7 +238,12 @@ def _throttled_section(
         throttled_rows(results, runs, eff),
     )
     chart = [
-        (f"S={s}", float(v["jobs_per_s"]), f"{v['jobs_per_s']:,}/s (eff {v['efficiency']:.2f})")
+        (
+            f"S={s}",
+            float(v["jobs_per_s"]),
+            f"{v['jobs_per_s']:,}/s mean of {len(v['rounds_per_s'])}, efficiency"
+            f" {v['efficiency']:.2f}{'' if v['valid'] else ' (not valid)'}",
+        )
         for s, v in sorted(eff.items(), key=lambda kv: int(kv[0]))
     ]
     if chart:
@@ -241,7 +258,8 @@ def sections(results: dict[str, Any]) -> list[str]:
     out = [_header(results), ""]
     out += [
         "Redis CPU per job (utime + stime of each redis-server between the 10% and 90%"
-        " marks), unthrottled:",
+        f" marks), unthrottled; each figure is the mean of {plan.get('rounds', 1)} rounds run"
+        " in alternating order:",
         "",
     ]
     out += _table(
@@ -257,6 +275,7 @@ def sections(results: dict[str, Any]) -> list[str]:
             "bus msgs/job",
             "partitions/master",
             "broker µs/job",
+            "Redis µs/job by round",
         ],
         cpu_rows(results),
     )
@@ -268,13 +287,9 @@ def sections(results: dict[str, Any]) -> list[str]:
             "",
             *notes,
         ]
-    quotas = [(plan["quota_cores"], results["throttled"], results.get("efficiency", {}))]
-    quotas += [
-        (float(q), runs, results.get("efficiency_extra", {}).get(q, {}))
-        for q, runs in results.get("throttled_extra", {}).items()
-    ]
-    for quota, runs, eff in quotas:
-        out += _throttled_section(results, quota, runs, eff)
+    for q, runs in results["throttled"].items():
+        eff = results.get("efficiency", {}).get(q, {})
+        out += _throttled_section(results, float(q), runs, eff)
     if results.get("verdicts"):
         out += [""]
         out += _table(

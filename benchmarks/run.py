@@ -135,6 +135,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--cluster-masters", default="1,2,3", help="masters per cluster run")
     p.add_argument(
+        "--cluster-period-us",
+        type=int,
+        default=100_000,
+        help="CFS period of the quotas (a shorter one spreads each node's stalls finer)",
+    )
+    p.add_argument("--cluster-rounds", type=int, default=2, help="runs per deployment")
+    p.add_argument(
         "--update-docs",
         action="store_true",
         help="write docs/benchmarks.png and the results section of docs/benchmarks.md",
@@ -247,6 +254,8 @@ def main_cluster(args: argparse.Namespace, argv: list[str] | None) -> None:
         masters=tuple(int(x) for x in args.cluster_masters.split(",") if x),
         quota_cores=args.cluster_quota,
         extra_quotas=tuple(float(x) for x in args.cluster_extra_quota.split(",") if x),
+        period_us=args.cluster_period_us,
+        rounds=args.cluster_rounds,
         settings=StackSettings(
             workers=args.workers, concurrency=args.concurrency, prefetch=args.prefetch
         ),
