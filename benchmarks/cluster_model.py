@@ -6,9 +6,10 @@ Redis time of one script call with b items is modelled as `c_call + c_item·b`
 (µs, INFO commandstats usec), fitted by least squares on micro-benchmarks. A job's
 Redis cost on a cluster of S masters is then
 
-    c(S) = rho · (Σ c_item + c̄_call · k) · (1 + o(S))
+    c(S) = rho · (Σ c_item + c̄_call · k(P)) · (1 + o(S))
 
-with k the script calls per job, measured in the e2e run; rho the node's CPU per µs
+with k(P) the script calls per job, measured in the e2e runs (standalone, and the
+clusters' extra calls per partition); rho the node's CPU per µs
 of script time (everything else: commands outside scripts, network, parsing, the event
 loop), measured on the standalone e2e run; o(S) the cluster overhead, fitted on the
 measured S = 1..3 as o(S) = o₁ + g·(S - 1) and extrapolated linearly (bus fan-out
@@ -114,23 +115,31 @@ class Calibration:
 
     item_us: float  # Σ c_item over submit, dispatch and ack: one item of each per job
     call_us: float  # c̄_call, the mean per-call cost of the three scripts
-    calls_per_job: float  # script calls per job (e2e, standalone)
+    calls_standalone: float  # script calls per job, e2e on one server (P = 1)
+    calls_per_partition: float  # extra script calls per job per partition (clusters)
     rho: float  # Redis CPU µs per µs of script time (e2e, standalone)
-    overhead_1: float  # o(1): cluster of 1 master vs standalone, as a fraction
+    overhead_1: float  # o(1): what the extra calls leave unexplained on 1 master
     overhead_slope: float  # g: added overhead per extra master
 
-    def script_us(self) -> float:
-        """Predicted script time (evalsha usec) per job on a standalone server."""
-        return self.item_us + self.call_us * self.calls_per_job
+    def calls(self, partitions: int) -> float:
+        """Script calls per job with P partitions: batches split over the partitions a
+        job may land in, so the extra calls grow with P."""
+        if partitions <= 1:
+            return self.calls_standalone
+        return self.calls_standalone + self.calls_per_partition * partitions
 
-    def cpu_us(self, masters: int) -> float:
+    def script_us(self, partitions: int = 1) -> float:
+        """Predicted script time (evalsha usec) per job with P partitions."""
+        return self.item_us + self.call_us * self.calls(partitions)
+
+    def cpu_us(self, masters: int, partitions: int = 1) -> float:
         """Predicted Redis CPU µs per job, summed over the masters."""
         overhead = self.overhead_1 + self.overhead_slope * (masters - 1)
-        return self.rho * self.script_us() * (1 + max(0.0, overhead))
+        return self.rho * self.script_us(partitions) * (1 + max(0.0, overhead))
 
-    def capacity(self, masters: int, eta: float) -> float:
+    def capacity(self, masters: int, eta: float, partitions: int = 1) -> float:
         """T(S): jobs/s when the busiest master is one full core."""
-        return masters * eta / self.cpu_us(masters) * 1e6
+        return masters * eta / self.cpu_us(masters, partitions) * 1e6
 
 
 def fit_overhead(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
@@ -162,14 +171,15 @@ def extrapolate(
         for s in masters:
             bal = balance(tags, s)
             eta = float(bal["eta_bal"])
-            capacity = cal.capacity(s, eta)
+            capacity = cal.capacity(s, eta, p)
             rows.append(
                 {
                     "masters": s,
                     "partitions": p,
                     "partitions_per_master": bal["partitions_per_master"],
                     "eta_bal": eta,
-                    "redis_us_per_job": round(cal.cpu_us(s), 2),
+                    "script_calls_per_job": round(cal.calls(p), 4),
+                    "redis_us_per_job": round(cal.cpu_us(s, p), 2),
                     "jobs_per_s_per_core": round(capacity),
                     "jobs_per_s_at_quota": round(capacity * quota_cores),
                 }
@@ -177,7 +187,7 @@ def extrapolate(
     return rows
 
 
-def assumptions(cal: Calibration, quota_cores: float) -> list[str]:
+def assumptions(cal: Calibration, quota_cores: float, partitions: int) -> list[str]:
     """The model's assumptions, printed beside its numbers."""
     o = f"o(S) = {cal.overhead_1:+.3f} {cal.overhead_slope:+.3f}·(S-1)"
     return [
@@ -185,17 +195,22 @@ def assumptions(cal: Calibration, quota_cores: float) -> list[str]:
         "Each job is one submit item, one dispatch item and one ack item;"
         f" Σ c_item = {cal.item_us:.2f} µs, c̄_call = {cal.call_us:.2f} µs"
         " (INFO commandstats, micro-benchmarks on one node).",
-        f"Script calls per job k = {cal.calls_per_job:.3f} as measured in the standalone e2e"
-        " run; a script touches one partition, so k depends on P and the workload, not S.",
+        f"Script calls per job k(P) = {cal.calls_standalone:.4f} +"
+        f" {cal.calls_per_partition:.5f}·P: the standalone run's calls, plus the extra"
+        f" calls measured on the clusters (P = {partitions}) taken as growing in proportion"
+        " to P (batches split over more partitions); a script touches one partition, so k"
+        " does not depend on S.",
         f"rho = {cal.rho:.2f} Redis CPU µs per µs of script time (commands outside scripts,"
         " I/O, parsing, event loop), measured on the standalone e2e run.",
-        f"Cluster overhead {o}, fitted on the measured 1-3 masters and extrapolated"
-        " linearly (bus traffic and misses grow with S); never below 0 slope.",
+        f"Overhead the extra calls do not explain, {o}, fitted on the measured 1-3 masters"
+        " and extrapolated linearly (bus traffic and misses grow with S); a falling fit is"
+        " replaced by its mean with zero slope.",
         "Masters own equal contiguous slot ranges; η_bal = mean/max partitions per master"
-        " from the real tags' slots (redis.crc.key_slot). With S > P some masters hold no"
-        " partition and sit idle.",
-        f"T(S) = S·η_bal/c(S) is per core per master; at the throttled runs' quota"
-        f" ({quota_cores:g} core) multiply by {quota_cores:g}.",
-        "Not modelled: control-slot commands (assumed ≈ 0 per job), limited types homed on"
-        " one shard, replicas, persistence, network beyond loopback.",
+        " from the broker's own tags' slots (redis.crc.key_slot). With S > P some masters"
+        " hold no partition and sit idle.",
+        f"T(S) = S·η_bal/c(S) is per core per master; the throttled runs' quota"
+        f" ({quota_cores:g} core) gives {quota_cores:g}·T(S).",
+        "Not modelled: control-slot commands (measured as the control master's excess"
+        " above), limited types homed on one shard, replicas, persistence, a network"
+        " beyond loopback, and a throttled node's stalls (the throttled runs show them).",
     ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,8 @@ SUM_WITHIN = 1.15  # Redis CPU per job summed over shards vs standalone
 BUSIEST_WITHIN = 1.1  # the busiest shard's share vs 1/S
 EFFICIENCY_AT_3 = 0.8  # throttled T(3) / (3 · T(1))
 EXTRAPOLATE_TO = (6, 12, 24)
+QUIET_BELOW = 0.2
+QUIET_FOR_S = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +51,9 @@ class ClusterPlan:
     extra_quotas: tuple[float, ...] = ()
     rounds: int = 2  # runs of each deployment, in alternating order
     period_us: int = cgroup.PERIOD_US  # the quota's CFS period
+    # Before each run, wait up to this long for other work to use under QUIET_BELOW of
+    # the machine for QUIET_FOR_S in a row (other sessions' test runs come in bursts).
+    quiet_wait_s: float = 20.0
     settings: StackSettings = dataclasses.field(default_factory=StackSettings)
     model_partitions: tuple[int, ...] = (12, 24, 48)
 
@@ -145,6 +151,17 @@ def measure(plan: ClusterPlan) -> dict[str, Any]:
     return out
 
 
+def wait_quiet(max_wait_s: float) -> float:
+    """Wait until the machine is under QUIET_BELOW busy for QUIET_FOR_S one-second
+    readings in a row, or `max_wait_s` passes; the last reading."""
+    deadline = time.monotonic() + max_wait_s
+    streak, busy = 0, 1.0
+    while streak < QUIET_FOR_S and time.monotonic() < deadline:
+        busy = machine.cpu_busy(1.0)
+        streak = streak + 1 if busy < QUIET_BELOW else 0
+    return round(busy, 2)
+
+
 def _one_run(
     topo: Topology,
     probe_redis: procs.RedisServer,
@@ -157,10 +174,12 @@ def _one_run(
     name = topo.name
     label = f"{name} throttled {quota:g}" if quota else name
     spec = _spec(plan, quota)
+    busy = wait_quiet(plan.quiet_wait_s)
     run = _attempt(errors, label, lambda: drain(topo, probe_redis, spec, f"cs-{name}"))
-    print(f"    {_brief(run)}", flush=True)
+    print(f"    {_brief(run)} (other work before: {busy:.0%})", flush=True)
     if run is None:
         return
+    run["host_busy_before"] = busy
     if not quota:
         out["rounds"].setdefault(name, []).append(run)
     else:
@@ -240,28 +259,40 @@ def efficiency(
     return out
 
 
+def _script_calls(run: dict[str, Any]) -> float:
+    """Script calls per job summed over a run's nodes."""
+    return sum(float(n["script_calls_per_job"]) for n in run["nodes"].values())
+
+
 def model(results: dict[str, Any], plan: ClusterPlan) -> dict[str, Any] | None:
-    """Calibrate on the script costs and the standalone run, fit the cluster overhead on
-    the measured masters, extrapolate; None without the inputs."""
+    """Calibrate on the script costs and the standalone run, take the clusters' extra
+    script calls, fit what they leave unexplained on the measured masters, and
+    extrapolate; None without the inputs."""
     costs = results.get("script_costs")
     base_run = results["runs"].get("standalone")
     base = _cpu(base_run)
     if not costs or not base or not base_run:
         return None
-    node = next(iter(base_run["nodes"].values()))
-    calls = float(node["script_calls_per_job"])
-    script_us = float(costs["item_us"]) + float(costs["call_us"]) * calls
-    rho = base["redis_us_per_job"] / script_us
-    overheads = [
-        (s, cpu["redis_us_per_job"] / base["redis_us_per_job"] - 1)
+    item_us, call_us = float(costs["item_us"]), float(costs["call_us"])
+    calls = _script_calls(base_run)
+    rho = base["redis_us_per_job"] / (item_us + call_us * calls)
+    measured = {
+        s: (run, cpu)
         for s in plan.masters
-        if (cpu := _cpu(results["runs"].get(f"cluster-{s}")))
-    ]
+        if (run := results["runs"].get(f"cluster-{s}")) and (cpu := _cpu(run))
+    }
+    cluster_calls = [_script_calls(run) for run, _ in measured.values()]
+    extra = (sum(cluster_calls) / len(cluster_calls) - calls) if cluster_calls else 0.0
+    per_partition = max(0.0, extra) / plan.partitions
+    draft = cluster_model.Calibration(item_us, call_us, calls, per_partition, rho, 0.0, 0.0)
+    explained = draft.cpu_us(1, plan.partitions)
+    overheads = [(s, cpu["redis_us_per_job"] / explained - 1) for s, (_, cpu) in measured.items()]
     o1, slope = cluster_model.fit_overhead(overheads)
     cal = cluster_model.Calibration(
-        item_us=float(costs["item_us"]),
-        call_us=float(costs["call_us"]),
-        calls_per_job=calls,
+        item_us=item_us,
+        call_us=call_us,
+        calls_standalone=round(calls, 5),
+        calls_per_partition=round(per_partition, 6),
         rho=round(rho, 3),
         overhead_1=round(o1, 4),
         overhead_slope=round(slope, 4),
@@ -270,18 +301,49 @@ def model(results: dict[str, Any], plan: ClusterPlan) -> dict[str, Any] | None:
     rows = cluster_model.extrapolate(
         cal, masters, plan.model_partitions, partition_tags, plan.quota_cores
     )
-    measured = {s: e["jobs_per_s"] for s, e in efficiency(results, plan).items()}
+    throttled = {s: e["jobs_per_s"] for s, e in efficiency(results, plan).items()}
     for row in rows:
         if row["partitions"] == plan.partitions and row["masters"] in measured:
-            row["measured_throttled_per_s"] = measured[row["masters"]]
+            row["measured_redis_us_per_job"] = measured[row["masters"]][1]["redis_us_per_job"]
+        if row["partitions"] == plan.partitions and row["masters"] in throttled:
+            row["measured_throttled_per_s"] = throttled[row["masters"]]
+    node = next(iter(base_run["nodes"].values()))
     return {
         "calibration": vars(cal),
-        "script_us_predicted": round(script_us, 2),
+        "script_us_predicted": round(cal.script_us(1), 2),
         "script_us_measured": node["script_usec_per_job"],
+        "extra_calls_explain_us": round(explained - base["redis_us_per_job"], 2),
         "overhead_points": [[s, round(o, 4)] for s, o in overheads],
         "rows": rows,
-        "assumptions": cluster_model.assumptions(cal, plan.quota_cores),
+        "assumptions": cluster_model.assumptions(cal, plan.quota_cores, plan.partitions),
     }
+
+
+def derive(results: dict[str, Any], plan: ClusterPlan) -> None:
+    """Efficiency, verdicts and the model from the measured runs (again, after a change
+    of this code: `--cluster-rereport`)."""
+    results["efficiency"] = {
+        q: {str(k): v for k, v in efficiency(results, plan, float(q)).items()}
+        for q in results["throttled"]
+    }
+    results["verdicts"] = verdicts(results, plan)
+    results["model"] = model(results, plan)
+
+
+def plan_of(results: dict[str, Any]) -> ClusterPlan:
+    """The plan a results file was measured with (for `derive` on old results)."""
+    p = results["plan"]
+    return ClusterPlan(
+        jobs=p["jobs"],
+        batch=p["submit_batch"],
+        masters=tuple(p["masters"]),
+        partitions=p["partitions"],
+        quota_cores=p["quota_cores"],
+        extra_quotas=tuple(p.get("extra_quotas", ())),
+        rounds=p.get("rounds", 1),
+        period_us=p.get("period_us", cgroup.PERIOD_US),
+        settings=StackSettings(p["workers"], p["concurrency"], p["prefetch"]),
+    )
 
 
 def run(plan: ClusterPlan, wait_quiet_s: float, command: str) -> dict[str, Any]:
@@ -299,6 +361,7 @@ def run(plan: ClusterPlan, wait_quiet_s: float, command: str) -> dict[str, Any]:
             "extra_quotas": list(plan.extra_quotas),
             "rounds": plan.rounds,
             "period_us": plan.period_us,
+            "quiet_wait_s": plan.quiet_wait_s,
             "workers": plan.settings.workers,
             "concurrency": plan.settings.concurrency,
             "prefetch": plan.settings.prefetch,
@@ -309,11 +372,6 @@ def run(plan: ClusterPlan, wait_quiet_s: float, command: str) -> dict[str, Any]:
         ],
     }
     results.update(measure(plan))
-    results["efficiency"] = {
-        q: {str(k): v for k, v in efficiency(results, plan, float(q)).items()}
-        for q in results["throttled"]
-    }
-    results["verdicts"] = verdicts(results, plan)
-    results["model"] = model(results, plan)
+    derive(results, plan)
     results["load_average_at_end"] = machine.load_now()
     return results

@@ -48,7 +48,7 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
     for name in _run_order(results):
         run = results["runs"].get(name)
         if not run or "redis_cpu" not in run:
-            rows.append([name, *["-"] * 11])
+            rows.append([name, *["-"] * 12])
             continue
         cpu = run["redis_cpu"]
         nodes = run["nodes"].values()
@@ -69,6 +69,7 @@ def cpu_rows(results: dict[str, Any]) -> list[list[str]]:
                 _n(sum(n["bus_messages_per_job"] for n in nodes), 3),
                 " / ".join(str(v) for v in parts.values()) if parts else "-",
                 _broker_us(run),
+                f"{run['stack']['host_busy_fraction']:.2f}" if "stack" in run else "-",
                 " / ".join(
                     _n(r["redis_cpu"]["redis_us_per_job"], 1)
                     for r in results.get("rounds", {}).get(name, [])
@@ -130,7 +131,8 @@ def throttled_rows(
                     _n(run["e2e_steady_per_s"] / (s * t1), 3) if cluster else "-",
                     " / ".join(f"{v['throttled_fraction']:.2f}" for v in shards),
                     " / ".join(f"{v['quota_used']:.2f}" for v in shards),
-                    f"{run['stack']['host_busy_fraction']:.2f}",
+                    f"{run['stack']['host_busy_fraction']:.2f}"
+                    f" ({run.get('host_busy_before', 0):.2f})",
                     _broker_cores(run),
                     "yes" if th["valid"] else f"no ({', '.join(th['not_saturated'])})",
                 ]
@@ -184,7 +186,9 @@ def model_rows(m: dict[str, Any]) -> list[list[str]]:
                 str(r["partitions"]),
                 spread,
                 f"{r['eta_bal']:.3f}",
+                _n(r["script_calls_per_job"], 3),
                 _n(r["redis_us_per_job"], 1),
+                _n(r.get("measured_redis_us_per_job"), 1),
                 _n(r["jobs_per_s_per_core"]),
                 _n(r["jobs_per_s_at_quota"]),
                 _n(r.get("measured_throttled_per_s")),
@@ -217,7 +221,9 @@ def _throttled_section(
         "",
         f"Throttled: every redis-server in its own cgroup of {quota:g} core"
         f" (cgroup v{results['cgroup']['version'] or '-'}, cfs quota"
-        f" {round(quota * period):,} µs per {period:,} µs period). A run is valid only if"
+        f" {round(quota * period):,} µs per {period:,} µs period); host busy is the whole"
+        " machine's CPU during the window and, in brackets, other work just before the run"
+        " (each run waits briefly for a quiet moment). A run is valid only if"
         " every shard's nr_throttled rose in each quarter of the window between the 10%"
         " and 90% marks (the shard stayed saturated); S·T(1) uses the mean of the"
         " 1-master rounds, and the cluster rounds ran in alternating order:",
@@ -231,7 +237,7 @@ def _throttled_section(
             "efficiency",
             "throttled periods per shard",
             "quota used per shard",
-            "host busy",
+            "host busy (before)",
             "broker / worker cores",
             "valid",
         ],
@@ -275,6 +281,7 @@ def sections(results: dict[str, Any]) -> list[str]:
             "bus msgs/job",
             "partitions/master",
             "broker µs/job",
+            "host busy",
             "Redis µs/job by round",
         ],
         cpu_rows(results),
@@ -319,12 +326,16 @@ def sections(results: dict[str, Any]) -> list[str]:
         )
     m = results.get("model")
     if m:
+        cal = m["calibration"]
         out += [
             "",
-            f"Model (script time predicted {m['script_us_predicted']} µs/job, measured"
-            f" {m['script_us_measured']} µs/job on the standalone run; cluster overhead points"
-            f" (S, o) {m['overhead_points']}). T(S) is Redis capacity with one core per"
-            " master; the last two columns compare it with the throttled runs:",
+            f"Model: script time predicted {m['script_us_predicted']} µs/job on one server"
+            f" from the fits, measured {m['script_us_measured']} µs/job; rho ="
+            f" {cal['rho']}. The clusters' extra script calls per job explain"
+            f" {m['extra_calls_explain_us']:+} µs/job of Redis CPU; what is left, o(S),"
+            f" measured at (S, o) {m['overhead_points']}. T(S) is Redis capacity with one"
+            " core per master; the measured columns are this run's (unthrottled µs/job,"
+            " throttled jobs/s):",
             "",
         ]
         out += _table(
@@ -333,7 +344,9 @@ def sections(results: dict[str, Any]) -> list[str]:
                 "P",
                 "partitions/master",
                 "η_bal",
+                "script calls/job",
                 "Redis µs/job",
+                "measured µs/job",
                 "T(S) jobs/s per core",
                 f"at {plan['quota_cores']:g} core",
                 "measured throttled",

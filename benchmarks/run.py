@@ -142,6 +142,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--cluster-rounds", type=int, default=2, help="runs per deployment")
     p.add_argument(
+        "--cluster-rereport",
+        action="store_true",
+        help="with --cluster: measure nothing, derive the verdicts and the model again from "
+        "the results JSON (after a change of the model or the report)",
+    )
+    p.add_argument(
         "--update-docs",
         action="store_true",
         help="write docs/benchmarks.png and the results section of docs/benchmarks.md",
@@ -260,16 +266,20 @@ def main_cluster(args: argparse.Namespace, argv: list[str] | None) -> None:
             workers=args.workers, concurrency=args.concurrency, prefetch=args.prefetch
         ),
     )
-    procs.install_cleanup()
-    shutil.rmtree(LOG_DIR, ignore_errors=True)
-    LOG_DIR.mkdir(parents=True)
-    command = shlex.join(
-        ["python", "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]
-    )
-    started = time.monotonic()
-    results = cluster_scale.run(plan, args.wait_quiet, command)
-    results["duration_s"] = round(time.monotonic() - started)
     out = args.out if args.out != BENCH / "results" / "latest.json" else CLUSTER_OUT
+    if args.cluster_rereport:
+        results = json.loads(out.read_text())
+        cluster_scale.derive(results, cluster_scale.plan_of(results))
+    else:
+        procs.install_cleanup()
+        shutil.rmtree(LOG_DIR, ignore_errors=True)
+        LOG_DIR.mkdir(parents=True)
+        command = shlex.join(
+            ["python", "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]
+        )
+        started = time.monotonic()
+        results = cluster_scale.run(plan, args.wait_quiet, command)
+        results["duration_s"] = round(time.monotonic() - started)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print()

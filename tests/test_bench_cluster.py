@@ -75,9 +75,17 @@ def test_overhead_fit_never_extrapolates_a_falling_overhead() -> None:
 
 def test_capacity_grows_with_masters_times_balance_over_cost() -> None:
     cal = cluster_model.Calibration(
-        item_us=50.0, call_us=20.0, calls_per_job=0.5, rho=1.0, overhead_1=0.0, overhead_slope=0.1
+        item_us=50.0,
+        call_us=20.0,
+        calls_standalone=0.5,
+        calls_per_partition=0.01,
+        rho=1.0,
+        overhead_1=0.0,
+        overhead_slope=0.1,
     )
     assert cal.script_us() == 60.0
+    assert cal.calls(12) == pytest.approx(0.62)  # batches split over 12 partitions
+    assert cal.script_us(12) == pytest.approx(62.4)
     assert cal.cpu_us(1) == 60.0
     assert cal.cpu_us(3) == pytest.approx(72.0)
     assert cal.capacity(3, 1.0) == pytest.approx(3 / 72e-6)
@@ -117,13 +125,14 @@ def test_balance_of_uneven_placement_is_mean_over_max() -> None:
 
 
 def test_extrapolation_rows_carry_balance_and_capacity() -> None:
-    cal = cluster_model.Calibration(60.0, 10.0, 0.0, 1.0, 0.0, 0.0)
-    rows = cluster_model.extrapolate(cal, [6, 24], [12])
+    cal = cluster_model.Calibration(60.0, 10.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    rows = cluster_model.extrapolate(cal, [6, 24], [12], quota_cores=0.2)
     assert [r["masters"] for r in rows] == [6, 24]
     assert rows[0]["partitions_per_master"] == [2] * 6
     assert rows[0]["jobs_per_s_per_core"] == round(6 / 60e-6)
     assert rows[1]["jobs_per_s_per_core"] == round(24 * 0.5 / 60e-6)
-    assert any("η_bal" in a for a in cluster_model.assumptions(cal, 0.2))
+    assert rows[0]["jobs_per_s_at_quota"] == round(6 / 60e-6 * 0.2)
+    assert any("η_bal" in a for a in cluster_model.assumptions(cal, 0.2, 12))
 
 
 # -- cgroups -------------------------------------------------------------------------
@@ -401,6 +410,9 @@ def test_verdicts_efficiency_model_and_report_from_runs() -> None:
     model = cluster_scale.model(results, plan)
     assert model is not None
     assert model["calibration"]["rho"] == pytest.approx(70.0 / (80.0 + 60.0 * 0.02), abs=1e-3)
+    # No extra script calls on the clusters here: the overhead is all unexplained.
+    assert model["calibration"]["calls_per_partition"] == 0.0
+    assert model["overhead_points"][0] == [1, pytest.approx(72.0 / 70.0 - 1, abs=1e-3)]
     by_s = {r["masters"]: r for r in model["rows"] if r["partitions"] == 12}
     assert set(by_s) == {1, 2, 3, 6, 12, 24}
     assert by_s[2]["measured_throttled_per_s"] == 5000
