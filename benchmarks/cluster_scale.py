@@ -348,7 +348,7 @@ def plan_of(results: dict[str, Any]) -> ClusterPlan:
 
 def run(plan: ClusterPlan, wait_quiet_s: float, command: str) -> dict[str, Any]:
     """The whole benchmark: machine facts, every run, verdicts and the model."""
-    busy = machine.wait_quiet(wait_quiet_s)
+    busy = wait_quiet(wait_quiet_s)
     results: dict[str, Any] = {
         "command": command,
         "machine": {**machine.facts(), "cpu_busy_before_start": busy},
