@@ -7,6 +7,7 @@ import signal
 import typer
 
 from gopher_cli import (
+    cluster,
     dash,
     events,
     groups,
@@ -51,6 +52,7 @@ app.command("dash")(dash.dash)
 app.command("events")(events.events)
 app.command("whoami")(operator.whoami)
 app.command("throughput")(operator.throughput)
+app.add_typer(cluster.cluster_app)
 app.command("server", context_settings=procs.PASSTHROUGH)(procs.server)
 app.command("worker", context_settings=procs.PASSTHROUGH)(procs.worker)
 app.command("rest")(procs.rest)

@@ -4,10 +4,16 @@ Starts, as child processes: an embedded Redis (unless --redis-url is given), the
 (gRPC + HTTP), and a worker running the example handlers. Their logs are shown with a
 prefix per part. Ctrl-C stops them in reverse order (worker drains first, then the
 broker, then Redis) and waits for each, so no process is left behind.
+
+With --cluster the embedded Redis is a local Redis Cluster of --masters masters
+(gopher_server/embedded_cluster.py, the same server binary, nothing else to install)
+and the broker runs on it with --redis-cluster: one command to try the scale-out mode
+and watch its balance with `gopherctl cluster status`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +24,8 @@ import time
 from typing import Annotated
 
 import typer
+
+from gopher_cli.common import usage_error
 
 # Seconds each part gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 15.0
@@ -72,6 +80,10 @@ class Part:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # Whatever the part started and left behind (a Redis server whose wrapper was
+        # killed) is still in the part's own process group: end it too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def dev(
@@ -91,12 +103,26 @@ def dev(
     data_dir: Annotated[
         str | None, typer.Option(help="Embedded Redis data directory (default: a temp dir).")
     ] = None,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="Run on a Redis Cluster: a local one of --masters masters, or --redis-url's.",
+        ),
+    ] = False,
+    masters: Annotated[
+        int, typer.Option(min=1, max=16, help="Masters of the local cluster (with --cluster).")
+    ] = 3,
 ) -> None:
     """Run Redis (embedded), the broker and an example worker; Ctrl-C stops them all.
 
     Example:  gopherctl dev   then, in another terminal:
               gopherctl submit email --payload '{"to": "a@b.c"}' --wait
+
+    Example:  gopherctl dev --cluster   (3 local masters)   then:  gopherctl cluster status
     """
+    if cluster and (redis_port is not None or data_dir is not None):
+        usage_error("--redis-port and --data-dir are for one embedded Redis, not --cluster")
     py = sys.executable
     parts: list[Part] = []
     stop = threading.Event()
@@ -104,7 +130,9 @@ def dev(
     # Ctrl-C too, explicitly: a shell may start background jobs with SIGINT ignored.
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        if redis_url is None:
+        if redis_url is None and cluster:
+            redis_url = _start_cluster(parts, masters)
+        elif redis_url is None:
             directory = data_dir or tempfile.mkdtemp(prefix="gopher-dev-")
             # The embedded Redis refuses a taken port and checks that the server
             # answering is its own child, so the stack never writes into another Redis.
@@ -138,6 +166,7 @@ def dev(
                 str(port),
                 "--http-port",
                 str(http_port),
+                *(["--redis-cluster"] if cluster else []),
             ],
             "gopher-server ready",
         )
@@ -170,6 +199,14 @@ def dev(
             f"  API docs {base}/api/docs",
             f"  metrics  {base}/metrics",
             f"  redis    {redis_url}",
+            *(
+                [
+                    "  cluster  Redis Cluster (seed URL above); the broker spreads the jobs",
+                    "           over its masters. See how: gopherctl cluster status",
+                ]
+                if cluster
+                else []
+            ),
             """Try: gopherctl submit email --payload '{"to": "a@b.c"}' --wait""",
             "Press Ctrl-C to stop.\n",
             sep="\n",
@@ -190,3 +227,14 @@ def dev(
         for part in reversed(parts):
             part.stop()
         print("all parts stopped", flush=True)
+
+
+def _start_cluster(parts: list[Part], masters: int) -> str:
+    """Start a local Redis Cluster as a part; return its seed URL once it is stable.
+    Its nodes take free loopback ports of their own and stop (SIGKILL by PID) when the
+    part is stopped."""
+    command = [sys.executable, "-m", "gopher_server.embedded_cluster", "--masters", str(masters)]
+    part = Part("redis", [*command, "--appendonly"], "embedded cluster ready at")
+    parts.append(part)
+    part.wait_ready(60)
+    return part.ready_line.split(" at ", 1)[1].split()[0]

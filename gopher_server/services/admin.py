@@ -16,6 +16,7 @@ from gopher_server.convert import PRIORITIES, job_message
 from gopher_server.dispatch.hub import Hub
 from gopher_server.errors import InvalidArgument, NotFound
 from gopher_server.services import schedule_codec
+from gopher_server.services.cluster_status import ClusterStatusActions
 from gopher_server.services.events import list_events
 from gopher_server.services.job_types import JobTypeActions
 from gopher_server.services.jobs import page_size
@@ -45,6 +46,7 @@ def _ts(ms: int) -> Timestamp:
 
 class AdminService(
     OperatorActions,
+    ClusterStatusActions,
     JobTypeActions,
     WorkerControlActions,
     admin_service_pb2_grpc.AdminServiceServicer,

@@ -45,6 +45,9 @@ def test_view_reads_but_every_change_is_denied(secured_broker: BrokerThread) -> 
             "ListDeadJobs": lambda: admin.ListDeadJobs(
                 admin_pb.ListDeadJobsRequest(), metadata=viewer
             ),
+            "GetClusterStatus": lambda: admin.GetClusterStatus(
+                admin_pb.GetClusterStatusRequest(), metadata=viewer
+            ),
         }
         assert {n: _code(c) for n, c in reads.items()} == dict.fromkeys(reads, grpc.StatusCode.OK)
         changes = {

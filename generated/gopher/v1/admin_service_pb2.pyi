@@ -548,3 +548,71 @@ class RunJobNowResponse(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     state: _job_pb2.JobState
     def __init__(self, state: _Optional[_Union[_job_pb2.JobState, str]] = ...) -> None: ...
+
+class GetClusterStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ClusterMaster(_message.Message):
+    __slots__ = ("address", "slot_ranges", "slots", "partitions", "replicas", "load")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    SLOT_RANGES_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
+    REPLICAS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    slot_ranges: int
+    slots: int
+    partitions: _containers.RepeatedScalarFieldContainer[int]
+    replicas: int
+    load: int
+    def __init__(self, address: _Optional[str] = ..., slot_ranges: _Optional[int] = ..., slots: _Optional[int] = ..., partitions: _Optional[_Iterable[int]] = ..., replicas: _Optional[int] = ..., load: _Optional[int] = ...) -> None: ...
+
+class PartitionStatus(_message.Message):
+    __slots__ = ("index", "tag", "slot", "master", "ready", "scheduled", "retrying", "active", "dead")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    MASTER_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_FIELD_NUMBER: _ClassVar[int]
+    RETRYING_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    DEAD_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    tag: str
+    slot: int
+    master: str
+    ready: int
+    scheduled: int
+    retrying: int
+    active: int
+    dead: int
+    def __init__(self, index: _Optional[int] = ..., tag: _Optional[str] = ..., slot: _Optional[int] = ..., master: _Optional[str] = ..., ready: _Optional[int] = ..., scheduled: _Optional[int] = ..., retrying: _Optional[int] = ..., active: _Optional[int] = ..., dead: _Optional[int] = ...) -> None: ...
+
+class ClusterBalance(_message.Message):
+    __slots__ = ("mean_partitions_per_master", "max_partitions_per_master", "mean_partition_load", "max_partition_load")
+    MEAN_PARTITIONS_PER_MASTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARTITIONS_PER_MASTER_FIELD_NUMBER: _ClassVar[int]
+    MEAN_PARTITION_LOAD_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARTITION_LOAD_FIELD_NUMBER: _ClassVar[int]
+    mean_partitions_per_master: float
+    max_partitions_per_master: int
+    mean_partition_load: float
+    max_partition_load: int
+    def __init__(self, mean_partitions_per_master: _Optional[float] = ..., max_partitions_per_master: _Optional[int] = ..., mean_partition_load: _Optional[float] = ..., max_partition_load: _Optional[int] = ...) -> None: ...
+
+class GetClusterStatusResponse(_message.Message):
+    __slots__ = ("cluster", "partition_count", "masters", "partitions", "balance")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_COUNT_FIELD_NUMBER: _ClassVar[int]
+    MASTERS_FIELD_NUMBER: _ClassVar[int]
+    PARTITIONS_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    cluster: bool
+    partition_count: int
+    masters: _containers.RepeatedCompositeFieldContainer[ClusterMaster]
+    partitions: _containers.RepeatedCompositeFieldContainer[PartitionStatus]
+    balance: ClusterBalance
+    def __init__(self, cluster: _Optional[bool] = ..., partition_count: _Optional[int] = ..., masters: _Optional[_Iterable[_Union[ClusterMaster, _Mapping]]] = ..., partitions: _Optional[_Iterable[_Union[PartitionStatus, _Mapping]]] = ..., balance: _Optional[_Union[ClusterBalance, _Mapping]] = ...) -> None: ...

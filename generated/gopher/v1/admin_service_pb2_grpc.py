@@ -160,6 +160,11 @@ class AdminServiceStub:
                 request_serializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerRequest.SerializeToString,
                 response_deserializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerResponse.FromString,
                 _registered_method=True)
+        self.GetClusterStatus = channel.unary_unary(
+                '/gopher.v1.AdminService/GetClusterStatus',
+                request_serializer=gopher_dot_v1_dot_admin__service__pb2.GetClusterStatusRequest.SerializeToString,
+                response_deserializer=gopher_dot_v1_dot_admin__service__pb2.GetClusterStatusResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -352,6 +357,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetClusterStatus(self, request, context):
+        """GetClusterStatus reports how the namespace is spread over Redis: which partitions
+        each master holds, every partition's depth, and how even both are. On one Redis
+        server that server is the only master and holds every partition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -479,6 +493,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ControlWorker,
                     request_deserializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerRequest.FromString,
                     response_serializer=gopher_dot_v1_dot_admin__service__pb2.ControlWorkerResponse.SerializeToString,
+            ),
+            'GetClusterStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClusterStatus,
+                    request_deserializer=gopher_dot_v1_dot_admin__service__pb2.GetClusterStatusRequest.FromString,
+                    response_serializer=gopher_dot_v1_dot_admin__service__pb2.GetClusterStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1157,6 +1176,33 @@ class AdminService:
             '/gopher.v1.AdminService/ControlWorker',
             gopher_dot_v1_dot_admin__service__pb2.ControlWorkerRequest.SerializeToString,
             gopher_dot_v1_dot_admin__service__pb2.ControlWorkerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClusterStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/gopher.v1.AdminService/GetClusterStatus',
+            gopher_dot_v1_dot_admin__service__pb2.GetClusterStatusRequest.SerializeToString,
+            gopher_dot_v1_dot_admin__service__pb2.GetClusterStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -612,6 +612,80 @@ export interface RunJobNowResponse {
   state: JobState;
 }
 
+/** GetClusterStatusRequest takes no parameters. */
+export interface GetClusterStatusRequest {
+}
+
+/** ClusterMaster is one Redis master and the share of the namespace it serves. */
+export interface ClusterMaster {
+  /** host:port as the cluster announces it; on one server, the server's address. */
+  address: string;
+  /** Contiguous slot ranges the master serves (0 on one server). */
+  slotRanges: number;
+  /** Slots the master serves, of 16384 (0 on one server). */
+  slots: number;
+  /** Indexes of the partitions whose hash tag falls in its slots, ascending. */
+  partitions: number[];
+  /**
+   * Replicas of this master that the cluster does not consider failed (on one server,
+   * the replicas connected to it).
+   */
+  replicas: number;
+  /** Ready plus active jobs over its partitions. */
+  load: number;
+}
+
+/** PartitionStatus is one partition: where it lives and how many jobs it holds. */
+export interface PartitionStatus {
+  /** Index of the partition, 0..partition_count-1. */
+  index: number;
+  /** Its hash tag's text: every key of the partition starts with "{tag}:". */
+  tag: string;
+  /** The cluster slot the tag hashes to. */
+  slot: number;
+  /** Address of the master serving that slot (as in ClusterMaster.address). */
+  master: string;
+  /** Jobs ready to run, all priorities and types. */
+  ready: number;
+  /** Jobs waiting for their run_at. */
+  scheduled: number;
+  /** Jobs waiting for a retry. */
+  retrying: number;
+  /** Jobs leased to workers. */
+  active: number;
+  /** Jobs in the dead letter queue. */
+  dead: number;
+}
+
+/**
+ * ClusterBalance says how evenly the namespace is spread: a max far above its mean
+ * points at a master or partition doing more than its share.
+ */
+export interface ClusterBalance {
+  /** Partitions per master, on average over the masters. */
+  meanPartitionsPerMaster: number;
+  /** Partitions held by the master holding the most. */
+  maxPartitionsPerMaster: number;
+  /** Ready plus active jobs per partition, on average. */
+  meanPartitionLoad: number;
+  /** Ready plus active jobs in the most loaded partition. */
+  maxPartitionLoad: number;
+}
+
+/** GetClusterStatusResponse is a snapshot of the namespace's placement and depth. */
+export interface GetClusterStatusResponse {
+  /** True when the broker runs on a Redis Cluster (--redis-cluster). */
+  cluster: boolean;
+  /** Partitions of the namespace (fixed when it was created). */
+  partitionCount: number;
+  /** Every master, in slot order (a master serving no slot last). */
+  masters: ClusterMaster[];
+  /** Every partition, by index. */
+  partitions: PartitionStatus[];
+  /** How even the spread is. */
+  balance?: ClusterBalance | undefined;
+}
+
 function createBaseQueueStats(): QueueStats {
   return { priority: 0, depth: 0, depthByType: {}, paused: false, oldestJobAgeS: 0 };
 }
@@ -5008,6 +5082,525 @@ export const RunJobNowResponse: MessageFns<RunJobNowResponse> = {
   },
 };
 
+function createBaseGetClusterStatusRequest(): GetClusterStatusRequest {
+  return {};
+}
+
+export const GetClusterStatusRequest: MessageFns<GetClusterStatusRequest> = {
+  encode(_: GetClusterStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetClusterStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetClusterStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetClusterStatusRequest>): GetClusterStatusRequest {
+    return GetClusterStatusRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetClusterStatusRequest>): GetClusterStatusRequest {
+    const message = createBaseGetClusterStatusRequest();
+    return message;
+  },
+};
+
+function createBaseClusterMaster(): ClusterMaster {
+  return { address: "", slotRanges: 0, slots: 0, partitions: [], replicas: 0, load: 0 };
+}
+
+export const ClusterMaster: MessageFns<ClusterMaster> = {
+  encode(message: ClusterMaster, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    if (message.slotRanges !== 0) {
+      writer.uint32(16).int32(message.slotRanges);
+    }
+    if (message.slots !== 0) {
+      writer.uint32(24).int32(message.slots);
+    }
+    if (message.partitions.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.partitions) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.replicas !== 0) {
+      writer.uint32(40).int32(message.replicas);
+    }
+    if (message.load !== 0) {
+      writer.uint32(48).int64(message.load);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterMaster {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterMaster();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.slotRanges = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.slots = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.partitions.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitions.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.replicas = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.load = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ClusterMaster>): ClusterMaster {
+    return ClusterMaster.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterMaster>): ClusterMaster {
+    const message = createBaseClusterMaster();
+    message.address = object.address ?? "";
+    message.slotRanges = object.slotRanges ?? 0;
+    message.slots = object.slots ?? 0;
+    message.partitions = object.partitions?.map((e) => e) || [];
+    message.replicas = object.replicas ?? 0;
+    message.load = object.load ?? 0;
+    return message;
+  },
+};
+
+function createBasePartitionStatus(): PartitionStatus {
+  return { index: 0, tag: "", slot: 0, master: "", ready: 0, scheduled: 0, retrying: 0, active: 0, dead: 0 };
+}
+
+export const PartitionStatus: MessageFns<PartitionStatus> = {
+  encode(message: PartitionStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.index !== 0) {
+      writer.uint32(8).int32(message.index);
+    }
+    if (message.tag !== "") {
+      writer.uint32(18).string(message.tag);
+    }
+    if (message.slot !== 0) {
+      writer.uint32(24).int32(message.slot);
+    }
+    if (message.master !== "") {
+      writer.uint32(34).string(message.master);
+    }
+    if (message.ready !== 0) {
+      writer.uint32(40).int64(message.ready);
+    }
+    if (message.scheduled !== 0) {
+      writer.uint32(48).int64(message.scheduled);
+    }
+    if (message.retrying !== 0) {
+      writer.uint32(56).int64(message.retrying);
+    }
+    if (message.active !== 0) {
+      writer.uint32(64).int64(message.active);
+    }
+    if (message.dead !== 0) {
+      writer.uint32(72).int64(message.dead);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.index = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.slot = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.master = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ready = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.scheduled = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.retrying = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.active = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.dead = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<PartitionStatus>): PartitionStatus {
+    return PartitionStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PartitionStatus>): PartitionStatus {
+    const message = createBasePartitionStatus();
+    message.index = object.index ?? 0;
+    message.tag = object.tag ?? "";
+    message.slot = object.slot ?? 0;
+    message.master = object.master ?? "";
+    message.ready = object.ready ?? 0;
+    message.scheduled = object.scheduled ?? 0;
+    message.retrying = object.retrying ?? 0;
+    message.active = object.active ?? 0;
+    message.dead = object.dead ?? 0;
+    return message;
+  },
+};
+
+function createBaseClusterBalance(): ClusterBalance {
+  return { meanPartitionsPerMaster: 0, maxPartitionsPerMaster: 0, meanPartitionLoad: 0, maxPartitionLoad: 0 };
+}
+
+export const ClusterBalance: MessageFns<ClusterBalance> = {
+  encode(message: ClusterBalance, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meanPartitionsPerMaster !== 0) {
+      writer.uint32(9).double(message.meanPartitionsPerMaster);
+    }
+    if (message.maxPartitionsPerMaster !== 0) {
+      writer.uint32(16).int32(message.maxPartitionsPerMaster);
+    }
+    if (message.meanPartitionLoad !== 0) {
+      writer.uint32(25).double(message.meanPartitionLoad);
+    }
+    if (message.maxPartitionLoad !== 0) {
+      writer.uint32(32).int64(message.maxPartitionLoad);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterBalance {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterBalance();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.meanPartitionsPerMaster = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxPartitionsPerMaster = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.meanPartitionLoad = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxPartitionLoad = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ClusterBalance>): ClusterBalance {
+    return ClusterBalance.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterBalance>): ClusterBalance {
+    const message = createBaseClusterBalance();
+    message.meanPartitionsPerMaster = object.meanPartitionsPerMaster ?? 0;
+    message.maxPartitionsPerMaster = object.maxPartitionsPerMaster ?? 0;
+    message.meanPartitionLoad = object.meanPartitionLoad ?? 0;
+    message.maxPartitionLoad = object.maxPartitionLoad ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetClusterStatusResponse(): GetClusterStatusResponse {
+  return { cluster: false, partitionCount: 0, masters: [], partitions: [], balance: undefined };
+}
+
+export const GetClusterStatusResponse: MessageFns<GetClusterStatusResponse> = {
+  encode(message: GetClusterStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cluster !== false) {
+      writer.uint32(8).bool(message.cluster);
+    }
+    if (message.partitionCount !== 0) {
+      writer.uint32(16).int32(message.partitionCount);
+    }
+    for (const v of message.masters) {
+      ClusterMaster.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.partitions) {
+      PartitionStatus.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.balance !== undefined) {
+      ClusterBalance.encode(message.balance, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetClusterStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetClusterStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cluster = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.partitionCount = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.masters.push(ClusterMaster.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.partitions.push(PartitionStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.balance = ClusterBalance.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<GetClusterStatusResponse>): GetClusterStatusResponse {
+    return GetClusterStatusResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetClusterStatusResponse>): GetClusterStatusResponse {
+    const message = createBaseGetClusterStatusResponse();
+    message.cluster = object.cluster ?? false;
+    message.partitionCount = object.partitionCount ?? 0;
+    message.masters = object.masters?.map((e) => ClusterMaster.fromPartial(e)) || [];
+    message.partitions = object.partitions?.map((e) => PartitionStatus.fromPartial(e)) || [];
+    message.balance = (object.balance !== undefined && object.balance !== null)
+      ? ClusterBalance.fromPartial(object.balance)
+      : undefined;
+    return message;
+  },
+};
+
 /** AdminService is how operators watch and steer Gopher. */
 export type AdminServiceService = typeof AdminServiceService;
 export const AdminServiceService = {
@@ -5313,6 +5906,22 @@ export const AdminServiceService = {
       Buffer.from(ControlWorkerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ControlWorkerResponse => ControlWorkerResponse.decode(value),
   },
+  /**
+   * GetClusterStatus reports how the namespace is spread over Redis: which partitions
+   * each master holds, every partition's depth, and how even both are. On one Redis
+   * server that server is the only master and holds every partition.
+   */
+  getClusterStatus: {
+    path: "/gopher.v1.AdminService/GetClusterStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetClusterStatusRequest): Buffer =>
+      Buffer.from(GetClusterStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetClusterStatusRequest => GetClusterStatusRequest.decode(value),
+    responseSerialize: (value: GetClusterStatusResponse): Buffer =>
+      Buffer.from(GetClusterStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetClusterStatusResponse => GetClusterStatusResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -5393,6 +6002,12 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * connected now is told when it next connects. Unknown worker ids are NOT_FOUND.
    */
   controlWorker: handleUnaryCall<ControlWorkerRequest, ControlWorkerResponse>;
+  /**
+   * GetClusterStatus reports how the namespace is spread over Redis: which partitions
+   * each master holds, every partition's depth, and how even both are. On one Redis
+   * server that server is the only master and holds every partition.
+   */
+  getClusterStatus: handleUnaryCall<GetClusterStatusRequest, GetClusterStatusResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -5822,6 +6437,26 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ControlWorkerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetClusterStatus reports how the namespace is spread over Redis: which partitions
+   * each master holds, every partition's depth, and how even both are. On one Redis
+   * server that server is the only master and holds every partition.
+   */
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    callback: (error: ServiceError | null, response: GetClusterStatusResponse) => void,
+  ): ClientUnaryCall;
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetClusterStatusResponse) => void,
+  ): ClientUnaryCall;
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetClusterStatusResponse) => void,
   ): ClientUnaryCall;
 }
 
