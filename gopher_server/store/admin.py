@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import orjson
 
@@ -48,17 +49,20 @@ async def _partition_stats(
 ) -> tuple[list[dict[str, int]], list[int], list[int]]:
     """One partition's depth per type and oldest ready age per priority, and its set
     sizes (scheduled, retrying, active, dead, finished, done and dead in 1 min)."""
-    keys, redis = part.keys, store.redis
+    keys, read = part.keys, store.read_many
     now = store.clock.now_ms()
     depths: list[dict[str, int]] = []
     ages: list[int] = []
-    for priority in PRIORITIES:
-        types = sorted(texts(await redis.smembers(keys.ready_types(priority))))
-        async with redis.pipeline(transaction=False) as pipe:
-            for t in types:
-                pipe.llen(keys.ready(priority, t))
-                pipe.lindex(keys.ready(priority, t), 0)
-            replies = await pipe.execute()
+    type_sets = await read([("SMEMBERS", keys.ready_types(p)) for p in PRIORITIES])
+    for priority, members in zip(PRIORITIES, type_sets, strict=True):
+        types = sorted(texts(members))
+        replies = await read(
+            [
+                (command, keys.ready(priority, t), *extra)
+                for t in types
+                for command, extra in (("LLEN", ()), ("LINDEX", (0,)))
+            ]
+        )
         by_type: dict[str, int] = {}
         heads: list[str] = []
         for i, t in enumerate(types):
@@ -68,20 +72,18 @@ async def _partition_stats(
                 heads.append(head)
         oldest_age = 0
         if heads:
-            async with redis.pipeline(transaction=False) as pipe:
-                for head in heads:
-                    pipe.hmget(keys.job(head), "ready", "created")  # no 'ready': ready at creation
-                readies = [int(r or c) for r, c in await pipe.execute() if r or c]
+            # No 'ready' field: ready since creation.
+            found = await read([("HMGET", keys.job(head), "ready", "created") for head in heads])
+            readies = [int(r or c) for r, c in found if r or c]
             oldest_age = max(0, now - min(readies)) if readies else 0
         depths.append(by_type)
         ages.append(oldest_age)
-    async with redis.pipeline(transaction=False) as pipe:
-        for key in (keys.scheduled(), keys.retrying(), keys.leases(), keys.dead(), keys.finished()):
-            pipe.zcard(key)
-        # Both sets are scored by the time a job got there: a window count is throughput.
-        pipe.zcount(keys.finished(), now - 60_000, "+inf")
-        pipe.zcount(keys.dead(), now - 60_000, "+inf")
-        sizes = [int(x) for x in await pipe.execute()]
+    sets = (keys.scheduled(), keys.retrying(), keys.leases(), keys.dead(), keys.finished())
+    counts: list[tuple[Any, ...]] = [("ZCARD", key) for key in sets]
+    # Both sets are scored by the time a job got there: a window count is throughput.
+    counts += [("ZCOUNT", keys.finished(), now - 60_000, "+inf")]
+    counts += [("ZCOUNT", keys.dead(), now - 60_000, "+inf")]
+    sizes = [int(x) for x in await read(counts)]
     return depths, ages, sizes
 
 

@@ -195,5 +195,21 @@ class ClusterScripts:
             return await pipe.execute(*command)
         return await durable_call(pipe, command)
 
+    async def read(self, key: str, *command: Any) -> Any:
+        """A read-only command about `key`, on its master's auto-pipeline (a MOVED
+        reply is followed: reading twice is harmless)."""
+        for attempt in range(_REDIRECTS + 1):
+            address = self.routes.node_of(key)
+            try:
+                if not self.routes.raw:
+                    node = self.routes.client.get_node(host=address[0], port=address[1])
+                    return await self.routes.client.execute_command(*command, target_nodes=node)
+                return await self.routes.pipe_to(address).execute(*command)
+            except MovedError:
+                if attempt == _REDIRECTS:
+                    raise
+                await self.routes.refresh()
+        raise AssertionError("unreachable")
+
     async def aclose(self) -> None:
         await self.routes.aclose()

@@ -147,6 +147,13 @@ class Scripts:
             return await durable_call(self._pipe, command)
         return await self._pipe.execute(*command)
 
+    async def read(self, key: str, *command: Any) -> Any:
+        """A read-only command about `key` (named in `command`), on the same
+        connection as the scripts: no pool, batched with whatever else this turn sends."""
+        if self._pipe is None:
+            return await self._redis.execute_command(*command)
+        return await self._pipe.execute(*command)
+
     async def aclose(self) -> None:
         """Close the auto-pipelined connection, if any."""
         if self._pipe is not None:

@@ -58,6 +58,8 @@ class ScriptRunner(Protocol):
 
     async def run(self, name: str, keys: list[str], args: list[Any]) -> Any: ...
 
+    async def read(self, key: str, *command: Any) -> Any: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -151,6 +153,11 @@ class Store:
         # One cross-partition dispatch at a time per stream, so the free slots it
         # computes from every partition's count cannot be spent twice.
         self._stream_locks: dict[str, asyncio.Lock] = {}
+        # Per stream, its worker's leases per partition as this broker last counted
+        # them (updated by its own dispatches and acks). Hand-offs and refills size
+        # their one-script dispatch from it: other brokers' acks only lower the true
+        # counts, so it errs towards fewer jobs, never more.
+        self._counts: dict[str, list[int]] = {}
         # Called with the workers whose slots an ack or nack freed; the broker wakes its
         # streams of those workers without waiting for the pub/sub announcement.
         self.slots_freed: Callable[[Sequence[str]], None] = lambda worker_ids: None
@@ -302,6 +309,9 @@ class Store:
                 raw, dispatched = raw[0], self._dispatch_result(raw[1])
             return [SubmitResult(*row) for row in _SUBMITTED(raw)], dispatched
         placed = await self._place(jobs)
+        if to is not None and len(placed) == 1 and to.session_id in self._counts:
+            ((k, batch),) = placed.items()
+            return await self._submit_handing_off(k, [job for _, job in batch], to)
         results: list[SubmitResult | None] = [None] * len(jobs)
 
         async def write(k: int, batch: list[tuple[int, NewJob]]) -> None:
@@ -317,6 +327,24 @@ class Store:
         await asyncio.gather(*(write(k, batch) for k, batch in placed.items()))
         dispatched = None if to is None else await self._spread(to, list(placed))
         return [r for r in results if r is not None], dispatched
+
+    async def _submit_handing_off(
+        self, k: int, jobs: list[NewJob], to: DispatchTarget
+    ) -> tuple[list[SubmitResult], DispatchResult]:
+        """Submit into partition k and, in the same script, dispatch to the parked
+        stream `to` (the one-partition hand-off), sized from the stream's counts."""
+        async with self._stream_locks.setdefault(to.session_id, asyncio.Lock()):
+            counts = self._counts[to.session_id]
+            capacity = counts[k] + max(0, to.capacity - sum(counts))
+            handoff = self._dispatch_args(replace(to, capacity=capacity))
+            raw = await self._run_creating(
+                "submit", jobs, self.settings.max_job_types, handoff, part=self.parts[k]
+            )
+            dispatched = self._dispatch_result(raw[1])
+            counts[k] += len(dispatched.leases)
+        for job in jobs:
+            self.hints.mark(k, job.type)
+        return [SubmitResult(*row) for row in _SUBMITTED(raw[0])], dispatched
 
     async def _place(self, jobs: Sequence[NewJob]) -> dict[int, list[tuple[int, NewJob]]]:
         """Which partition each job goes to, with its id (and its follow-ups' ids)
@@ -446,6 +474,7 @@ class Store:
                     # (A hold or a breaker makes a dispatch short without that.)
                     short[k] += len(got.leases) < free and not got.wait_ms
                     free -= len(got.leases)
+            self._counts[to.session_id] = counts
             for k, times in short.items():
                 if times == len(passes):
                     self.hints.drained(k, set(to.job_types) - limited_types)
@@ -454,11 +483,13 @@ class Store:
     async def refresh_hints(self) -> set[str]:
         """Read every partition's ready-type sets into the hints; return the types newly
         hinted anywhere (components/work_summary.py)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for part in self.parts:
-                for priority in PRIORITIES:
-                    pipe.smembers(part.keys.ready_types(priority))
-            replies = await pipe.execute()
+        replies = await self.read_many(
+            [
+                ("SMEMBERS", part.keys.ready_types(priority))
+                for part in self.parts
+                for priority in PRIORITIES
+            ]
+        )
         new: set[str] = set()
         width = len(PRIORITIES)
         for part in self.parts:
@@ -466,12 +497,17 @@ class Store:
             new |= self.hints.add(part.index, texts_of(types))
         return new
 
+    async def read_many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Read-only commands, each (name, key, *args), sent together on the scripts'
+        own auto-pipelined connections (one write per master this turn): much cheaper
+        in broker CPU than a redis-py cluster pipeline."""
+        return list(await asyncio.gather(*(self._scripts.read(c[1], *c) for c in commands)))
+
     async def inflight_counts(self, worker_id: str) -> list[int]:
-        """The worker's leased jobs in each partition, in partition order."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for part in self.parts:
-                pipe.scard(part.keys.inflight(worker_id))
-            return [int(n) for n in await pipe.execute()]
+        """The worker's leased jobs in each partition, in partition order: one SCARD
+        per partition, all sent in the same turn on the scripts' own connections."""
+        replies = await self.read_many([("SCARD", p.keys.inflight(worker_id)) for p in self.parts])
+        return [int(n) for n in replies]
 
     def _dispatch_args(
         self, to: DispatchTarget, only: Sequence[str] = PRIORITIES
@@ -519,6 +555,11 @@ class Store:
     ) -> tuple[list[tuple[str, str]], DispatchResult | None]:
         retention = self.settings.finished_retention_ms
         if not self.single:
+            ids = [it[0] for it in items]
+            if to is not None and to.session_id in self._counts:
+                groups = self._by_part(ids)
+                if len(groups) == 1 and -1 not in groups:
+                    return await self._ack_refilling(next(iter(groups)), items, to)
             outcomes = await self._scatter(
                 [it[0] for it in items],
                 items,
@@ -533,11 +574,28 @@ class Store:
         raw = await self._run("ack", retention, items, self._dispatch_args(to))
         return self._outcomes(raw[0], len(items)), self._dispatch_result(raw[1])
 
+    async def _ack_refilling(
+        self, k: int, items: Sequence[tuple[str, int, str]], to: DispatchTarget
+    ) -> tuple[list[tuple[str, str]], DispatchResult]:
+        """Ack items all of partition k and refill the acking stream from k in the same
+        script, sized from the stream's counts of the other partitions."""
+        retention = self.settings.finished_retention_ms
+        async with self._stream_locks.setdefault(to.session_id, asyncio.Lock()):
+            counts = self._counts[to.session_id]
+            capacity = max(0, to.capacity - (sum(counts) - counts[k]))
+            args = self._dispatch_args(replace(to, capacity=capacity))
+            raw = await self._run("ack", retention, items, args, part=self.parts[k])
+            outcomes = self._outcomes(raw[0], len(items))
+            dispatched = self._dispatch_result(raw[1])
+            done = sum(code == "ok" for code, _ in outcomes)
+            counts[k] = max(0, counts[k] - done) + len(dispatched.leases)
+        # Follow-ups an ack makes ready are announced ("w <type>") like any new work.
+        return outcomes, dispatched
+
     async def _ack_in(
         self, part: Partition, batch: list[tuple[str, int, str]]
     ) -> list[tuple[str, str]]:
         raw = await self._run("ack", self.settings.finished_retention_ms, batch, None, part=part)
-        self.hints.unknown(part.index)  # follow-ups may be ready now
         return self._outcomes(raw, len(batch))
 
     async def nack(self, items: Sequence[NackItem]) -> list[str]:
@@ -599,6 +657,7 @@ class Store:
     async def release(self, worker_id: str, session_id: str) -> list[tuple[str, str]]:
         """Recover the jobs leased through one closed stream; (job id, new state) each."""
         self._stream_locks.pop(session_id, None)
+        self._counts.pop(session_id, None)
 
         async def release_in(part: Partition) -> list[tuple[str, str]]:
             released = _ID_STATE(await self._run("release", worker_id, session_id, part=part))
