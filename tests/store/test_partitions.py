@@ -8,12 +8,16 @@ import asyncio
 from collections import Counter
 
 import pytest
+import redis.exceptions
 
 from gopher_server.store import admin, events, listing
+from gopher_server.store.cluster import ClusterRoutes, ClusterScripts
 from gopher_server.store.records import NackItem
+from gopher_server.store.scripts import SCRIPT_NAMES, script_source
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
 from tests.store.helpers import new_job
+from tests.store.test_cluster_keys import key_slot, run_every_script
 
 
 @pytest.fixture
@@ -145,3 +149,35 @@ async def test_a_foreign_id_is_simply_missing(parted: Store) -> None:
     assert await parted.get_job(bad) is None
     assert await parted.cancel(bad) == ("missing", False)
     assert await parted.ack([(bad, 1, "{}")]) == ["missing"]
+
+
+async def test_every_key_carries_the_control_tag_or_one_partitions_tag(
+    parted: Store, clock: FakeClock
+) -> None:
+    # Every script runs in this workload; on the cluster each runs under `#!lua`, so
+    # a key outside its partition's slot would have failed the call.
+    keys = await run_every_script(parted, clock)
+    tags = {parted.keys.tag, *(part.keys.tag for part in parted.parts)}
+    assert keys and all(any(k.startswith(t + ":") for t in tags) for k in keys), keys
+    slots = {key_slot(k) for k in keys}
+    assert slots <= {key_slot(t) for t in tags}
+    # Per-job keys live in the partitions, never in the control slot.
+    control = [k for k in keys if k.startswith(parted.keys.tag + ":")]
+    assert not [k for k in control if ":job:" in k or ":hist:" in k or ":ready:" in k], control
+
+
+async def test_on_a_cluster_a_script_reaching_outside_its_slot_fails_loudly(
+    parted: Store, redis_transport: str
+) -> None:
+    if redis_transport != "cluster":
+        pytest.skip("about Redis Cluster")
+    assert all(script_source(name, cluster=True).startswith("#!lua\n") for name in SCRIPT_NAMES)
+    assert "'SPUBLISH'" in script_source("submit", cluster=True)
+    # A key of another partition's slot: refused, whichever node holds that slot.
+    stray = {"stray": "#!lua\nreturn redis.call('GET', ARGV[1])"}
+    routes = ClusterRoutes(parted.redis)  # type: ignore[arg-type]
+    runner = ClusterScripts(routes, stray, durable=False)
+    own, other = parted.parts[0].keys, parted.parts[1].keys
+    with pytest.raises(redis.exceptions.ResponseError, match=r"slot|non local"):
+        await runner.run("stray", [own.leases()], [other.leases()])
+    await runner.aclose()
