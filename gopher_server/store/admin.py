@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from gopher_server.store import listing
+from gopher_server.store import listing, permits
 from gopher_server.store._text import scored, text, texts
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import QueueDepth, Stats
@@ -155,17 +155,20 @@ async def set_rate_limit(
     """Store a type's limits; dispatch reads them on its next call. Wakes the type's
     streams, since a raised limit may let waiting jobs go at once.
 
-    The control slot holds the authoritative copy; every partition's dispatch reads
-    its own copy. New jobs of a limited type all go to the type's home partition
-    (store.py `_place`), so its limits hold exactly there; jobs queued elsewhere before
-    the limit was set are limited per partition (docs/scaling.md)."""
+    The control slot holds the authoritative copy. New jobs of a limited type all go
+    to the type's home partition (store.py `_place`), whose dispatch applies the limit
+    exactly as on one server; every other partition gets a copy marked "g", so its
+    jobs of the type (queued before the limit was set, or follow-ups) lease only under
+    permits the home lends (store/permits.py)."""
     value = orjson.dumps(
         {"r": rate_per_s, "b": burst or max(1, int(rate_per_s)), "c": max_concurrency}
     ).decode()
+    home = store.layout.key_partition(job_type)
     async with store.redis.pipeline(transaction=False) as pipe:
         pipe.hset(store.keys.rate_limits(), job_type, value)
         for part in store.parts:
-            pipe.hset(part.keys.rate_limits(), job_type, value)
+            copy = value if part.index == home else permits.marked(value)
+            pipe.hset(part.keys.rate_limits(), job_type, copy)
         await pipe.execute()
     store.limits_changed()
     await wake_type(store, job_type)

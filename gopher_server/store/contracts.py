@@ -196,6 +196,7 @@ DISPATCH_TAIL = Tail(
         Arg(
             "pattern", "str", "weighted pattern: comma-separated priorities (strict: those served)"
         ),
+        Arg("grants", "str", "permits lent by limited types' homes: 'type=n,...' ('' = none)"),
         Each("types", "ntypes", "", (Arg("type", "str", "job type"),), "job types"),
     ),
     "the dispatch arguments of a stream (dispatch_to in _dispatch.lua)",
@@ -368,10 +369,41 @@ CONTRACTS: tuple[Contract, ...] = (
         ),
         Reply(
             "rows",
-            "n pairs",
+            "n triples",
             (
                 Arg("code", "str", "ok | stale | missing"),
                 Arg("deadline_ms", "int", "new deadline (0 unless ok)"),
+                Arg("type", "str", "the job's type ('' when missing)"),
+            ),
+        ),
+    ),
+    Contract(
+        "permit",
+        "in a limited type's home partition: lend, settle, extend and take back the "
+        "permits that let other partitions lease its jobs (store/permits.py)",
+        (
+            Arg("op", "str", "acquire | settle | extend | release"),
+            Arg("jtype", "str", "job type"),
+            Arg("want", "int", "acquire: most permits wanted; settle: permits granted"),
+            Arg("rid", "str", "acquire, settle: the reservation's id"),
+            Arg("ttl", "int", "acquire: how long an unsettled reservation holds", "ms"),
+            Each(
+                "holders",
+                "n",
+                "holder_at",
+                (
+                    Arg("member", "str", "holder: '<partition>:<job id>'"),
+                    Arg("deadline", "int", "until when it holds the permit (settle, extend)", "ms"),
+                ),
+                "settle, extend, release: the holders concerned",
+            ),
+        ),
+        Reply(
+            "pair",
+            "{granted (acquire) or holders changed, wait_ms}",
+            (
+                Arg("count", "int", "permits granted, or holders changed"),
+                Arg("wait_ms", "int", "acquire: when a token comes next, if none now (ms)"),
             ),
         ),
     ),

@@ -30,6 +30,7 @@ SCRIPT_NAMES = (
     "submit_group",
     "run_now",
     "filter_ids",
+    "permit",
 )
 
 
@@ -67,6 +68,7 @@ INCLUDES: dict[str, tuple[str, ...]] = {
     "submit_group": ("_limits", "_create", "_groups"),
     "run_now": ("_job", "_queues", "_history"),
     "filter_ids": ("_job",),
+    "permit": ("_announce",),
 }
 
 PRELUDE = "_prelude"

@@ -26,6 +26,7 @@ from gopher_server.store.hints import Hints
 from gopher_server.store.job_hash import PayloadChunking
 from gopher_server.store.keys import PRIORITIES, Keys
 from gopher_server.store.partitions import Layout
+from gopher_server.store.permits import Permits, grants_text, holder
 from gopher_server.store.pubsub import PubSub, PubSubLike
 from gopher_server.store.records import (
     DispatchResult,
@@ -51,6 +52,9 @@ _PACK = {name: contract.pack for name, contract in c.CONTRACT.items()}
 # How long the set of rate-limited types (which decides where their jobs go) is reused.
 _LIMITED_TTL_S = 2.0
 T = TypeVar("T")
+# Outcome codes that end a lease (its permit, if it had one, goes back).
+_ACK_ENDED = {"ok"}
+_NACK_ENDED = {"enqueued", "retrying", "dead"}
 
 
 class ScriptRunner(Protocol):
@@ -158,6 +162,7 @@ class Store:
         # their one-script dispatch from it: other brokers' acks only lower the true
         # counts, so it errs towards fewer jobs, never more.
         self._counts: dict[str, list[int]] = {}
+        self.permits = Permits(lambda k, values: self._run("permit", *values, part=self.parts[k]))
         # Called with the workers whose slots an ack or nack freed; the broker wakes its
         # streams of those workers without waiting for the pub/sub announcement.
         self.slots_freed: Callable[[Sequence[str]], None] = lambda worker_ids: None
@@ -457,13 +462,23 @@ class Store:
             # the union keeps the weights (statistically; docs/scaling.md).
             passes = [(p,) for p in PRIORITIES] if self.settings.strict_priority else [PRIORITIES]
             short = dict.fromkeys(candidates, 0)
+            capped = await self._limited_types()
             for only in passes:
                 for k in candidates:
                     if free <= 0:
                         break
-                    args = self._dispatch_args(replace(to, capacity=counts[k] + free), only)
+                    lent, held_back = await self._lend(k, to.job_types, capped, free)
+                    args = self._dispatch_args(
+                        replace(to, capacity=counts[k] + free),
+                        only,
+                        grants_text({t: n for t, (_, n) in lent.items()}),
+                    )
                     part = self.parts[k]
                     got = self._dispatch_result(await self._run("dispatch", args, part=part))
+                    await self._settle(k, lent, got.leases)
+                    if held_back:
+                        wait_ms = min(wait_ms or held_back, held_back)
+                        limited_types.update(t for t in lent if not lent[t][1])
                     leases += got.leases
                     counts[k] += len(got.leases)
                     if got.wait_ms:
@@ -479,6 +494,47 @@ class Store:
                 if times == len(passes):
                     self.hints.drained(k, set(to.job_types) - limited_types)
             return DispatchResult(leases, wait_ms, limited, tuple(sorted(limited_types)))
+
+    async def _lend(
+        self, k: int, job_types: Sequence[str], limited: frozenset[str], free: int
+    ) -> tuple[dict[str, tuple[str, int]], int]:
+        """Permits from their homes for the limited types partition k may have work
+        of (store/permits.py): {type: (reservation, lent)}, and the shortest wait
+        until a rate-limited one may go when one lent nothing."""
+        lent: dict[str, tuple[str, int]] = {}
+        wait = 0
+        for job_type in job_types:
+            home = self.layout.key_partition(job_type)
+            if job_type in limited and home != k and self.hints.may_have(k, (job_type,)):
+                rid, granted, wait_ms = await self.permits.acquire(home, job_type, free)
+                lent[job_type] = (rid, granted)
+                if wait_ms:
+                    wait = min(wait or wait_ms, wait_ms)
+        return lent, wait
+
+    async def _settle(
+        self, k: int, lent: dict[str, tuple[str, int]], leases: Sequence[Lease]
+    ) -> None:
+        """Settle each reservation with the leases it let through."""
+        for job_type, (rid, granted) in lent.items():
+            if granted:
+                used = [x for x in leases if x.type == job_type]
+                home = self.layout.key_partition(job_type)
+                await self.permits.settle(home, job_type, rid, granted, k, used)
+
+    async def _give_back(
+        self, k: int, ids: Sequence[str], outcomes: Sequence[tuple[str, str]], ended: set[str]
+    ) -> None:
+        """Return the permits of off-home leases of limited types that just ended."""
+        if self.single:
+            return
+        limited = await self._limited_types()
+        by_type: dict[str, list[str]] = {}
+        for job_id, (code, job_type) in zip(ids, outcomes, strict=True):
+            if code in ended and job_type in limited and self.layout.key_partition(job_type) != k:
+                by_type.setdefault(job_type, []).append(holder(k, job_id))
+        for job_type, holders in by_type.items():
+            await self.permits.release(self.layout.key_partition(job_type), job_type, holders)
 
     async def refresh_hints(self) -> set[str]:
         """Read every partition's ready-type sets into the hints; return the types newly
@@ -510,10 +566,11 @@ class Store:
         return [int(n) for n in replies]
 
     def _dispatch_args(
-        self, to: DispatchTarget, only: Sequence[str] = PRIORITIES
+        self, to: DispatchTarget, only: Sequence[str] = PRIORITIES, grants: str = ""
     ) -> tuple[Any, ...]:
         """The DISPATCH tail's values, in contracts.DISPATCH_TAIL's order. In strict
-        order the pattern is the priorities the call may serve (`only`)."""
+        order the pattern is the priorities the call may serve (`only`); `grants` are
+        the permits lent for limited types whose home is elsewhere."""
         s = self.settings
         pattern = only if s.strict_priority else s.priority_pattern
         return (
@@ -523,6 +580,7 @@ class Store:
             s.default_lease_ms,
             s.strict_priority,
             ",".join(pattern),
+            grants,
             to.job_types,
         )
 
@@ -587,6 +645,7 @@ class Store:
             raw = await self._run("ack", retention, items, args, part=self.parts[k])
             outcomes = self._outcomes(raw[0], len(items))
             dispatched = self._dispatch_result(raw[1])
+            await self._give_back(k, [it[0] for it in items], outcomes, _ACK_ENDED)
             done = sum(code == "ok" for code, _ in outcomes)
             counts[k] = max(0, counts[k] - done) + len(dispatched.leases)
         # Follow-ups an ack makes ready are announced ("w <type>") like any new work.
@@ -596,7 +655,9 @@ class Store:
         self, part: Partition, batch: list[tuple[str, int, str]]
     ) -> list[tuple[str, str]]:
         raw = await self._run("ack", self.settings.finished_retention_ms, batch, None, part=part)
-        return self._outcomes(raw, len(batch))
+        outcomes = self._outcomes(raw, len(batch))
+        await self._give_back(part.index, [it[0] for it in batch], outcomes, _ACK_ENDED)
+        return outcomes
 
     async def nack(self, items: Sequence[NackItem]) -> list[str]:
         """Record failed or handed-back deliveries; one code per item: 'enqueued',
@@ -636,7 +697,9 @@ class Store:
             part=part,
         )
         self.hints.unknown(part.index)  # handed back or retried at once: ready again
-        return self._outcomes(raw, len(records))
+        outcomes = self._outcomes(raw, len(records))
+        await self._give_back(part.index, [r[0] for r in records], outcomes, _NACK_ENDED)
+        return outcomes
 
     def _outcomes(self, raw: list[str], n: int) -> list[tuple[str, str]]:
         """The (code, type) pairs of an ack or nack reply; the worker ids after them
@@ -650,9 +713,25 @@ class Store:
 
         async def extend_in(part: Partition, batch: list[tuple[str, int, int]]) -> list[Any]:
             raw = await self._run("extend", self.settings.default_lease_ms, batch, part=part)
-            return _EXTENDED(raw)
+            rows = _EXTENDED(raw)
+            await self._extend_permits(part.index, batch, rows)
+            return [(code, deadline) for code, deadline, _ in rows]
 
         return await self._scatter([it[0] for it in items], items, extend_in, ("missing", 0))
+
+    async def _extend_permits(
+        self, k: int, batch: Sequence[tuple[str, int, int]], rows: Sequence[Any]
+    ) -> None:
+        """Extended off-home leases of limited types extend their permits."""
+        if self.single:
+            return
+        limited = await self._limited_types()
+        by_type: dict[str, list[tuple[str, int]]] = {}
+        for (job_id, _, _), (code, deadline, job_type) in zip(batch, rows, strict=True):
+            if code == "ok" and job_type in limited and self.layout.key_partition(job_type) != k:
+                by_type.setdefault(job_type, []).append((holder(k, job_id), int(deadline)))
+        for job_type, holders in by_type.items():
+            await self.permits.extend(self.layout.key_partition(job_type), job_type, holders)
 
     async def release(self, worker_id: str, session_id: str) -> list[tuple[str, str]]:
         """Recover the jobs leased through one closed stream; (job id, new state) each."""

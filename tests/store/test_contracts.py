@@ -22,7 +22,7 @@ from tests.store.helpers import new_job
 # to worker w1; other ids name no job).
 SAMPLES: dict[str, tuple[Any, ...]] = {
     "submit": ([new_job("s1"), new_job("s2", priority="high")], 0, None),
-    "dispatch": (("w2", "s2", 4, 30_000, False, "high,normal,low", ("email",)),),
+    "dispatch": (("w2", "s2", 4, 30_000, False, "high,normal,low", "", ("email",)),),
     "ack": (60_000, [("j1", 1, "{}"), ("nope", 1, "{}")], None),
     "nack": (
         1000.0,
@@ -43,6 +43,7 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
     "submit_group": ("g1", "", "", (), (), (), "", 0, [new_job("m1"), new_job("m2")]),
     "run_now": ("j1",),
     "filter_ids": ("", "email", "", "", True, ["j1", "nope"]),
+    "permit": ("settle", "email", 2, "r1", 0, [("1:j1", 1_800_000_060_000)]),
 }
 
 

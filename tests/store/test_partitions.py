@@ -12,7 +12,7 @@ import redis.exceptions
 
 from gopher_server.store import admin, events, listing
 from gopher_server.store.cluster import ClusterRoutes, ClusterScripts
-from gopher_server.store.records import NackItem
+from gopher_server.store.records import Lease, NackItem
 from gopher_server.store.scripts import SCRIPT_NAMES, script_source
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
@@ -181,3 +181,64 @@ async def test_on_a_cluster_a_script_reaching_outside_its_slot_fails_loudly(
     with pytest.raises(redis.exceptions.ResponseError, match=r"slot|non local"):
         await runner.run("stray", [own.leases()], [other.leases()])
     await runner.aclose()
+
+
+async def _lease_all(store: Store, workers: int, job_type: str) -> list[Lease]:
+    """One dispatch per worker stream (capacity 10 each); the leases they got."""
+    got: list[Lease] = []
+    for w in range(workers):
+        got += (await store.dispatch(f"w{w}", f"s{w}", 10, [job_type])).leases
+    return got
+
+
+async def test_a_concurrency_cap_holds_with_backlog_in_every_partition(parted: Store) -> None:
+    # Queued before the limit exists: the type's jobs sit in every partition.
+    ids = [f"c{n}" for n in range(60)]
+    await parted.submit([new_job(i, job_type="capped") for i in ids])
+    assert len({parted.layout.partition_of(i) for i in ids}) == parted.layout.count
+    await admin.set_rate_limit(parted, "capped", 0, 0, 3)
+    running: list[Lease] = []
+    finished = 0
+    most = 0
+    while finished < 60:
+        running += await _lease_all(parted, 4, "capped")
+        most = max(most, len(running))
+        assert len(running) <= 3, running
+        assert running, "the cap stopped all progress"
+        done, running = running[:2], running[2:]
+        assert await parted.ack([(x.job_id, x.token, "{}") for x in done]) == ["ok"] * len(done)
+        finished += len(done)
+    assert most == 3
+
+
+async def test_a_rate_limit_holds_with_backlog_in_every_partition(
+    parted: Store, clock: FakeClock
+) -> None:
+    await parted.submit([new_job(f"r{n}", job_type="paced") for n in range(200)])
+    await admin.set_rate_limit(parted, "paced", 5.0, 5, 0)
+    per_second: list[int] = []
+    for _ in range(8):
+        leases = await _lease_all(parted, 3, "paced")
+        per_second.append(len(leases))
+        await parted.ack([(x.job_id, x.token, "{}") for x in leases])
+        clock.advance(1000)
+    assert per_second[0] == 5  # the burst
+    assert per_second[1:] == [5] * 7  # then the rate, whichever partition holds the jobs
+
+
+async def test_permits_of_a_lease_that_was_never_answered_come_back(
+    parted: Store, clock: FakeClock
+) -> None:
+    await parted.submit([new_job(f"x{n}", job_type="capped") for n in range(30)])
+    await admin.set_rate_limit(parted, "capped", 0, 0, 2)
+    held = await _lease_all(parted, 2, "capped")
+    assert len(held) == 2
+    assert await _lease_all(parted, 2, "capped") == []
+    clock.advance(store_lease_ms(parted) + 2_000)  # the worker vanished: leases expire
+    await parted.expire_leases()
+    again = await _lease_all(parted, 2, "capped")
+    assert len(again) == 2
+
+
+def store_lease_ms(store: Store) -> int:
+    return store.settings.default_lease_ms

@@ -2,7 +2,8 @@
 -- parked stream) and ack.lua (which refills the slots it freed): lease up to
 -- (capacity - in-flight) ready jobs to one worker.
 --
--- dispatch_to(wid, sid, capacity, default_lease, strict, pattern_text, types), the
+-- dispatch_to(wid, sid, capacity, default_lease, strict, pattern_text, grants_text,
+-- types), the
 -- values dispatch_args() (generated below) reads:
 --   wid, sid       worker id, stream session id (streams release only their own leases)
 --   capacity       worker capacity (max in-flight jobs)
@@ -10,6 +11,8 @@
 --   strict         true for strict priority order, false for weighted
 --   pattern_text   comma-separated priorities, e.g. "high,normal,high,..."; in strict
 --                  order, the priorities this call may serve, highest first
+--   grants_text    "type=n,..." permits lent by the homes of limited types whose
+--                  limits here are only a copy marked "g" (store/permits.py)
 --   types          list of the job types the worker handles
 --
 -- Returns {jobs, wait_ms, rate_limited, limited_types}:
@@ -30,8 +33,9 @@
 --   default_lease (int, ms): lease TTL of jobs without their own
 --   strict (flag): strict priority order (else weighted)
 --   pattern (str): weighted pattern: comma-separated priorities (strict: those served)
+--   grants (str): permits lent by limited types' homes: 'type=n,...' ('' = none)
 --   ntypes (int), then ntypes values: job types
--- Returns wid, sid, capacity, default_lease, strict, pattern, types.
+-- Returns wid, sid, capacity, default_lease, strict, pattern, grants, types.
 local function dispatch_args(i)
   local wid = ARGV[i]
   local sid = ARGV[i + 1]
@@ -39,17 +43,21 @@ local function dispatch_args(i)
   local default_lease = num_arg(i + 3, 'default_lease')
   local strict = ARGV[i + 4] == '1'
   local pattern = ARGV[i + 5]
-  local ntypes = num_arg(i + 6, 'ntypes')
+  local grants = ARGV[i + 6]
+  local ntypes = num_arg(i + 7, 'ntypes')
   local types = {}
-  for k = 1, ntypes do types[k] = ARGV[i + 6 + k] end
-  check_argc(i + 6 + ntypes)
-  return wid, sid, capacity, default_lease, strict, pattern, types
+  for k = 1, ntypes do types[k] = ARGV[i + 7 + k] end
+  check_argc(i + 7 + ntypes)
+  return wid, sid, capacity, default_lease, strict, pattern, grants, types
 end
 -- contract:end
 
-local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_text, types)
+local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_text, grants_text,
+    types)
   local pattern = {}
   for p in string.gmatch(pattern_text, '[^,]+') do pattern[#pattern + 1] = p end
+  local grants = {}
+  for t, n in string.gmatch(grants_text, '([^,=]+)=(%d+)') do grants[t] = tonumber(n) end
   local ntypes = #types
   local inflight = P_INFLIGHT .. wid
   local free = capacity - redis.call('SCARD', inflight)
@@ -84,8 +92,18 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
   local function admit(t)
     local lim = limits_of(t)
     if not lim then return true end
-    if lim.c > 0 and tonumber(redis.call('HGET', K_ACTIVE, t) or '0') >= lim.c then
-      return false
+    if lim.g then
+      -- This partition is not the type's home: only what the home lent for this call.
+      local lent = grants[t] or 0
+      if lent <= 0 then return false end
+      grants[t] = lent - 1
+      return true
+    end
+    if lim.c > 0 then
+      -- At home, leases held elsewhere under permits count against the cap too.
+      local held = tonumber(redis.call('HGET', K_ACTIVE, t) or '0')
+      held = held + redis.call('ZCOUNT', P_BUCKET .. t .. ':permits', NOW, '+inf')
+      if held >= lim.c then return false end
     end
     if lim.r > 0 then
       local bk = P_BUCKET .. t

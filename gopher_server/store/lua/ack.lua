@@ -7,7 +7,7 @@
 --   token (int): lease token
 --   result (str): result JSON
 -- ARGV[ACKS_AT + n * 3 ...]  optional DISPATCH: the dispatch arguments of a stream (dispatch_to in _dispatch.lua):
---   wid, sid, capacity, default_lease, strict, pattern, types (read by dispatch_args in _dispatch.lua)
+--   wid, sid, capacity, default_lease, strict, pattern, grants, types (read by dispatch_args in _dispatch.lua)
 --
 -- Returns:
 --   n pairs, then ids of the workers whose slots were freed; with a refill {those, dispatch reply}

@@ -2,7 +2,7 @@
 -- dispatch: lease up to (capacity - in-flight) ready jobs to one worker (dispatch_to).
 --
 -- ARGV[A ...]  optional DISPATCH: the dispatch arguments of a stream (dispatch_to in _dispatch.lua):
---   wid, sid, capacity, default_lease, strict, pattern, types (read by dispatch_args in _dispatch.lua)
+--   wid, sid, capacity, default_lease, strict, pattern, grants, types (read by dispatch_args in _dispatch.lua)
 --
 -- Returns:
 --   {jobs, wait_ms, rate_limited, limited_types}

@@ -8,8 +8,8 @@
 --   ttl (int, ms): new TTL from now (0 = the job's lease TTL)
 --
 -- Returns:
---   n pairs
---     record: code (str), deadline_ms (int)
+--   n triples
+--     record: code (str), deadline_ms (int), type (str)
 local default_lease = num_arg(A, 'default_lease')
 local n = num_arg(A + 1, 'n')
 local EXTENSIONS_AT = A + 2
@@ -28,13 +28,15 @@ for i = 1, n do
   local item = extension_at(i)
   local id, token, ttl = item.id, item.token, item.ttl
   local jk = P_JOB .. id
-  local f = redis.call('HMGET', jk, 'state', 'token', 'lease_ms', 'wid')
+  local f = redis.call('HMGET', jk, 'state', 'token', 'lease_ms', 'wid', 'type')
   if not f[1] then
     out[#out + 1] = 'missing'
     out[#out + 1] = 0
+    out[#out + 1] = ''
   elseif f[1] ~= 'active' or f[2] ~= token then
     out[#out + 1] = 'stale'
     out[#out + 1] = 0
+    out[#out + 1] = f[5] or ''
   else
     if ttl <= 0 then ttl = tonumber(f[3]) or default_lease end
     local deadline = NOW + ttl
@@ -43,6 +45,7 @@ for i = 1, n do
     if f[4] then redis.call('HDEL', K_HOLDS, f[4]) end
     out[#out + 1] = 'ok'
     out[#out + 1] = deadline
+    out[#out + 1] = f[5] or ''
   end
 end
 return out

@@ -19,7 +19,7 @@
 --   on_fail (jobs): on_failure follow-ups ('' = none)
 -- ARGV[JOBS_AT + n * 15]  max_types (int): most job types the known-types set may hold (0 = no cap)
 -- ARGV[JOBS_AT + n * 15 + 1 ...]  optional DISPATCH: the dispatch arguments of a stream (dispatch_to in _dispatch.lua):
---   wid, sid, capacity, default_lease, strict, pattern, types (read by dispatch_args in _dispatch.lua)
+--   wid, sid, capacity, default_lease, strict, pattern, grants, types (read by dispatch_args in _dispatch.lua)
 --
 -- Returns:
 --   n triples; with a hand-off {those, dispatch reply}
