@@ -142,18 +142,28 @@ class Calibration:
         return masters * eta / self.cpu_us(masters, partitions) * 1e6
 
 
+def least_squares(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """(intercept, slope) of the ordinary least-squares line through the points (for
+    small signed values such as overheads, where relative weights make no sense)."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else 0.0
+    return my - slope * mx, slope
+
+
 def fit_overhead(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
     """(o₁, g) of o(S) = o₁ + g·(S - 1) from (S, measured overhead) points; g is never
     taken below 0 (extrapolating a falling overhead would flatter the cluster)."""
     if not points:
         return 0.0, 0.0
-    fit = fit_linear([(float(s - 1), o) for s, o in points]) if len(points) > 1 else None
-    if fit is None:
+    if len(points) == 1:
         return points[0][1], 0.0
-    if fit.c_item < 0:
-        mean = sum(o for _, o in points) / len(points)
-        return mean, 0.0
-    return fit.c_call, fit.c_item
+    o1, slope = least_squares([(float(s - 1), o) for s, o in points])
+    if slope < 0:
+        return sum(o for _, o in points) / len(points), 0.0
+    return o1, slope
 
 
 def extrapolate(

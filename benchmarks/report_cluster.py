@@ -258,10 +258,104 @@ def _throttled_section(
     return out
 
 
+BUSY_HOST = 0.85  # a run's machine this busy: other work competed with every process
+
+
+def _all_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = [r for rounds in results.get("rounds", {}).values() for r in rounds]
+    runs += [r for q in results["throttled"].values() for rs in q.values() for r in rs]
+    return [r for r in runs if "stack" in r]
+
+
+def _throttled_reading(results: dict[str, Any], q: str, eff: dict[str, Any]) -> str:
+    """Why the throttled runs at quota `q` scaled as they did, from their own figures."""
+    plan = results["plan"]
+    slots = plan["workers"] * plan["concurrency"]
+    parts = []
+    for s, e in sorted(eff.items(), key=lambda kv: int(kv[0])):
+        if s == "1":
+            continue
+        rounds = results["throttled"][q].get(f"cluster-{s}", [])
+        used = [v["quota_used"] for r in rounds for v in r["throttling"]["shards"].values()]
+        host = [r["stack"]["host_busy_fraction"] for r in rounds]
+        mean_used = sum(used) / len(used) if used else 0.0
+        mean_host = sum(host) / len(host) if host else 0.0
+        line = f"S={s}: efficiency {e['efficiency']:.2f}"
+        if e["valid"]:
+            parts.append(line + ", every shard saturated")
+        elif mean_host >= BUSY_HOST:
+            parts.append(
+                line + f", not valid: the shards used {mean_used:.0%} of their quota on"
+                f" average while the machine was {mean_host:.0%} busy, so the nodes were"
+                " short of CPU, not held by their quota"
+            )
+        else:
+            parts.append(
+                line + f", not valid: the shards used {mean_used:.0%} of their quota with"
+                f" the machine {mean_host:.0%} busy, so something other than Redis CPU"
+                " held them back (not measured here; likely the stalls: a throttled node"
+                f" stops for most of every CFS period, and the {slots} worker slots of one"
+                " broker wait on jobs in stalled partitions)"
+            )
+    return f"At {q} core: " + "; ".join(parts) + "." if parts else ""
+
+
+def reading(results: dict[str, Any]) -> list[str]:
+    """How to read this run, derived from its own figures (so it stays true when the
+    section is regenerated)."""
+    out = []
+    runs = _all_runs(results)
+    busy = [r for r in runs if r["stack"]["host_busy_fraction"] >= BUSY_HOST]
+    if runs:
+        out.append(
+            f"- The machine: in {len(busy)} of {len(runs)} runs it was at least"
+            f" {BUSY_HOST:.0%} busy during the measured window (other sessions' test runs"
+            " share its 2 cores). Contention lowers jobs/s and raises CPU per job (cache"
+            " misses, preemption), so such runs compare with each other only roughly;"
+            " the rounds in alternating order keep the bias off any one deployment."
+        )
+    base = (results["runs"].get("standalone") or {}).get("redis_cpu")
+    ratios = [
+        (s, cpu["redis_us_per_job"] / base["redis_us_per_job"], cpu["busiest_share"])
+        for s in results["plan"]["masters"]
+        if base and (cpu := (results["runs"].get(f"cluster-{s}") or {}).get("redis_cpu"))
+    ]
+    if ratios:
+        text = ", ".join(f"{r:.2f}x on {s}" for s, r, _ in ratios)
+        shares = ", ".join(f"{b:.3f} on {s} (1/S = {1 / s:.3f})" for s, _, b in ratios)
+        out.append(
+            f"- Redis CPU per job summed over the masters vs standalone: {text}. The busiest"
+            f" master's share: {shares}; the partitions spread evenly, so the load does."
+        )
+    for q, eff in results.get("efficiency", {}).items():
+        line = _throttled_reading(results, q, eff)
+        if line:
+            out.append(f"- {line}")
+    m = results.get("model")
+    if m:
+        p = results["plan"]["partitions"]
+        rows = {(r["masters"], r["partitions"]): r for r in m["rows"]}
+        far = [rows[(s, p)] for s in (6, 12, 24) if (s, p) in rows]
+        if far:
+            caps = ", ".join(
+                f"T({r['masters']}) ≈ {r['jobs_per_s_per_core']:,}/s (η_bal {r['eta_bal']:.2f})"
+                for r in far
+            )
+            out.append(
+                f"- The model (Redis capacity, one core per master, P = {p}): {caps}."
+                " Past S = P masters some hold no partition, so P must be chosen at least"
+                " as large as the masters planned (it is fixed for a namespace's life)."
+            )
+    return out
+
+
 def sections(results: dict[str, Any]) -> list[str]:
     """The results as Markdown lines (tables, charts, verdicts, model, errors)."""
     plan = results["plan"]
     out = [_header(results), ""]
+    notes = reading(results)
+    if notes:
+        out += ["Reading this run:", "", *notes, ""]
     out += [
         "Redis CPU per job (utime + stime of each redis-server between the 10% and 90%"
         f" marks), unthrottled; each figure is the mean of {plan.get('rounds', 1)} rounds run"

@@ -71,6 +71,10 @@ def test_overhead_fit_never_extrapolates_a_falling_overhead() -> None:
     assert slope == 0.0
     assert o1 == pytest.approx(0.06)
     assert cluster_model.fit_overhead([(1, 0.07)]) == (0.07, 0.0)
+    # Signed, near-zero points: a plain fit, not one weighted by 1/y².
+    o1, slope = cluster_model.fit_overhead([(1, -0.072), (2, 0.09), (3, -0.059)])
+    assert slope == pytest.approx(0.0065)
+    assert o1 == pytest.approx(-0.0202, abs=1e-4)
 
 
 def test_capacity_grows_with_masters_times_balance_over_cost() -> None:
