@@ -201,6 +201,23 @@ class EmbeddedCluster:
         elif sig == signal.SIGCONT:
             node.stopped = False
 
+    def restart(self, node: ClusterNode, timeout_s: float = 20.0) -> None:
+        """Start a killed node again on its port and data directory. Its nodes.conf
+        makes it rejoin the cluster, as a replica when its slots moved meanwhile; with
+        `appendonly` it reloads its data from the AOF first. Call `wait_stable` next."""
+        assert self.binary
+        if node.process.poll() is None:
+            raise ValueError(f"{node.address} is still running")
+        node.process = subprocess.Popen(
+            [self.binary, *self._node_args(node.port, node.data_dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        node.stopped = False
+        error = self._wait_answering(node, time.monotonic() + timeout_s)
+        if error:
+            raise ClusterStartError(f"{node.address} did not restart: {error}")
+
     def failover(self, replica: ClusterNode, force: bool = False, timeout_s: float = 10.0) -> None:
         """CLUSTER FAILOVER on `replica` (FORCE when its master is unreachable); returns
         once the replica reports itself master. Call `wait_stable` for the rest."""

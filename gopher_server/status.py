@@ -67,7 +67,12 @@ def unary(handler: F) -> F:
             return await handler(self, request, context)
         except errors.GopherServerError as error:
             await abort(context, error)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        # CLUSTERDOWN: a Redis Cluster shard is failing over (the command did not run).
+        except (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            redis.exceptions.ClusterDownError,
+        ) as exc:
             log.warning("redis unavailable during %s: %s", handler.__name__, exc)
             await abort(context, errors.Unavailable(f"redis unavailable: {exc}"))
 

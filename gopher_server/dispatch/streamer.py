@@ -187,7 +187,11 @@ class Streamer:
                     and not result.wait_ms
                     and session.retry_at is None
                 )
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            except (
+                redis.exceptions.ConnectionError,
+                redis.exceptions.TimeoutError,
+                redis.exceptions.ClusterDownError,  # a cluster shard failing over
+            ) as exc:
                 # Keep the stream open through a Redis outage; dispatch resumes when it is back.
                 self._outage.lost(exc)
                 wait_s = 0.5

@@ -15,7 +15,9 @@ could run a transition twice; the client here is built without retries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +36,18 @@ log = logging.getLogger(__name__)
 
 # Redirects followed per script call before it fails (each refreshes the slot map).
 _REDIRECTS = 3
+# A master that stops answering without closing its connections (SIGSTOP, a network
+# partition, a host that froze) would hold every call to it forever: the TCP
+# connection stays open. A script call waits this long, then fails like a lost
+# connection (it may have run, so it is never re-sent), and the slot map is re-read
+# until another master serves that node's slots. Above DURABLE_WAIT_MS, so WAIT 1
+# answers first. redis-py's own calls (reads, pipelines, the slot map refresh) get the
+# same socket timeout: at 5 s, streams whose dispatch read a frozen master's inflight
+# set waited for it to wake (tests/cluster/test_failover.py), past the failover.
+CALL_TIMEOUT_S = 2.0
+# While a master is suspected: how often the slot map is re-read, and for how long.
+_WATCH_EVERY_S = 0.25
+_WATCH_FOR_S = 60.0
 
 
 def seed_nodes(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
@@ -78,6 +92,7 @@ def cluster_client(url: str, tls: RedisTls | None = None) -> RedisCluster:
         startup_nodes=[ClusterNode(h, p) for h, p in seeds],
         decode_responses=True,
         socket_connect_timeout=2,
+        socket_timeout=CALL_TIMEOUT_S,
         socket_keepalive=True,
         retry=Retry(NoBackoff(), 0),
         require_full_coverage=True,
@@ -92,6 +107,10 @@ class ClusterRoutes:
         self.client = client
         self._pipes: dict[tuple[str, int], AutoPipeline] = {}
         self._refreshing: asyncio.Task[None] | None = None
+        self._watches: dict[tuple[str, int], asyncio.Task[None]] = {}
+        # Called with a master's address once a replica replaced it (store/sharded_pubsub.py
+        # drops its subscription there, which would otherwise wait for the old master).
+        self.on_replaced: list[Callable[[tuple[str, int]], None]] = []
         kw = client.connection_kwargs
         # TLS connections keep redis-py (the auto-pipeline speaks plain TCP only).
         self.raw = not kw.get("ssl")
@@ -142,8 +161,41 @@ class ClusterRoutes:
         except (redis.exceptions.RedisError, OSError) as exc:
             log.warning("redis cluster: slot map refresh failed: %s", exc)
 
+    def suspect(self, address: tuple[str, int]) -> None:
+        """`address` stopped answering: watch the slot map until it changes."""
+        if address not in self._watches:
+            self._watches[address] = asyncio.get_running_loop().create_task(self._watch(address))
+
+    async def _watch(self, address: tuple[str, int]) -> None:
+        """Re-read the slot map until `address` serves no slot (its replica took over),
+        then close every connection to it, so calls still waiting there fail at once
+        instead of holding a stream or a submit until the old master wakes. A master
+        that answers again before any failover keeps its connections."""
+        loop = asyncio.get_running_loop()
+        try:
+            deadline = loop.time() + _WATCH_FOR_S
+            node = self.client.get_node(host=address[0], port=address[1])
+            while loop.time() < deadline:
+                await self.refresh()
+                if not any((n.host, int(n.port)) == address for n in self.client.get_primaries()):
+                    log.warning("redis cluster: %s:%d replaced by a replica", *address)
+                    pipe = self._pipes.pop(address, None)
+                    if pipe is not None:
+                        await pipe.aclose()
+                    if node is not None:  # redis-py's connections, in use or not
+                        with contextlib.suppress(Exception):
+                            await node.disconnect()
+                    for listener in self.on_replaced:
+                        listener(address)
+                    return
+                await asyncio.sleep(_WATCH_EVERY_S)
+        finally:
+            self._watches.pop(address, None)
+
     async def aclose(self) -> None:
         """Close every per-master connection (the client is closed by its owner)."""
+        for watch in list(self._watches.values()):
+            watch.cancel()
         pipes, self._pipes = list(self._pipes.values()), {}
         for pipe in pipes:
             await pipe.aclose()
@@ -164,7 +216,8 @@ class ClusterScripts:
         for attempt in range(_REDIRECTS + 1):
             address = self.routes.node_of(keys[0])
             try:
-                return await self._run_on(address, name, keys, args)
+                async with asyncio.timeout(CALL_TIMEOUT_S):
+                    return await self._run_on(address, name, keys, args)
             except MovedError:
                 # The slot moved (a failover, a resharding): the script did not run.
                 if attempt == _REDIRECTS:
@@ -174,6 +227,11 @@ class ClusterScripts:
                 # Maybe a failover: learn the new owner for the next call, never re-send.
                 asyncio.get_running_loop().create_task(self.routes.refresh())
                 raise
+            except TimeoutError:  # asyncio.timeout's: no answer at all
+                self.routes.suspect(address)
+                raise redis.exceptions.TimeoutError(
+                    f"redis at {address[0]}:{address[1]} did not answer in {CALL_TIMEOUT_S}s"
+                ) from None
         raise AssertionError("unreachable")
 
     async def _run_on(

@@ -30,10 +30,27 @@ async def durable_call(pipe: AutoPipeline, command: tuple[Any, ...]) -> Any:
     """Send `command` and `WAIT 1` together; the reply once a replica has it."""
     reply_f = asyncio.ensure_future(pipe.execute(*command))
     wait_f = asyncio.ensure_future(pipe.execute("WAIT", 1, DURABLE_WAIT_MS))
+    wait_f.add_done_callback(_consume)
     try:
         reply = await reply_f
-    finally:
         replicas = await wait_f
+    except redis.exceptions.ResponseError as exc:
+        if not reply_f.done() or reply_f.exception() is not None:
+            raise  # the script's own error
+        # A master demoted while the WAIT was pending (a failover: "UNBLOCKED ...
+        # instance state changed") answers it with an error: the write may be lost.
+        raise NotReplicated(f"the write's replication is unknown: {exc}") from None
+    except BaseException:
+        # The script failed, or the call was cancelled (a caller's timeout on a master
+        # that stopped answering): do not wait on the WAIT, which would hang as long.
+        wait_f.cancel()
+        raise
     if int(replicas) < 1:
         raise NotReplicated(f"no replica confirmed the write within {DURABLE_WAIT_MS} ms")
     return reply
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a WAIT's error nobody awaited (the script's failure came first)."""
+    if not future.cancelled():
+        future.exception()

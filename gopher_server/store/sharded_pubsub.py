@@ -5,7 +5,9 @@ the shard owning that slot (a classic PUBLISH is copied to every node of the clu
 whoever listens). The hub therefore holds one connection per master that owns one of
 its channels and SSUBSCRIBEs each channel where its slot lives. When any of them is
 lost (a failover, the slot moved) all are closed and the hub subscribes afresh from
-the refreshed slot map, then wakes every stream, as after any reconnect.
+the refreshed slot map, then wakes every stream, as after any reconnect. A master that
+stops answering without closing its connection is dropped once the routes see its
+replica promoted (store/cluster.py ClusterRoutes.on_replaced).
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class ShardedPubSub:
     def __init__(self, routes: ClusterRoutes) -> None:
         self._routes = routes
         self._subscribers: dict[tuple[str, int], Subscriber] = {}
+        # A master that froze (SIGSTOP, a partition) keeps its connection open and
+        # sends no `sunsubscribe` until it wakes: once the routes saw a replica take its
+        # slots, drop the subscription there so `serve` ends and subscribes afresh.
+        routes.on_replaced.append(self._replaced)
+
+    def _replaced(self, address: tuple[str, int]) -> None:
+        subscriber = self._subscribers.get(address)
+        if subscriber is not None:
+            subscriber.close()
 
     async def serve(
         self, channels: Iterable[str], on_message: OnMessage, on_live: Callable[[], None]

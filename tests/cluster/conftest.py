@@ -16,9 +16,11 @@ from gopher_server.embedded_cluster import ClusterStartError, EmbeddedCluster
 NODE_TIMEOUT_MS = 2000  # short, so failover tests are quick; production uses 15000
 
 
-def start_cluster(masters: int, replicas: int) -> EmbeddedCluster:
+def start_cluster(masters: int, replicas: int, appendonly: bool = False) -> EmbeddedCluster:
     """A started cluster, or a skip (a failure under CI) with the reason it cannot start."""
-    cluster = EmbeddedCluster(masters, replicas, node_timeout_ms=NODE_TIMEOUT_MS)
+    cluster = EmbeddedCluster(
+        masters, replicas, node_timeout_ms=NODE_TIMEOUT_MS, appendonly=appendonly
+    )
     try:
         return cluster.start(timeout_s=40)
     except (OSError, ClusterStartError) as exc:  # FileNotFoundError: no binary at all

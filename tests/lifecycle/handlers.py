@@ -22,11 +22,19 @@ def runs_key(job_id: str) -> str:
     return f"test:runs:{job_id}"
 
 
+RUN_LOG_KEY = "test:runlog"  # "<unix time> <pid> <job id>" per run of a logged job
+
+
 @registry.handler("record")
 def record(job: Job) -> dict[str, Any]:
-    """Record the run, then sleep `payload.sleep_s` seconds (default 0), but only in
-    the first `payload.slow_runs` executions (default: every one)."""
+    """Record the run (and log it when `payload.log_run`), then sleep `payload.sleep_s`
+    seconds (default 0), but only in the first `payload.slow_runs` executions (default:
+    every one)."""
     run_number = _record.rpush(runs_key(job.id), f"{os.getpid()}:{job.attempt}")
+    if job.payload.get("log_run"):
+        # One timeline of every run (when, which worker, which job) for tests that
+        # measure when work resumed after a fault, worker by worker.
+        _record.rpush(RUN_LOG_KEY, f"{time.time():.3f} {os.getpid()} {job.id}")
     if int(run_number) <= int(job.payload.get("slow_runs", 1_000)):
         time.sleep(float(job.payload.get("sleep_s", 0)))
     return {"pid": os.getpid()}
