@@ -5,9 +5,10 @@ FAILOVER on a replica, SIGSTOPs a master past twice the node timeout, and SIGKIL
 broker and a worker.
 
 After every fault the interrupted partitions complete jobs again, and every worker
-runs jobs again, within node timeout + 5 s; a promoted replica, which never had the
-scripts loaded, answered NOSCRIPT and the brokers fell back to EVAL; each partition's
-control channel has both brokers subscribed on its new master.
+runs jobs again, within node timeout + 5 s (a frozen master: before it wakes, see
+`_recovery_budget`); a promoted replica, which never had the scripts loaded, answered
+NOSCRIPT and the brokers fell back to EVAL; each partition's control channel has both
+brokers subscribed on its new master.
 
 With --durable-ack (WAIT 1 after every script) no acknowledged job is lost: every one
 SUCCEEDED, ran, never succeeded twice, and every re-run is explained by a lost lease.
@@ -15,7 +16,8 @@ Without it, acknowledged writes a master had not yet passed on die with it: the 
 counts the acknowledged jobs that vanished and requires them to be few and
 acknowledged just before a fault of their partition's master.
 
-Run with -s to see the figures per fault. Bounded for CI: about a minute per mode.
+Run with -s to see the figures per fault (docs/durability.md#on-redis-cluster quotes
+them). Bounded for CI: about 30 s per mode on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -67,7 +69,10 @@ def start_cluster_with_aof() -> EmbeddedCluster:
 
 
 def _wait_resumed(rig: FailoverRig, fault: Fault) -> None:
-    wait_until(lambda: rig.resumed(fault), 30, f"work resumed after {fault.name}")
+    try:
+        wait_until(lambda: rig.resumed(fault), 30, f"work resumed after {fault.name}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {fault.line()}\n{rig.output()}") from None
 
 
 def _noscript_handled(rig: FailoverRig, fault: Fault) -> tuple[int, int]:
@@ -91,20 +96,23 @@ def _brokers_subscribed(rig: FailoverRig, fault: Fault) -> bool:
     return True
 
 
+def _subscriptions_moved(rig: FailoverRig, fault: Fault) -> None:
+    wait_until(lambda: _brokers_subscribed(rig, fault), 10, f"subscriptions moved ({fault.name})")
+
+
 def _run_faults(rig: FailoverRig) -> list[str]:
     """Inject the faults in sequence, each once the previous one's effects are over;
     returns one line per fault for the report."""
     lines = []
-    busy = 0  # partition 0: the submitters' keys land in every partition alike
+    busy = 0  # every partition gets the same share of the keyed submits: any is busy
     fault = rig.kill_master(busy)
     _wait_resumed(rig, fault)
     noscript, evals = _noscript_handled(rig, fault)
     # The promoted replica never ran SCRIPT LOAD: the first EVALSHA there fails, the
     # broker sends EVAL, and work resumed (above), so the fallback worked.
     assert noscript >= 1 and evals >= 1, (noscript, evals)
-    wait_until(lambda: _brokers_subscribed(rig, fault), 10, "subscriptions moved")
+    _subscriptions_moved(rig, fault)
     lines.append(f"{fault.line()}; NOSCRIPT {noscript}, EVAL {evals} on the new master")
-
     for inject in (
         lambda: rig.graceful_failover(busy),
         lambda: rig.stop_master(busy),
@@ -113,7 +121,7 @@ def _run_faults(rig: FailoverRig) -> list[str]:
         fault = inject()
         _wait_resumed(rig, fault)
         if fault.promoted is not None:
-            wait_until(lambda f=fault: _brokers_subscribed(rig, f), 10, "subscriptions moved")  # type: ignore[misc]
+            _subscriptions_moved(rig, fault)
         lines.append(fault.line())
     return lines
 
@@ -122,7 +130,7 @@ def _recovery_budget(rig: FailoverRig, fault: Fault) -> float:
     """Seconds after the fault by which work must have resumed.
 
     Node timeout + 5 s, except for a frozen master. Redis takes longer to promote the
-    replica of a SIGSTOP'd master than of a killed one (5.4-6.3 s against 3.7-4.5 s at
+    replica of a SIGSTOP'd master than of a killed one (4.5-6.3 s against 3.8-4.4 s at
     a 2 s node timeout), so there work must resume on the promoted replica while the
     old master is still frozen, as behind a network partition: before the SIGCONT.
     With --durable-ack the promoted replica has no replica of its own until the old
@@ -196,7 +204,7 @@ def test_durable_ack_loses_no_acknowledged_job(
     rig: FailoverRig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, _ = _run(rig, capsys)
-    assert out.acked > 500
+    assert out.acked > 300  # the workload ran through the faults
     assert not out.missing, f"acknowledged jobs lost: {out.missing[:10]}"
     assert not out.unsettled, f"not succeeded: {out.unsettled[:10]}"
     assert not out.never_ran, f"succeeded without running: {out.never_ran[:10]}"
@@ -211,7 +219,7 @@ def test_without_durable_ack_losses_stay_in_the_failover_window(
     rig: FailoverRig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, submitters = _run(rig, capsys)
-    assert out.acked > 500
+    assert out.acked > 300  # the workload ran through the faults
     with capsys.disabled():
         print(f"  acknowledged jobs lost in failovers: {len(out.missing)}")
     assert len(out.missing) <= MAX_LOSSES, out.summary()
