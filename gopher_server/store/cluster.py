@@ -259,14 +259,21 @@ class ClusterScripts:
         for attempt in range(_REDIRECTS + 1):
             address = self.routes.node_of(key)
             try:
-                if not self.routes.raw:
-                    node = self.routes.client.get_node(host=address[0], port=address[1])
-                    return await self.routes.client.execute_command(*command, target_nodes=node)
-                return await self.routes.pipe_to(address).execute(*command)
+                # Bounded like a script: a stream's dispatch reads every partition.
+                async with asyncio.timeout(CALL_TIMEOUT_S):
+                    if not self.routes.raw:
+                        node = self.routes.client.get_node(host=address[0], port=address[1])
+                        return await self.routes.client.execute_command(*command, target_nodes=node)
+                    return await self.routes.pipe_to(address).execute(*command)
             except MovedError:
                 if attempt == _REDIRECTS:
                     raise
                 await self.routes.refresh()
+            except TimeoutError:
+                self.routes.suspect(address)
+                raise redis.exceptions.TimeoutError(
+                    f"redis at {address[0]}:{address[1]} did not answer in {CALL_TIMEOUT_S}s"
+                ) from None
         raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
