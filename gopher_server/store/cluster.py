@@ -40,10 +40,11 @@ _REDIRECTS = 3
 # partition, a host that froze) would hold every call to it forever: the TCP
 # connection stays open. A script call waits this long, then fails like a lost
 # connection (it may have run, so it is never re-sent), and the slot map is re-read
-# until another master serves that node's slots. Above DURABLE_WAIT_MS, so WAIT 1
-# answers first. redis-py's own calls (reads, pipelines, the slot map refresh) get the
-# same socket timeout: at 5 s, streams whose dispatch read a frozen master's inflight
-# set waited for it to wake (tests/cluster/test_failover.py), past the failover.
+# until another master serves that node's slots (tests/cluster/test_failover.py:
+# without this, work on a frozen master's partitions waited for it to wake, however
+# long after its replica took over). Above DURABLE_WAIT_MS, so WAIT 1 answers first.
+# redis-py's own calls get the same socket timeout: the slot map refresh asks the
+# seeds in turn, and a frozen one would hold it (and every call waiting on it).
 CALL_TIMEOUT_S = 2.0
 # While a master is suspected: how often the slot map is re-read, and for how long.
 _WATCH_EVERY_S = 0.25
