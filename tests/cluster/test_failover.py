@@ -130,7 +130,7 @@ def _recovery_budget(rig: FailoverRig, fault: Fault) -> float:
     """Seconds after the fault by which work must have resumed.
 
     Node timeout + 5 s, except for a frozen master. Redis takes longer to promote the
-    replica of a SIGSTOP'd master than of a killed one (4.5-6.3 s against 3.8-4.4 s at
+    replica of a SIGSTOP'd master than of a killed one (4.5-6.4 s against 3.3-4.5 s at
     a 2 s node timeout), so there work must resume on the promoted replica while the
     old master is still frozen, as behind a network partition: before the SIGCONT.
     With --durable-ack the promoted replica has no replica of its own until the old
