@@ -353,6 +353,8 @@ def sections(results: dict[str, Any]) -> list[str]:
     """The results as Markdown lines (tables, charts, verdicts, model, errors)."""
     plan = results["plan"]
     out = [_header(results), ""]
+    if results.get("note"):  # a dated remark added to the JSON by hand, e.g. a regression
+        out += [f"**Note.** {results['note']}", ""]
     notes = reading(results)
     if notes:
         out += ["Reading this run:", "", *notes, ""]

@@ -423,8 +423,10 @@ def test_verdicts_efficiency_model_and_report_from_runs() -> None:
     assert by_s[24]["eta_bal"] == 0.5
     results["model"] = model
     results["verdicts"] = list(verdicts.values())
+    results["note"] = "measured before a regression"
     text = report_cluster.markdown(results)
     assert text.startswith(report_cluster.START) and report_cluster.HEADING in text
+    assert "**Note.** measured before a regression" in text
     assert "m0 ran" in text  # the control slot's master, cluster-2 and cluster-3
     assert "no (m0, m1, m2)" in text
     assert "cluster-1 #2" in text
