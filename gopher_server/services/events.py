@@ -12,7 +12,8 @@ from gopher_server.errors import InvalidArgument
 from gopher_server.store import events
 from gopher_server.store.store import Store
 
-_FEED_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+# An entry id; a partitioned namespace's entries also name their partition.
+_FEED_ID = re.compile(r"^\d{1,20}(-\d{1,20}(-\d{1,3})?)?$")
 # A partitioned feed's token: the last id read in each partition (store/events.py).
 _MERGED_TOKEN = re.compile(r"^v2:\d{1,20}-\d{1,20}(,\d{1,20}-\d{1,20}){0,255}$")
 DEFAULT_LIMIT = 100

@@ -3,12 +3,14 @@
 
 With several partitions a page is the merge of every partition's stream by entry id
 (Redis' clock in ms, then a sequence): exact within a partition, and across partitions
-as exact as the masters' clocks agree. Its token is `v2:` and the last id read in each
-partition, so paging never skips or repeats an entry; a plain `<ms>[-<seq>]` token
-still works and means "after that moment" in every partition."""
+as exact as the masters' clocks agree. An entry's id is then `<ms>-<seq>-<partition>`
+(two partitions' streams can hand out the same `<ms>-<seq>`), and resuming after it
+continues the merge exactly there. A page's token is `v2:` and the last id read in
+each partition; a plain `<ms>[-<seq>]` still means "after that moment" everywhere."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import redis.exceptions
@@ -49,8 +51,8 @@ async def read_events(store: Store, after_id: str = "", limit: int = 100) -> Fee
     on from ("0-0" for an empty feed, so the next read starts at its beginning)."""
     if not store.single:
         return await _read_merged(store, after_id, limit)
-    if after_id.startswith(_V2):
-        raise ValueError("after_id is a token from a partitioned namespace")
+    if after_id.startswith(_V2) or after_id.count("-") > 1:
+        raise ValueError("after_id is a token or id from a partitioned namespace")
     key = store.keys.events()
     if not after_id:
         newest: list[Any] = await store.redis.xrevrange(key, "+", "-", count=limit) or []
@@ -76,14 +78,30 @@ def _positions(store: Store, after_id: str) -> list[str]:
         if len(ids) == count and all(_valid(i) for i in ids):
             return ids
         raise ValueError("after_id is not a token from a previous page")
+    parts = after_id.split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and int(parts[2]) < count:
+        # After one entry of the merge: where it stands among equal ids, the merge
+        # orders partitions by index, so later partitions still have that id to read.
+        ms, seq, k = (int(p) for p in parts)
+        before = f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{_MAX_SEQ}" if ms else "0-0"
+        return [f"{ms}-{seq}" if j <= k else before for j in range(count)]
     if not _valid(after_id):
         raise ValueError("after_id must be '<ms>', '<ms>-<seq>' or a token from a previous page")
     return [after_id] * count
 
 
+_MAX_SEQ = 2**64 - 1
+
+
 def _valid(entry_id: str) -> bool:
     ms, _, seq = entry_id.partition("-")
     return ms.isdigit() and (not seq or seq.isdigit())
+
+
+def _merged_entry(k: int, entry_id: Any, fields: dict[Any, Any]) -> FeedEntry:
+    """A partition's entry as the merge shows it: its id names the partition."""
+    entry = _entry(entry_id, fields)
+    return replace(entry, id=f"{entry.id}-{k}")
 
 
 async def _read_merged(store: Store, after_id: str, limit: int) -> FeedPage:
@@ -94,7 +112,9 @@ async def _read_merged(store: Store, after_id: str, limit: int) -> FeedPage:
 
         pages = await store.each_part(newest_in)
         tagged = [
-            (_id_key(text(i)), k, _entry(i, f)) for k, page in enumerate(pages) for i, f in page
+            (_id_key(text(i)), k, _merged_entry(k, i, f))
+            for k, page in enumerate(pages)
+            for i, f in page
         ]
         chosen = sorted(tagged, key=lambda t: (t[0], t[1]))[-limit:] if limit else []
         # Whatever of a partition is not in the page is older than all of it: the
@@ -108,10 +128,14 @@ async def _read_merged(store: Store, after_id: str, limit: int) -> FeedPage:
         return await store.redis.xrange(part.keys.events(), start, "+", count=limit) or []
 
     pages = await store.each_part(after_in)
-    tagged = [(_id_key(text(i)), k, _entry(i, f)) for k, page in enumerate(pages) for i, f in page]
+    tagged = [
+        (_id_key(text(i)), k, _merged_entry(k, i, f))
+        for k, page in enumerate(pages)
+        for i, f in page
+    ]
     chosen = sorted(tagged, key=lambda t: (t[0], t[1]))[:limit]
-    for _, k, entry in chosen:
-        positions[k] = entry.id
+    for key, k, _ in chosen:
+        positions[k] = f"{key[0]}-{key[1]}"
     oldest = await store.each_part(lambda part: _oldest_if_trimmed(store, part.keys.events()))
     truncated = any(
         o is not None and _id_key(o) > _id_key(p)

@@ -7,6 +7,7 @@ records and get plain records back. Time comes from the injected clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,7 +16,9 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gopher_server.clock import Clock
 from gopher_server.errors import TooLarge
@@ -52,6 +55,33 @@ _PACK = {name: contract.pack for name, contract in c.CONTRACT.items()}
 # How long the set of rate-limited types (which decides where their jobs go) is reused.
 _LIMITED_TTL_S = 2.0
 T = TypeVar("T")
+# The fewest free slots a partition is offered in a cross-partition dispatch's first
+# pass (fewer calls when a worker has few slots; each partition still gets its turn).
+_MIN_SHARE = 4
+
+
+@dataclass
+class _Gathered:
+    """What one cross-partition dispatch has leased so far, and what held it back."""
+
+    leases: list[Lease] = field(default_factory=list)
+    wait_ms: int = 0
+    last_wait_ms: int = 0
+    rate_limited: int = 0
+    limited_types: set[str] = field(default_factory=set)
+
+    def add(self, result: DispatchResult) -> None:
+        self.leases += result.leases
+        self.last_wait_ms = result.wait_ms
+        self.wait(result.wait_ms)
+        self.rate_limited += result.rate_limited
+        self.limited_types.update(result.limited_types)
+
+    def wait(self, wait_ms: int) -> None:
+        if wait_ms:
+            self.wait_ms = min(self.wait_ms or wait_ms, wait_ms)
+
+
 # Outcome codes that end a lease (its permit, if it had one, goes back).
 _ACK_ENDED = {"ok"}
 _NACK_ENDED = {"enqueued", "retrying", "dead"}
@@ -445,55 +475,98 @@ class Store:
         return await self._spread(to, self.hints.candidates(to.job_types))
 
     async def _spread(self, to: DispatchTarget, candidates: Sequence[int]) -> DispatchResult:
-        """Dispatch to `to` from the candidate partitions in turn until its free slots
-        are taken. A worker's leases are counted per partition (its inflight set in
-        each), so each call is given the capacity left after the other partitions'."""
+        """Dispatch to `to` from the candidate partitions until its free slots are
+        taken. A worker's leases are counted per partition (its inflight set in each),
+        so each call is given the capacity left after the other partitions'.
+
+        Every candidate first gets a share of the free slots, so a type that lives in
+        few partitions (a limited type at its home, a trickle beside a flood spread
+        everywhere) gets its turn in every dispatch rather than whenever its partition
+        happens to come first; what is left then goes to the partitions that filled
+        their share."""
         if not candidates:
             return DispatchResult([], 0, 0)
         lock = self._stream_locks.setdefault(to.session_id, asyncio.Lock())
         async with lock:
             counts = await self.inflight_counts(to.worker_id)
             free = to.capacity - sum(counts)
-            leases: list[Lease] = []
-            wait_ms, limited = 0, 0
-            limited_types: set[str] = set()
+            got = _Gathered()
             # Strict order across partitions: every partition's high first, then
             # normal, then low. Weighted: each partition serves its own pattern, and
             # the union keeps the weights (statistically; docs/scaling.md).
             passes = [(p,) for p in PRIORITIES] if self.settings.strict_priority else [PRIORITIES]
-            short = dict.fromkeys(candidates, 0)
+            dry = dict.fromkeys(candidates, 0)
             capped = await self._limited_types()
+            # A limited type's jobs live at its home: the home goes first and may fill
+            # every free slot, or the type's rate is bounded by how often a dispatch
+            # happens to reach its home (a flood elsewhere would cut it short).
+            homes = {self.layout.key_partition(t) for t in to.job_types if t in capped}
+            candidates = sorted(candidates, key=lambda k: k not in homes)
             for only in passes:
+                share = max(_MIN_SHARE, -(-free // len(candidates)))
+                filled: list[int] = []
                 for k in candidates:
                     if free <= 0:
                         break
-                    lent, held_back = await self._lend(k, to.job_types, capped, free)
-                    args = self._dispatch_args(
-                        replace(to, capacity=counts[k] + free),
-                        only,
-                        grants_text({t: n for t, (_, n) in lent.items()}),
-                    )
-                    part = self.parts[k]
-                    got = self._dispatch_result(await self._run("dispatch", args, part=part))
-                    await self._settle(k, lent, got.leases)
-                    if held_back:
-                        wait_ms = min(wait_ms or held_back, held_back)
-                        limited_types.update(t for t in lent if not lent[t][1])
-                    leases += got.leases
-                    counts[k] += len(got.leases)
-                    if got.wait_ms:
-                        wait_ms = min(wait_ms or got.wait_ms, got.wait_ms)
-                    limited += got.rate_limited
-                    limited_types.update(got.limited_types)
-                    # Short with nothing held back: its queues of these types ran dry.
-                    # (A hold or a breaker makes a dispatch short without that.)
-                    short[k] += len(got.leases) < free and not got.wait_ms
-                    free -= len(got.leases)
+                    want = free if k in homes else min(free, share)
+                    took = await self._dispatch_in(k, to, only, want, counts, capped, got)
+                    if took < 0:  # that partition's master is away: keep what we have
+                        break
+                    free -= took
+                    if took == want:
+                        filled.append(k)
+                    elif not got.last_wait_ms:
+                        # Short with nothing held back: its queues of these types ran
+                        # dry (a hold or a breaker makes a dispatch short without that).
+                        dry[k] += 1
+                for k in filled:
+                    if free <= 0:
+                        break
+                    took = await self._dispatch_in(k, to, only, free, counts, capped, got)
+                    if took < 0:
+                        break
+                    free -= took
             self._counts[to.session_id] = counts
-            for k, times in short.items():
+            for k, times in dry.items():
                 if times == len(passes):
-                    self.hints.drained(k, set(to.job_types) - limited_types)
-            return DispatchResult(leases, wait_ms, limited, tuple(sorted(limited_types)))
+                    self.hints.drained(k, set(to.job_types) - got.limited_types)
+            limited_types = tuple(sorted(got.limited_types))
+            return DispatchResult(got.leases, got.wait_ms, got.rate_limited, limited_types)
+
+    async def _dispatch_in(
+        self,
+        k: int,
+        to: DispatchTarget,
+        only: Sequence[str],
+        want: int,
+        counts: list[int],
+        capped: frozenset[str],
+        got: _Gathered,
+    ) -> int:
+        """One dispatch into partition k for up to `want` jobs (with permits for the
+        limited types homed elsewhere); adds what it leased to `got` and `counts`,
+        returns how many, or -1 when Redis failed and this call already holds leases
+        from other partitions: those are returned rather than lost with an error (a
+        lease never shown to its worker waits out its TTL)."""
+        try:
+            lent, held_back = await self._lend(k, to.job_types, capped, want)
+            grants = grants_text({t: n for t, (_, n) in lent.items()})
+            args = self._dispatch_args(replace(to, capacity=counts[k] + want), only, grants)
+            raw = await self._run("dispatch", args, part=self.parts[k])
+        except (RedisConnectionError, RedisTimeoutError):
+            if not got.leases:
+                raise
+            return -1
+        result = self._dispatch_result(raw)
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+            # Unsettled, the reservation lapses on its own (docs/scaling.md).
+            await self._settle(k, lent, result.leases)
+        counts[k] += len(result.leases)
+        got.add(result)
+        if held_back:
+            got.wait(held_back)
+            got.limited_types.update(t for t, (_, n) in lent.items() if not n)
+        return len(result.leases)
 
     async def _lend(
         self, k: int, job_types: Sequence[str], limited: frozenset[str], free: int
@@ -613,11 +686,9 @@ class Store:
     ) -> tuple[list[tuple[str, str]], DispatchResult | None]:
         retention = self.settings.finished_retention_ms
         if not self.single:
-            ids = [it[0] for it in items]
-            if to is not None and to.session_id in self._counts:
-                groups = self._by_part(ids)
-                if len(groups) == 1 and -1 not in groups:
-                    return await self._ack_refilling(next(iter(groups)), items, to)
+            # The refill is a dispatch over every partition that may have work, not a
+            # refill inside the ack's script: that kept a stream in the partition it
+            # acked in, serving its low jobs while others held high ones.
             outcomes = await self._scatter(
                 [it[0] for it in items],
                 items,
@@ -631,25 +702,6 @@ class Store:
             return self._outcomes(await self._run("ack", retention, items, None), len(items)), None
         raw = await self._run("ack", retention, items, self._dispatch_args(to))
         return self._outcomes(raw[0], len(items)), self._dispatch_result(raw[1])
-
-    async def _ack_refilling(
-        self, k: int, items: Sequence[tuple[str, int, str]], to: DispatchTarget
-    ) -> tuple[list[tuple[str, str]], DispatchResult]:
-        """Ack items all of partition k and refill the acking stream from k in the same
-        script, sized from the stream's counts of the other partitions."""
-        retention = self.settings.finished_retention_ms
-        async with self._stream_locks.setdefault(to.session_id, asyncio.Lock()):
-            counts = self._counts[to.session_id]
-            capacity = max(0, to.capacity - (sum(counts) - counts[k]))
-            args = self._dispatch_args(replace(to, capacity=capacity))
-            raw = await self._run("ack", retention, items, args, part=self.parts[k])
-            outcomes = self._outcomes(raw[0], len(items))
-            dispatched = self._dispatch_result(raw[1])
-            await self._give_back(k, [it[0] for it in items], outcomes, _ACK_ENDED)
-            done = sum(code == "ok" for code, _ in outcomes)
-            counts[k] = max(0, counts[k] - done) + len(dispatched.leases)
-        # Follow-ups an ack makes ready are announced ("w <type>") like any new work.
-        return outcomes, dispatched
 
     async def _ack_in(
         self, part: Partition, batch: list[tuple[str, int, str]]

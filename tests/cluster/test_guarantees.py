@@ -3,8 +3,7 @@
 observed through the public APIs only.
 
 Figures worth knowing (rates achieved, peaks, shares, waits) are printed; run with
-`-s` to see them. Guarantees that do not hold yet are xfails (strict but for one)
-whose reason says what was measured and why.
+`-s` to see them.
 """
 
 from __future__ import annotations
@@ -258,18 +257,6 @@ def limited_worker_registry(
     return registry
 
 
-@pytest.mark.xfail(
-    strict=False,  # since 72cc3d5 it sometimes reaches the rate: see the reason
-    reason="a rate-limited type beside a flood of other types in every partition is"
-    " under-served. Before 72cc3d5: 21-32/s of a 40/s limit in every run (one server:"
-    " 40.2/s on the same load; the cluster without the flood: 40.2/s): the type lives"
-    " at its home partition only, and Store._spread gives the free slots to the first"
-    " candidate partition (rotating over all 6), so home got 145 of 984 dispatch calls"
-    " in 7 s, mostly with 1-2 free slots. Since 72cc3d5 (ack refills stay in the acked"
-    " partition): 13-40/s beside 12,000 flood jobs, depending on whether a stream happens"
-    " to stick to the home, and beside 24,000 none started within 20 s (starved)."
-    " The cross-partition type rotation of scale-out.md 7.3 is missing.",
-)
 async def test_a_global_rate_limit_holds_beside_a_flood_in_every_partition(
     brokers: Brokers,
 ) -> None:
@@ -364,14 +351,6 @@ PRIORITY_OF = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regression in 72cc3d5: an ack refill dispatches only from the acked jobs'"
-    " partition (Store._ack_refilling), so a stream stays in a partition after that"
-    " partition's high jobs ran out and serves its normal and low ones: leased shares"
-    " 33.8/33.4/32.8% while every priority is still queued (before 72cc3d5: 50.00/33.33/"
-    "16.67% over 14,000 leases of 30,000 jobs, 9 s).",
-)
 async def test_weighted_priorities_keep_3_2_1_over_30k_jobs(brokers: Brokers) -> None:
     per_priority = 10_000
     started = brokers.start(3)
@@ -427,13 +406,6 @@ def next_index(items: list[str], value: str, nth: int) -> int:
     raise AssertionError(f"fewer than {nth} {value!r}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regression in 72cc3d5: an ack refill (Store._ack_refilling) leases the acked"
-    " partition's normal jobs while other partitions still hold high ones: the first"
-    " normal is served at position 29-34 of 600, with over 160 high jobs still queued"
-    " (before 72cc3d5: exactly 200 high, then 200 normal, then 200 low).",
-)
 async def test_strict_priority_across_partitions(brokers: Brokers) -> None:
     started = brokers.start(3, strict_priority=True)
     served: list[str] = []
@@ -521,14 +493,6 @@ async def trickle_beside_flood(brokers: Brokers) -> list[int]:
     return overtaken
 
 
-@pytest.mark.xfail(
-    strict=False,  # the regression's waits vary widely: p99 under the bound in 2 of 14 runs
-    reason="regression in 72cc3d5: under a flood, streams refill only from the partitions"
-    " they ack in (Store._ack_refilling) and never park, so a type held in one partition"
-    " runs only when a stream happens to be there: p99 1,800-10,000 bulk jobs (2-13 s)"
-    " started before a ping, and in one run every ping waited for the flood to drain"
-    " (before 72cc3d5: p99 136-976 bulk jobs, 0.1-0.9 s).",
-)
 async def test_no_type_starves_beside_a_flood_over_every_partition(brokers: Brokers) -> None:
     overtaken = await trickle_beside_flood(brokers)
     # Served while the flood is still there, never queued behind it: starvation would
@@ -536,14 +500,6 @@ async def test_no_type_starves_beside_a_flood_over_every_partition(brokers: Brok
     assert percentile(overtaken, 99) <= FLOOD // 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a type pinned to one partition waits far longer beside a flood spread over all"
-    " 6 than on one server (24-32 bulk jobs, 29-81 ms, started before a ping at p99): before"
-    " 72cc3d5 136-976 (its partition got about 1/6 of the dispatch calls; scale-out.md"
-    " 7.3's cross-partition type rotation is missing), since 72cc3d5 3,800-10,000 (see the"
-    " starvation xfail).",
-)
 async def test_a_pinned_trickle_waits_no_longer_than_on_one_server(brokers: Brokers) -> None:
     overtaken = await trickle_beside_flood(brokers)
     # One server: p99 24-32 bulk jobs; allow twice that plus change (3 x 24 slots).
@@ -691,13 +647,6 @@ async def test_events_feed_is_merged_and_resumable_on_any_broker(brokers: Broker
     assert list(again.events) == [] and again.last_id == end
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a FeedEvent's id is its partition's stream id, so two partitions' events can"
-    " carry the same id; resuming after one (FeedEvent.id: 'pass as after_id to read on',"
-    " gopherctl events --after) reads 'after that id in every partition' and skips the"
-    " other partitions' events with the same id. Paging by last_id (the v2 token) is exact.",
-)
 async def test_resuming_after_any_event_id_skips_nothing(brokers: Brokers) -> None:
     started = brokers.start(1)
     async with clients_of(started) as clients:

@@ -42,7 +42,7 @@ async def test_small_type_is_not_starved_by_a_flood_one_at_a_time(store: Store) 
     assert await ready_ids(store, "normal", "trickle") == []
 
 
-@pytest.mark.one_partition
+@pytest.mark.one_partition  # across partitions: a bounded wait, not one call (cluster tests)
 async def test_small_type_is_not_starved_by_a_flood_in_one_batch(store: Store) -> None:
     await submit_many(store, 1000, "a", job_type="flood")
     await submit_many(store, 10, "b", job_type="trickle")
@@ -50,6 +50,7 @@ async def test_small_type_is_not_starved_by_a_flood_in_one_batch(store: Store) -
     assert [lease.type for lease in result.leases].count("trickle") == 10
 
 
+@pytest.mark.one_partition  # across partitions the rotation is per partition: 8/11/11
 async def test_fairness_rotates_over_three_types(store: Store) -> None:
     for name in ("x", "y", "z"):
         await submit_many(store, 100, name, job_type=name)
