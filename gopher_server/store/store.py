@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
@@ -184,13 +185,16 @@ class Store:
         self._turn = random.randrange(self.layout.count)
         self._limited: frozenset[str] = frozenset()
         self._limited_at = -_LIMITED_TTL_S
-        # One cross-partition dispatch at a time per stream, so the free slots it
-        # computes from every partition's count cannot be spent twice.
-        self._stream_locks: dict[str, asyncio.Lock] = {}
-        # Per stream, its worker's leases per partition as this broker last counted
-        # them (updated by its own dispatches and acks). Hand-offs and refills size
-        # their one-script dispatch from it: other brokers' acks only lower the true
-        # counts, so it errs towards fewer jobs, never more.
+        # One cross-partition dispatch at a time per worker (all its streams on this
+        # broker), so the free slots it computes from every partition's count cannot
+        # be spent twice. Weak: a lock lives while a dispatch holds it.
+        self._worker_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        # Per worker, its leases per partition as this broker last counted them
+        # (updated by its own dispatches and acks). Dispatches size themselves from it
+        # while it leaves free slots: other brokers' acks only lower the true counts,
+        # so it errs towards fewer jobs, never more (a full count is read afresh).
         self._counts: dict[str, list[int]] = {}
         self.permits = Permits(lambda k, values: self._run("permit", *values, part=self.parts[k]))
         # Called with the workers whose slots an ack or nack freed; the broker wakes its
@@ -344,7 +348,7 @@ class Store:
                 raw, dispatched = raw[0], self._dispatch_result(raw[1])
             return [SubmitResult(*row) for row in _SUBMITTED(raw)], dispatched
         placed = await self._place(jobs)
-        if to is not None and len(placed) == 1 and to.session_id in self._counts:
+        if to is not None and len(placed) == 1 and to.worker_id in self._counts:
             ((k, batch),) = placed.items()
             return await self._submit_handing_off(k, [job for _, job in batch], to)
         results: list[SubmitResult | None] = [None] * len(jobs)
@@ -368,8 +372,8 @@ class Store:
     ) -> tuple[list[SubmitResult], DispatchResult]:
         """Submit into partition k and, in the same script, dispatch to the parked
         stream `to` (the one-partition hand-off), sized from the stream's counts."""
-        async with self._stream_locks.setdefault(to.session_id, asyncio.Lock()):
-            counts = self._counts[to.session_id]
+        async with self._worker_lock(to.worker_id):
+            counts = self._counts[to.worker_id]
             capacity = counts[k] + max(0, to.capacity - sum(counts))
             handoff = self._dispatch_args(replace(to, capacity=capacity))
             raw = await self._run_creating(
@@ -486,9 +490,8 @@ class Store:
         their share."""
         if not candidates:
             return DispatchResult([], 0, 0)
-        lock = self._stream_locks.setdefault(to.session_id, asyncio.Lock())
-        async with lock:
-            counts = await self.inflight_counts(to.worker_id)
+        async with self._worker_lock(to.worker_id):
+            counts = await self._known_counts(to)
             free = to.capacity - sum(counts)
             got = _Gathered()
             # Strict order across partitions: every partition's high first, then
@@ -502,8 +505,11 @@ class Store:
             # happens to reach its home (a flood elsewhere would cut it short).
             homes = {self.layout.key_partition(t) for t in to.job_types if t in capped}
             candidates = sorted(candidates, key=lambda k: k not in homes)
+            # With one type there is nothing to be fair between: a partition that has
+            # work takes every free slot (one script call, not one per partition).
+            few = len(to.job_types) == 1
             for only in passes:
-                share = max(_MIN_SHARE, -(-free // len(candidates)))
+                share = free if few else max(_MIN_SHARE, -(-free // len(candidates)))
                 filled: list[int] = []
                 for k in candidates:
                     if free <= 0:
@@ -526,12 +532,28 @@ class Store:
                     if took < 0:
                         break
                     free -= took
-            self._counts[to.session_id] = counts
+            self._counts[to.worker_id] = counts
             for k, times in dry.items():
                 if times == len(passes):
                     self.hints.drained(k, set(to.job_types) - got.limited_types)
             limited_types = tuple(sorted(got.limited_types))
             return DispatchResult(got.leases, got.wait_ms, got.rate_limited, limited_types)
+
+    def _worker_lock(self, worker_id: str) -> asyncio.Lock:
+        lock = self._worker_locks.get(worker_id)
+        if lock is None:
+            lock = self._worker_locks[worker_id] = asyncio.Lock()
+        return lock
+
+    async def _known_counts(self, to: DispatchTarget) -> list[int]:
+        """The worker's leases per partition: this broker's own count when it leaves
+        free slots (it only ever errs high: acks elsewhere lower the truth, and this
+        broker counts its own leases and acks), else a fresh read of every partition
+        (one SCARD each), so a stream never stays parked on a stale count."""
+        counts = self._counts.get(to.worker_id)
+        if counts is not None and sum(counts) < to.capacity:
+            return list(counts)
+        return await self.inflight_counts(to.worker_id)
 
     async def _dispatch_in(
         self,
@@ -697,11 +719,24 @@ class Store:
             )
             if to is None:
                 return outcomes, None
+            self._count_acks(to.worker_id, [it[0] for it in items], outcomes)
             return outcomes, await self._spread(to, self.hints.candidates(to.job_types))
         if to is None:
             return self._outcomes(await self._run("ack", retention, items, None), len(items)), None
         raw = await self._run("ack", retention, items, self._dispatch_args(to))
         return self._outcomes(raw[0], len(items)), self._dispatch_result(raw[1])
+
+    def _count_acks(
+        self, worker_id: str, ids: Sequence[str], outcomes: Sequence[tuple[str, str]]
+    ) -> None:
+        """Lower a worker's counts by its acks this broker ran."""
+        counts = self._counts.get(worker_id)
+        if counts is None:
+            return
+        for job_id, (code, _) in zip(ids, outcomes, strict=True):
+            part = self.part_of(job_id)
+            if code == "ok" and part is not None and counts[part.index] > 0:
+                counts[part.index] -= 1
 
     async def _ack_in(
         self, part: Partition, batch: list[tuple[str, int, str]]
@@ -787,8 +822,7 @@ class Store:
 
     async def release(self, worker_id: str, session_id: str) -> list[tuple[str, str]]:
         """Recover the jobs leased through one closed stream; (job id, new state) each."""
-        self._stream_locks.pop(session_id, None)
-        self._counts.pop(session_id, None)
+        self._counts.pop(worker_id, None)  # its next dispatch counts afresh
 
         async def release_in(part: Partition) -> list[tuple[str, str]]:
             released = _ID_STATE(await self._run("release", worker_id, session_id, part=part))
