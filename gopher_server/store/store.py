@@ -7,19 +7,15 @@ records and get plain records back. Time comes from the injected clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gopher_server.clock import Clock
 from gopher_server.errors import TooLarge
@@ -30,7 +26,6 @@ from gopher_server.store.hints import Hints
 from gopher_server.store.job_hash import PayloadChunking
 from gopher_server.store.keys import PRIORITIES, Keys
 from gopher_server.store.partitions import Layout
-from gopher_server.store.permits import Permits, grants_text, holder
 from gopher_server.store.pubsub import PubSub, PubSubLike
 from gopher_server.store.records import (
     DispatchResult,
@@ -45,6 +40,7 @@ from gopher_server.store.records import (
 )
 from gopher_server.store.schema import decode_event, decode_job
 from gopher_server.store.scripts import Scripts
+from gopher_server.store.spread import ACK_ENDED, NACK_ENDED, Spread
 
 # Reply readers, built once from the scripts' declared reply shapes.
 _SUBMITTED = c.row_reader(c.SUBMITTED)
@@ -56,36 +52,6 @@ _PACK = {name: contract.pack for name, contract in c.CONTRACT.items()}
 # How long the set of rate-limited types (which decides where their jobs go) is reused.
 _LIMITED_TTL_S = 2.0
 T = TypeVar("T")
-# The fewest free slots a partition is offered in a cross-partition dispatch's first
-# pass (fewer calls when a worker has few slots; each partition still gets its turn).
-_MIN_SHARE = 4
-
-
-@dataclass
-class _Gathered:
-    """What one cross-partition dispatch has leased so far, and what held it back."""
-
-    leases: list[Lease] = field(default_factory=list)
-    wait_ms: int = 0
-    last_wait_ms: int = 0
-    rate_limited: int = 0
-    limited_types: set[str] = field(default_factory=set)
-
-    def add(self, result: DispatchResult) -> None:
-        self.leases += result.leases
-        self.last_wait_ms = result.wait_ms
-        self.wait(result.wait_ms)
-        self.rate_limited += result.rate_limited
-        self.limited_types.update(result.limited_types)
-
-    def wait(self, wait_ms: int) -> None:
-        if wait_ms:
-            self.wait_ms = min(self.wait_ms or wait_ms, wait_ms)
-
-
-# Outcome codes that end a lease (its permit, if it had one, goes back).
-_ACK_ENDED = {"ok"}
-_NACK_ENDED = {"enqueued", "retrying", "dead"}
 
 
 class ScriptRunner(Protocol):
@@ -182,21 +148,10 @@ class Store:
         self._common_for: StoreSettings | None = None
         self._common_tail: list[list[Any]] = []
         self.hints = Hints(self.layout.count)
+        self.spread = Spread(self)
         self._turn = random.randrange(self.layout.count)
         self._limited: frozenset[str] = frozenset()
         self._limited_at = -_LIMITED_TTL_S
-        # One cross-partition dispatch at a time per worker (all its streams on this
-        # broker), so the free slots it computes from every partition's count cannot
-        # be spent twice. Weak: a lock lives while a dispatch holds it.
-        self._worker_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        # Per worker, its leases per partition as this broker last counted them
-        # (updated by its own dispatches and acks). Dispatches size themselves from it
-        # while it leaves free slots: other brokers' acks only lower the true counts,
-        # so it errs towards fewer jobs, never more (a full count is read afresh).
-        self._counts: dict[str, list[int]] = {}
-        self.permits = Permits(lambda k, values: self._run("permit", *values, part=self.parts[k]))
         # Called with the workers whose slots an ack or nack freed; the broker wakes its
         # streams of those workers without waiting for the pub/sub announcement.
         self.slots_freed: Callable[[Sequence[str]], None] = lambda worker_ids: None
@@ -348,7 +303,7 @@ class Store:
                 raw, dispatched = raw[0], self._dispatch_result(raw[1])
             return [SubmitResult(*row) for row in _SUBMITTED(raw)], dispatched
         placed = await self._place(jobs)
-        if to is not None and len(placed) == 1 and to.worker_id in self._counts:
+        if to is not None and len(placed) == 1 and to.worker_id in self.spread.counts:
             ((k, batch),) = placed.items()
             return await self._submit_handing_off(k, [job for _, job in batch], to)
         results: list[SubmitResult | None] = [None] * len(jobs)
@@ -364,7 +319,7 @@ class Store:
                 self.hints.mark(k, job.type)
 
         await asyncio.gather(*(write(k, batch) for k, batch in placed.items()))
-        dispatched = None if to is None else await self._spread(to, list(placed))
+        dispatched = None if to is None else await self.spread.run(to, list(placed))
         return [r for r in results if r is not None], dispatched
 
     async def _submit_handing_off(
@@ -372,8 +327,8 @@ class Store:
     ) -> tuple[list[SubmitResult], DispatchResult]:
         """Submit into partition k and, in the same script, dispatch to the parked
         stream `to` (the one-partition hand-off), sized from the stream's counts."""
-        async with self._worker_lock(to.worker_id):
-            counts = self._counts[to.worker_id]
+        async with self.spread.lock(to.worker_id):
+            counts = self.spread.counts[to.worker_id]
             capacity = counts[k] + max(0, to.capacity - sum(counts))
             handoff = self._dispatch_args(replace(to, capacity=capacity))
             raw = await self._run_creating(
@@ -476,160 +431,7 @@ class Store:
         to = DispatchTarget(worker_id, session_id, capacity, tuple(job_types))
         if self.single:
             return self._dispatch_result(await self._run("dispatch", self._dispatch_args(to)))
-        return await self._spread(to, self.hints.candidates(to.job_types))
-
-    async def _spread(self, to: DispatchTarget, candidates: Sequence[int]) -> DispatchResult:
-        """Dispatch to `to` from the candidate partitions until its free slots are
-        taken. A worker's leases are counted per partition (its inflight set in each),
-        so each call is given the capacity left after the other partitions'.
-
-        Every candidate first gets a share of the free slots, so a type that lives in
-        few partitions (a limited type at its home, a trickle beside a flood spread
-        everywhere) gets its turn in every dispatch rather than whenever its partition
-        happens to come first; what is left then goes to the partitions that filled
-        their share."""
-        if not candidates:
-            return DispatchResult([], 0, 0)
-        async with self._worker_lock(to.worker_id):
-            counts = await self._known_counts(to)
-            free = to.capacity - sum(counts)
-            got = _Gathered()
-            # Strict order across partitions: every partition's high first, then
-            # normal, then low. Weighted: each partition serves its own pattern, and
-            # the union keeps the weights (statistically; docs/scaling.md).
-            passes = [(p,) for p in PRIORITIES] if self.settings.strict_priority else [PRIORITIES]
-            dry = dict.fromkeys(candidates, 0)
-            capped = await self._limited_types()
-            # A limited type's jobs live at its home: the home goes first and may fill
-            # every free slot, or the type's rate is bounded by how often a dispatch
-            # happens to reach its home (a flood elsewhere would cut it short).
-            homes = {self.layout.key_partition(t) for t in to.job_types if t in capped}
-            candidates = sorted(candidates, key=lambda k: k not in homes)
-            # With one type there is nothing to be fair between: a partition that has
-            # work takes every free slot (one script call, not one per partition).
-            few = len(to.job_types) == 1
-            for only in passes:
-                share = free if few else max(_MIN_SHARE, -(-free // len(candidates)))
-                filled: list[int] = []
-                for k in candidates:
-                    if free <= 0:
-                        break
-                    want = free if k in homes else min(free, share)
-                    took = await self._dispatch_in(k, to, only, want, counts, capped, got)
-                    if took < 0:  # that partition's master is away: keep what we have
-                        break
-                    free -= took
-                    if took == want:
-                        filled.append(k)
-                    elif not got.last_wait_ms:
-                        # Short with nothing held back: its queues of these types ran
-                        # dry (a hold or a breaker makes a dispatch short without that).
-                        dry[k] += 1
-                for k in filled:
-                    if free <= 0:
-                        break
-                    took = await self._dispatch_in(k, to, only, free, counts, capped, got)
-                    if took < 0:
-                        break
-                    free -= took
-            self._counts[to.worker_id] = counts
-            for k, times in dry.items():
-                if times == len(passes):
-                    self.hints.drained(k, set(to.job_types) - got.limited_types)
-            limited_types = tuple(sorted(got.limited_types))
-            return DispatchResult(got.leases, got.wait_ms, got.rate_limited, limited_types)
-
-    def _worker_lock(self, worker_id: str) -> asyncio.Lock:
-        lock = self._worker_locks.get(worker_id)
-        if lock is None:
-            lock = self._worker_locks[worker_id] = asyncio.Lock()
-        return lock
-
-    async def _known_counts(self, to: DispatchTarget) -> list[int]:
-        """The worker's leases per partition: this broker's own count when it leaves
-        free slots (it only ever errs high: acks elsewhere lower the truth, and this
-        broker counts its own leases and acks), else a fresh read of every partition
-        (one SCARD each), so a stream never stays parked on a stale count."""
-        counts = self._counts.get(to.worker_id)
-        if counts is not None and sum(counts) < to.capacity:
-            return list(counts)
-        return await self.inflight_counts(to.worker_id)
-
-    async def _dispatch_in(
-        self,
-        k: int,
-        to: DispatchTarget,
-        only: Sequence[str],
-        want: int,
-        counts: list[int],
-        capped: frozenset[str],
-        got: _Gathered,
-    ) -> int:
-        """One dispatch into partition k for up to `want` jobs (with permits for the
-        limited types homed elsewhere); adds what it leased to `got` and `counts`,
-        returns how many, or -1 when Redis failed and this call already holds leases
-        from other partitions: those are returned rather than lost with an error (a
-        lease never shown to its worker waits out its TTL)."""
-        try:
-            lent, held_back = await self._lend(k, to.job_types, capped, want)
-            grants = grants_text({t: n for t, (_, n) in lent.items()})
-            args = self._dispatch_args(replace(to, capacity=counts[k] + want), only, grants)
-            raw = await self._run("dispatch", args, part=self.parts[k])
-        except (RedisConnectionError, RedisTimeoutError):
-            if not got.leases:
-                raise
-            return -1
-        result = self._dispatch_result(raw)
-        with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
-            # Unsettled, the reservation lapses on its own (docs/scaling.md).
-            await self._settle(k, lent, result.leases)
-        counts[k] += len(result.leases)
-        got.add(result)
-        if held_back:
-            got.wait(held_back)
-            got.limited_types.update(t for t, (_, n) in lent.items() if not n)
-        return len(result.leases)
-
-    async def _lend(
-        self, k: int, job_types: Sequence[str], limited: frozenset[str], free: int
-    ) -> tuple[dict[str, tuple[str, int]], int]:
-        """Permits from their homes for the limited types partition k may have work
-        of (store/permits.py): {type: (reservation, lent)}, and the shortest wait
-        until a rate-limited one may go when one lent nothing."""
-        lent: dict[str, tuple[str, int]] = {}
-        wait = 0
-        for job_type in job_types:
-            home = self.layout.key_partition(job_type)
-            if job_type in limited and home != k and self.hints.may_have(k, (job_type,)):
-                rid, granted, wait_ms = await self.permits.acquire(home, job_type, free)
-                lent[job_type] = (rid, granted)
-                if wait_ms:
-                    wait = min(wait or wait_ms, wait_ms)
-        return lent, wait
-
-    async def _settle(
-        self, k: int, lent: dict[str, tuple[str, int]], leases: Sequence[Lease]
-    ) -> None:
-        """Settle each reservation with the leases it let through."""
-        for job_type, (rid, granted) in lent.items():
-            if granted:
-                used = [x for x in leases if x.type == job_type]
-                home = self.layout.key_partition(job_type)
-                await self.permits.settle(home, job_type, rid, granted, k, used)
-
-    async def _give_back(
-        self, k: int, ids: Sequence[str], outcomes: Sequence[tuple[str, str]], ended: set[str]
-    ) -> None:
-        """Return the permits of off-home leases of limited types that just ended."""
-        if self.single:
-            return
-        limited = await self._limited_types()
-        by_type: dict[str, list[str]] = {}
-        for job_id, (code, job_type) in zip(ids, outcomes, strict=True):
-            if code in ended and job_type in limited and self.layout.key_partition(job_type) != k:
-                by_type.setdefault(job_type, []).append(holder(k, job_id))
-        for job_type, holders in by_type.items():
-            await self.permits.release(self.layout.key_partition(job_type), job_type, holders)
+        return await self.spread.run(to, self.hints.candidates(to.job_types))
 
     async def refresh_hints(self) -> set[str]:
         """Read every partition's ready-type sets into the hints; return the types newly
@@ -719,31 +521,19 @@ class Store:
             )
             if to is None:
                 return outcomes, None
-            self._count_acks(to.worker_id, [it[0] for it in items], outcomes)
-            return outcomes, await self._spread(to, self.hints.candidates(to.job_types))
+            self.spread.count_acks(to.worker_id, [it[0] for it in items], outcomes)
+            return outcomes, await self.spread.run(to, self.hints.candidates(to.job_types))
         if to is None:
             return self._outcomes(await self._run("ack", retention, items, None), len(items)), None
         raw = await self._run("ack", retention, items, self._dispatch_args(to))
         return self._outcomes(raw[0], len(items)), self._dispatch_result(raw[1])
-
-    def _count_acks(
-        self, worker_id: str, ids: Sequence[str], outcomes: Sequence[tuple[str, str]]
-    ) -> None:
-        """Lower a worker's counts by its acks this broker ran."""
-        counts = self._counts.get(worker_id)
-        if counts is None:
-            return
-        for job_id, (code, _) in zip(ids, outcomes, strict=True):
-            part = self.part_of(job_id)
-            if code == "ok" and part is not None and counts[part.index] > 0:
-                counts[part.index] -= 1
 
     async def _ack_in(
         self, part: Partition, batch: list[tuple[str, int, str]]
     ) -> list[tuple[str, str]]:
         raw = await self._run("ack", self.settings.finished_retention_ms, batch, None, part=part)
         outcomes = self._outcomes(raw, len(batch))
-        await self._give_back(part.index, [it[0] for it in batch], outcomes, _ACK_ENDED)
+        await self.spread.give_back(part.index, [it[0] for it in batch], outcomes, ACK_ENDED)
         return outcomes
 
     async def nack(self, items: Sequence[NackItem]) -> list[str]:
@@ -785,7 +575,7 @@ class Store:
         )
         self.hints.unknown(part.index)  # handed back or retried at once: ready again
         outcomes = self._outcomes(raw, len(records))
-        await self._give_back(part.index, [r[0] for r in records], outcomes, _NACK_ENDED)
+        await self.spread.give_back(part.index, [r[0] for r in records], outcomes, NACK_ENDED)
         return outcomes
 
     def _outcomes(self, raw: list[str], n: int) -> list[tuple[str, str]]:
@@ -801,28 +591,14 @@ class Store:
         async def extend_in(part: Partition, batch: list[tuple[str, int, int]]) -> list[Any]:
             raw = await self._run("extend", self.settings.default_lease_ms, batch, part=part)
             rows = _EXTENDED(raw)
-            await self._extend_permits(part.index, batch, rows)
+            await self.spread.extend_permits(part.index, batch, rows)
             return [(code, deadline) for code, deadline, _ in rows]
 
         return await self._scatter([it[0] for it in items], items, extend_in, ("missing", 0))
 
-    async def _extend_permits(
-        self, k: int, batch: Sequence[tuple[str, int, int]], rows: Sequence[Any]
-    ) -> None:
-        """Extended off-home leases of limited types extend their permits."""
-        if self.single:
-            return
-        limited = await self._limited_types()
-        by_type: dict[str, list[tuple[str, int]]] = {}
-        for (job_id, _, _), (code, deadline, job_type) in zip(batch, rows, strict=True):
-            if code == "ok" and job_type in limited and self.layout.key_partition(job_type) != k:
-                by_type.setdefault(job_type, []).append((holder(k, job_id), int(deadline)))
-        for job_type, holders in by_type.items():
-            await self.permits.extend(self.layout.key_partition(job_type), job_type, holders)
-
     async def release(self, worker_id: str, session_id: str) -> list[tuple[str, str]]:
         """Recover the jobs leased through one closed stream; (job id, new state) each."""
-        self._counts.pop(worker_id, None)  # its next dispatch counts afresh
+        self.spread.counts.pop(worker_id, None)  # its next dispatch counts afresh
 
         async def release_in(part: Partition) -> list[tuple[str, str]]:
             released = _ID_STATE(await self._run("release", worker_id, session_id, part=part))
