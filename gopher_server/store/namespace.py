@@ -18,7 +18,7 @@ from gopher_server.store.cluster import ClusterRoutes, ClusterScripts, cluster_c
 from gopher_server.store.connection import RedisTls, connect
 from gopher_server.store.job_hash import PayloadChunking, read_chunking
 from gopher_server.store.keys import Keys
-from gopher_server.store.partitions import DEFAULT_CLUSTER_PARTITIONS, Layout
+from gopher_server.store.partitions import DEFAULT_CLUSTER_PARTITIONS, MAX_PARTITIONS, Layout
 from gopher_server.store.scripts import SCRIPT_NAMES, Scripts, script_source
 from gopher_server.store.sharded_pubsub import ShardedPubSub
 from gopher_server.store.store import Store, StoreSettings
@@ -53,6 +53,10 @@ async def resolve_layout(redis: Any, prefix: str, requested: int, default: int) 
     disagrees with the stored count is refused: moving jobs between layouts is not
     something a start may do behind the operator's back. One partition is the layout
     of a namespace with no record, so a single-partition start writes nothing."""
+    if not 0 <= requested <= MAX_PARTITIONS:
+        raise LayoutMismatch(
+            f"--partitions must be between 1 and {MAX_PARTITIONS}, got {requested}"
+        )
     keys = Keys(prefix)
     key = keys.layout()
     wanted = requested or default

@@ -18,7 +18,6 @@ master then holds P/S partitions, instead of the 5/4/7 a naive `p0..p15` gives o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from redis.crc import key_slot
@@ -101,13 +100,3 @@ class Layout:
         """The partition a name hashes to (an idempotency key, a limited type's home):
         the same text always lands in the same partition."""
         return slot_of(text) % self.count if self.count > 1 else 0
-
-    def masters_share(self, slot_owners: Iterable[tuple[int, int, str]]) -> dict[str, list[int]]:
-        """Partitions per master, given (first slot, last slot, master) ranges."""
-        ranges = list(slot_owners)
-        out: dict[str, list[int]] = {}
-        for k, tag in enumerate(self.tags):
-            slot = slot_of(tag)
-            owner = next((m for lo, hi, m in ranges if lo <= slot <= hi), "")
-            out.setdefault(owner, []).append(k)
-        return out
