@@ -52,12 +52,6 @@ class Hints:
         if self._unknown[partition]:
             self._empty[partition] |= types
 
-    def settle(self, partition: int, ready_types: Iterable[str]) -> None:
-        """A summary read the partition's ready types: exactly these may have work."""
-        self._types[partition] = set(ready_types)
-        self._empty[partition].clear()
-        self._unknown[partition] = False
-
     def add(self, partition: int, ready_types: Iterable[str]) -> set[str]:
         """A summary read these types' ready sets in `partition`; return the types that
         were not hinted there (their streams should look)."""
