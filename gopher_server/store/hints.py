@@ -12,6 +12,7 @@ A wrong hint costs one script call; a missing one costs at most a summary interv
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 
@@ -24,7 +25,6 @@ class Hints:
         # Unknown partitions: any type may have work except those in _empty.
         self._unknown = [True] * partitions
         self._empty: list[set[str]] = [set() for _ in range(partitions)]
-        self._turn = 0
 
     def mark(self, partition: int, job_type: str) -> None:
         """Partition `partition` may have ready jobs of `job_type`."""
@@ -69,9 +69,13 @@ class Hints:
         return any(t in types for t in job_types)
 
     def candidates(self, job_types: Iterable[str]) -> list[int]:
-        """Partitions that may have work of these types, starting at a rotating one so
-        that streams spread over the partitions rather than all draining the first."""
+        """Partitions that may have work of these types, starting at a random one so
+        that dispatches drain every partition evenly. Random, not a rotation: a
+        broker's dispatches come in cycles (a worker's refills and wake-ups, the
+        other workers'), and a counter stepping 3 per cycle over 6 partitions starts
+        only at two of them, which drained twice as fast and bent the weighted
+        priorities of the namespace (a counter per worker aliased as well)."""
         wanted = list(job_types)
-        start = self._turn = (self._turn + 1) % self.partitions
+        start = random.randrange(self.partitions)
         order = [(start + i) % self.partitions for i in range(self.partitions)]
         return [k for k in order if self.may_have(k, wanted)]

@@ -115,7 +115,10 @@ class Spread:
                     if took < 0:  # that partition's master is away: keep what we have
                         break
                     free -= took
-                    if took == want:
+                    # More than asked: this broker's count of the worker's leases there
+                    # was high (an expiry or another broker's ack lowered it), so the
+                    # script saw more free slots. Not dry either way.
+                    if took >= want:
                         filled.append(k)
                     elif not got.last_wait_ms:
                         # Short with nothing held back: its queues of these types ran

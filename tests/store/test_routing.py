@@ -34,11 +34,15 @@ async def test_small_type_is_not_starved_by_a_flood_one_at_a_time(store: Store) 
     await submit_many(store, 1000, "a", job_type="flood")
     await submit_many(store, 10, "b", job_type="trickle")
     served: list[str] = []
-    for _ in range(20):
+    # One partition alternates the types exactly: all 10 in 20 dispatches. Several
+    # alternate within each partition and a dispatch starts at a random one, so the
+    # trickle's wait is bounded (about 40 here), not exact; the flood is far from dry.
+    bound = 20 if store.single else 200
+    while served.count("trickle") < 10 and len(served) < bound:
         (lease,) = (await store.dispatch("w1", "s1", 1, ["flood", "trickle"])).leases
         await store.ack([(lease.job_id, lease.token, "{}")])
         served.append(lease.type)
-    assert served.count("trickle") == 10
+    assert served.count("trickle") == 10, len(served)
     assert await ready_ids(store, "normal", "trickle") == []
 
 
