@@ -166,11 +166,18 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
             results = []
         elif stream is None:
             results = await self.store.ack_detailed(items)
-        else:
+        elif self.store.single:
             # Refill the freed slots in the same call and write the new leases to the
             # worker's stream: no wake-up and dispatch round trip per batch of acks.
             results, dispatched = await self.store.ack_and_dispatch(items, target_of(stream))
             await hand_over(self.store, self.metrics, stream, dispatched)
+        else:
+            # With several partitions the refill is a dispatch of its own anyway
+            # (store/spread.py): the stream's loop runs it, so the worker's next acks
+            # need not wait on it. Run here, a refill waiting on one slow or stalled
+            # master held up every later ack and refill of the worker.
+            results = await self.store.ack_for_worker(items, request.worker_id)
+            self.hub.wake_worker(request.worker_id)
         self._count_acks(results)
         codes = [code for code, _ in results]
         return worker_service_pb2.AckJobsResponse(

@@ -131,7 +131,6 @@ class Spread:
                     if took < 0:
                         break
                     free -= took
-            self.counts[to.worker_id] = counts
             for k, times in dry.items():
                 if times == len(passes):
                     self.store.hints.drained(k, set(to.job_types) - got.limited_types)
@@ -148,11 +147,17 @@ class Spread:
         """The worker's leases per partition: this broker's own count when it leaves
         free slots (it only ever errs high: acks elsewhere lower the truth, and this
         broker counts its own leases and acks), else a fresh read of every partition
-        (one SCARD each), so a stream never stays parked on a stale count."""
+        (one SCARD each), so a stream never stays parked on a stale count.
+
+        The list is the one `count_acks` lowers, updated in place: a copy written
+        back after the dispatch would undo the acks counted meanwhile, and the count
+        would creep up until every dispatch was short and each full count cost a
+        read of every partition, waiting on the slowest master."""
         counts = self.counts.get(to.worker_id)
         if counts is not None and sum(counts) < to.capacity:
-            return list(counts)
-        return await self.store.inflight_counts(to.worker_id)
+            return counts
+        counts = self.counts[to.worker_id] = await self.store.inflight_counts(to.worker_id)
+        return counts
 
     async def _dispatch_in(
         self,

@@ -496,6 +496,17 @@ class Store:
         """Like `ack`, with each job's type: (code, type) per item."""
         return (await self._ack(items, None))[0]
 
+    async def ack_for_worker(
+        self, items: Sequence[tuple[str, int, str]], worker_id: str
+    ) -> list[tuple[str, str]]:
+        """`ack_detailed` for one worker's own acks; with several partitions its
+        counts drop by what it acked, so its next dispatch (the stream's, woken by
+        the caller) is sized without reading every partition (store/spread.py)."""
+        outcomes = (await self._ack(items, None))[0]
+        if not self.single:
+            self.spread.count_acks(worker_id, [it[0] for it in items], outcomes)
+        return outcomes
+
     async def ack_and_dispatch(
         self, items: Sequence[tuple[str, int, str]], to: DispatchTarget
     ) -> tuple[list[tuple[str, str]], DispatchResult]:

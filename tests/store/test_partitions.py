@@ -65,6 +65,24 @@ async def test_a_workers_capacity_holds_across_partitions(parted: Store) -> None
     assert sum(await parted.inflight_counts("w1")) == 5
 
 
+async def test_acks_counted_during_a_dispatch_are_kept(parted: Store) -> None:
+    # A worker's acks lower this broker's count of its leases while one of its
+    # dispatches walks the partitions; the dispatch must not undo them, or the count
+    # creeps up until every dispatch is short of the worker's free slots.
+    await parted.submit([new_job(f"a{n}") for n in range(4)])
+    first = (await parted.dispatch("w1", "s1", 8, ["email"])).leases
+    assert len(first) == 4
+    await parted.submit([new_job(f"b{n}") for n in range(4)])  # about 1 per partition
+    walking = asyncio.create_task(parted.dispatch("w1", "s1", 8, ["email"]))
+    await asyncio.sleep(0)  # the dispatch is under way, in its first partition
+    acked = await parted.ack_for_worker([(x.job_id, x.token, "{}") for x in first[:2]], "w1")
+    assert acked == [("ok", "email")] * 2
+    await walking
+    truth = await parted.inflight_counts("w1")
+    assert sum(truth) == 6
+    assert parted.spread.counts["w1"] == truth
+
+
 async def test_concurrent_dispatches_of_one_stream_never_exceed_its_capacity(
     parted: Store,
 ) -> None:
