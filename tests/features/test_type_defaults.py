@@ -364,8 +364,14 @@ def test_list_job_types_over_grpc_and_rest(broker: BrokerThread) -> None:
             "depth": 2,
             "known": True,
         }
-        # The worker left: still known, no live worker, no defaults.
-        email = next(t for t in client.list_job_types() if t.type == "email")
+
+        # The worker left (the broker notices its closed stream soon after): still
+        # known, no live worker, no defaults.
+        def email_once_left() -> apb.JobTypeInfo | None:
+            email = next(t for t in client.list_job_types() if t.type == "email")
+            return None if email.worker_ids else email
+
+        email = wait_until(email_once_left, 10, "the broker to see the worker's stream closed")
         assert (email.known, list(email.worker_ids), email.HasField("defaults")) == (
             True,
             [],
