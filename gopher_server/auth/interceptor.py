@@ -153,16 +153,25 @@ def _decode_guarded(handler: Handler, method: str) -> Handler:
 
     async def checked(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
         async for request in requests:
-            await check(request, context)
+            if isinstance(request, _Undecodable):  # no coroutine per message otherwise
+                await check(request, context)
             yield request
 
     async def bidi(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
         async for response in behavior(checked(requests, context), context):
             yield response
 
-    # grpc runs a streaming behavior as an async generator only if it is one.
-    wrapped = stream if inspect.isasyncgenfunction(behavior) else unary
-    return _handler_like(handler, bidi if guard_stream else wrapped, deserialize)
+    async def bidi_writer(requests: AsyncIterator[Any], context: Context) -> None:
+        # A reader/writer handler (SubmitJobStream) writes its own answers.
+        await behavior(checked(requests, context), context)
+
+    # grpc runs a streaming behavior as an async generator only if it is one; a
+    # coroutine streams through context.write.
+    if guard_stream:
+        guarded: Any = bidi if inspect.isasyncgenfunction(behavior) else bidi_writer
+    else:
+        guarded = stream if inspect.isasyncgenfunction(behavior) else unary
+    return _handler_like(handler, guarded, deserialize)
 
 
 class AuthInterceptor(_Base):

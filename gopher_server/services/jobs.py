@@ -80,6 +80,8 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self.metrics = metrics
         # No catalog given (a test's bare service): no defaults, every type unknown.
         self.catalog = catalog or TypeCatalog(store, int(config.worker_alive_s * 1000))
+        self._message_metrics: dict[str, tuple[Any, Any]] = {}  # status -> (count, latency)
+        self._submitted_children: dict[tuple[str, str], Any] = {}
 
     def shutdown(self) -> None:
         """End every SubmitJobStream once the requests it read are answered (before the
@@ -96,7 +98,7 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         debug = log.isEnabledFor(logging.DEBUG)
         for job, result in zip(jobs, results, strict=True):
             if not result.duplicate:
-                self.metrics.submitted.labels(self.metrics.type_label(job.type), job.priority).inc()
+                self._submitted(job.type, job.priority).inc()
             if debug:
                 log.debug(
                     "job %s (%s) submitted: %s%s",
@@ -106,6 +108,15 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
                     " (duplicate)" if result.duplicate else "",
                     extra={"job_id": result.job_id, "type": job.type, "state": result.state},
                 )
+
+    def _submitted(self, job_type: str, priority: str) -> Any:
+        # The counter's child per (type label, priority): labels() costs a lock and a
+        # lookup per call; type labels are capped, so this stays small.
+        key = (self.metrics.type_label(job_type), priority)
+        child = self._submitted_children.get(key)
+        if child is None:
+            child = self._submitted_children[key] = self.metrics.submitted.labels(*key)
+        return child
 
     @unary
     async def SubmitJob(
@@ -117,17 +128,26 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
         self,
         request_iterator: AsyncIterator[job_service_pb2.SubmitJobStreamRequest],
         context: Context,
-    ) -> AsyncIterator[job_service_pb2.SubmitJobStreamResponse]:
-        # grpc.aio streams an async generator's items, so this is one (not a return).
+    ) -> None:
+        # A coroutine, not an async generator: grpc.aio then lets the handler write its
+        # answers itself (context.write), as each submit finishes.
         stream = SubmitStream(self.submit_one, self.limiter, self._record_message, self.stopping)
-        async for answer in stream.serve(request_iterator, context):
-            yield answer
+        await stream.serve(request_iterator, context)
 
     def _record_message(self, code: str, took_s: float) -> None:
         # Each stream message counts as a request in gopher_grpc_requests_total (and its
-        # latency), so submits stay visible per message, not once per stream.
-        self.metrics.rpc_requests.labels("SubmitJobStream", code).inc()
-        self.metrics.rpc_latency.labels("SubmitJobStream").observe(took_s)
+        # latency), so submits stay visible per message, not once per stream. labels()
+        # takes a lock and a lookup per call; the children never change, so keep them.
+        children = self._message_metrics.get(code)
+        if children is None:
+            m = self.metrics
+            children = (
+                m.rpc_requests.labels("SubmitJobStream", code),
+                m.rpc_latency.labels("SubmitJobStream"),
+            )
+            self._message_metrics[code] = children
+        children[0].inc()
+        children[1].observe(took_s)
 
     async def submit_one(
         self, request: job_service_pb2.SubmitJobRequest, trace: str

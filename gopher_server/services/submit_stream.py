@@ -7,6 +7,12 @@ arrive, up to MAX_IN_FLIGHT at once; concurrent ones share Redis writes through 
 store's auto-pipeline (one write per event-loop turn). A refused request gets its
 status as an answer and the stream goes on; only the caller ending the stream (or
 the broker stopping) ends it.
+
+The handler uses grpc's reader/writer style: the task that produced an answer writes
+it (`context.write`, one at a time under a lock), instead of handing it through a
+queue to a response generator. For a caller sending one request at a time that saves
+an event-loop hop and the generator layers per message (the interceptors' wrappers
+included).
 """
 
 from __future__ import annotations
@@ -53,25 +59,24 @@ class SubmitStream:
         self.record = record
         self.limiter = limiter
         self.identity = caller.get()  # set by the auth interceptor for this call
-        self.answers: asyncio.Queue[pb.SubmitJobStreamResponse | None] = asyncio.Queue()
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.tasks: set[asyncio.Task[None]] = set()
+        # grpc takes one write at a time per call; answers finish in any order.
+        self.writing = asyncio.Lock()
 
     async def serve(
         self, requests: AsyncIterator[pb.SubmitJobStreamRequest], context: Context
-    ) -> AsyncIterator[pb.SubmitJobStreamResponse]:
-        """Yield one answer per request, in completion order, until the caller closes
-        its side and every answer is out."""
+    ) -> None:
+        """Answer every request, in completion order, until the caller closes its side
+        and every answer is out."""
         trace = stream_trace(context)
-        reader = asyncio.create_task(self._read(requests, trace))
+        reader = asyncio.create_task(self._read(requests, trace, context))
         # When the broker stops, stop reading, answer what was read and end the stream
         # (status OK), so the server's stop does not wait out its grace for an idle
         # stream; the client knows any request left unanswered was never processed.
         stop_watch = asyncio.create_task(self.stopping.wait())
         stop_watch.add_done_callback(lambda _: reader.cancel())
         try:
-            while (answer := await self.answers.get()) is not None:
-                yield answer
             await reader  # re-raises a failed read (e.g. a request that did not decode)
         finally:
             stop_watch.cancel()
@@ -79,27 +84,44 @@ class SubmitStream:
             for task in self.tasks:
                 task.cancel()
 
-    async def _read(self, requests: AsyncIterator[pb.SubmitJobStreamRequest], trace: str) -> None:
+    async def _read(
+        self, requests: AsyncIterator[pb.SubmitJobStreamRequest], trace: str, context: Context
+    ) -> None:
         try:
             async for request in requests:
                 await self.slots.acquire()
-                task = asyncio.create_task(self._answer(request, trace))
+                task = asyncio.create_task(self._answer(request, trace, context))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         except asyncio.CancelledError:
             if not self.stopping.is_set():
-                self.answers.put_nowait(None)
                 raise
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
-        except BaseException:
-            self.answers.put_nowait(None)
-            raise
         if self.tasks:
             await asyncio.gather(*list(self.tasks))
-        self.answers.put_nowait(None)
 
-    async def _answer(self, request: pb.SubmitJobStreamRequest, trace: str) -> None:
+    async def _answer(
+        self, request: pb.SubmitJobStreamRequest, trace: str, context: Context
+    ) -> None:
         started = time.perf_counter()
+        try:
+            answer = await self._outcome(request, trace)
+            # The slot is held until the answer is out, so a caller that stops reading
+            # is slowed by flow control rather than growing the broker's memory.
+            async with self.writing:
+                await context.write(answer)
+        except Exception as exc:  # the call ended under us: nobody is left to answer
+            log.debug("SubmitJobStream answer %d not sent: %r", request.sequence_id, exc)
+            return
+        finally:
+            self.slots.release()
+        code = _CODE_NAMES.get(answer.error.code, "UNKNOWN") if answer.HasField("error") else "OK"
+        self.record(code, time.perf_counter() - started)
+
+    async def _outcome(
+        self, request: pb.SubmitJobStreamRequest, trace: str
+    ) -> pb.SubmitJobStreamResponse:
+        """The answer to one request: its submit's, or the status it was refused with."""
         answer = pb.SubmitJobStreamResponse(sequence_id=request.sequence_id)
         try:
             wait_s = self.limiter.take(self.identity) if self.limiter is not None else 0.0
@@ -115,11 +137,7 @@ class SubmitStream:
         except Exception:  # a bug answers INTERNAL for this request; the stream goes on
             log.exception("SubmitJobStream request %d failed", request.sequence_id)
             _refuse(answer, status_proto(errors.GopherServerError("internal error")))
-        finally:
-            self.slots.release()
-        self.answers.put_nowait(answer)
-        code = _CODE_NAMES.get(answer.error.code, "UNKNOWN") if answer.HasField("error") else "OK"
-        self.record(code, time.perf_counter() - started)
+        return answer
 
 
 def _refuse(answer: pb.SubmitJobStreamResponse, status: Any) -> None:

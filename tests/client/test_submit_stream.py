@@ -76,6 +76,18 @@ def test_the_raw_stream_answers_each_request_by_sequence_id(broker: BrokerThread
     assert by_id[8].error.details  # BadRequest naming the field
 
 
+def test_a_message_that_does_not_decode_ends_the_stream_as_invalid_argument(
+    broker: BrokerThread,
+) -> None:
+    good = pb.SubmitJobStreamRequest(sequence_id=1, job=pb.SubmitJobRequest(type="email"))
+    with grpc.insecure_channel(broker.address) as channel:
+        stream = channel.stream_stream("/gopher.v1.JobService/SubmitJobStream", None, None)
+        with pytest.raises(grpc.RpcError) as caught:
+            list(stream(iter([good.SerializeToString(), b"\xff\xff\xff"]), timeout=10))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "does not decode" in (caught.value.details() or "")
+
+
 def test_threads_sharing_one_client_get_their_own_answers(
     broker: BrokerThread, redis_url: str
 ) -> None:
