@@ -1,6 +1,6 @@
 -- A job's history and the global events feed: every transition appends one entry to
 -- each (store/schema.py HISTORY_FIELDS and FEED_FIELDS name their keys) and tells the
--- job's watchers.
+-- job's watchers, if it has any (watch.lua marks a watched job).
 
 -- Per-minute throughput counters live this long: the last hour is read, and a
 -- counter outlives its hour by a margin.
@@ -11,12 +11,16 @@ local COUNTED = {succeeded = true, retrying = true, dead = true, cancelled = tru
 -- the entry stays tiny (one-letter fields, the error's kind only) and the stream is
 -- trimmed approximately (whole nodes, O(1) amortised). The entry id is Redis's own
 -- clock (always increasing); `t` is the injected time the job history also uses.
+-- A minute's counter field was just made (its count is this batch's): give the hash
+-- its TTL, once per field as before batching.
+local function throughput_counted(key, _, total, delta)
+  if total == delta then redis.call('EXPIRE', key, THROUGHPUT_TTL_S) end
+end
+
 local function feed(id, jtype, from, to, attempt, worker, etype)
-  if COUNTED[to] then  -- one HINCRBY per outcome; the TTL is set once per field
+  if COUNTED[to] then  -- one HINCRBY per outcome and type per call (_batch.lua)
     local tk = K_EVENTS .. ':m:' .. math.floor(NOW / 60000)
-    if redis.call('HINCRBY', tk, to .. '\t' .. (jtype or ''), 1) == 1 then
-      redis.call('EXPIRE', tk, THROUGHPUT_TTL_S)
-    end
+    later_hincrby(tk, to .. '\t' .. (jtype or ''), 1, throughput_counted)
   end
   if FEED_CAP <= 0 then return end
   local args = {'XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP, '*', 'j', id, 'y', jtype or '',
@@ -34,7 +38,11 @@ end
 
 -- Append a transition to the job's capped history and the events feed, and tell
 -- watchers. `err` is nil or a table {type=..., message=..., traceback=...}.
-local function record(id, jtype, from, to, attempt, worker, err)
+-- `watched` is the job's 'watch' field when the caller read it with the job hash: a
+-- job nobody ever watched (nil there, so false here) publishes nothing, which saves a
+-- command per transition on the hot paths (dispatch, ack). Left out (nil), the state
+-- is published: callers that did not read the field stay correct without it.
+local function record(id, jtype, from, to, attempt, worker, err, watched)
   local ev = {t = tostring(NOW), f = from, s = to, a = tonumber(attempt) or 0}
   if worker and worker ~= '' then ev.w = worker end
   if err then
@@ -47,5 +55,5 @@ local function record(id, jtype, from, to, attempt, worker, err)
     redis.call('LTRIM', hk, -HIST_CAP, -1)
   end
   feed(id, jtype, from, to, ev.a, worker, err and err.type)
-  redis.call(PUBLISH, P_EV .. id, to)
+  if watched ~= false then redis.call(PUBLISH, P_EV .. id, to) end
 end
