@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gopher_server.store import admin
+from gopher_server.store._text import scored
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
 from tests.store.helpers import new_job
@@ -37,7 +38,7 @@ async def test_a_batch_of_leases_and_acks_leaves_the_indexes_as_one_by_one(
     assert await redis.scard(keys.inflight("w1")) == 30
     assert await redis.hget(keys.type_active(), "email") == "30"
     assert {x.job_id: x.deadline_ms for x in leases} == {
-        i: int(s) for i, s in await redis.zrange(keys.leases(), 0, -1, withscores=True)
+        i: int(s) for i, s in scored(await redis.zrange(keys.leases(), 0, -1, withscores=True))
     }
     clock.advance(5)
     codes = await store.ack([(x.job_id, x.token, "{}") for x in leases])
@@ -45,7 +46,7 @@ async def test_a_batch_of_leases_and_acks_leaves_the_indexes_as_one_by_one(
     assert await redis.zcard(keys.leases()) == 0
     assert await redis.scard(keys.inflight("w1")) == 0
     assert await redis.hexists(keys.type_active(), "email") == 0  # a 0 count is removed
-    finished = await redis.zrange(keys.finished(), 0, -1, withscores=True)
+    finished = scored(await redis.zrange(keys.finished(), 0, -1, withscores=True))
     assert sorted(i for i, _ in finished) == sorted(x.job_id for x in leases)
     assert {s for _, s in finished} == {clock.now_ms()}
 
