@@ -51,11 +51,12 @@ local function run_for(cmd, key)
   return run
 end
 
--- Queue `cmd key ...` (ZADD with score, member pairs; ZREM, SADD, SREM, HDEL with
--- members): arguments of the same command on the same key are sent together.
-local function later(cmd, key, ...)
+-- Queue `cmd key a [b]` (ZADD key score member; ZREM, SADD, SREM, HDEL key member):
+-- arguments of the same command on the same key are sent together.
+local function later(cmd, key, a, b)
   local args = run_for(cmd, key).args
-  for _, v in ipairs({...}) do args[#args + 1] = v end
+  args[#args + 1] = a
+  if b ~= nil then args[#args + 1] = b end
 end
 
 -- Queue HINCRBY key field delta; increments of one field add up. `after(key, field,

@@ -187,7 +187,7 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
     local lease_ms = tonumber(f[6]) or default_lease
     local deadline = NOW + lease_ms
     redis.call('HSET', jk, 'state', 'active', 'token', token, 'attempt', attempt,
-      'started', NOW, 'wid', wid, 'sid', sid, 'deadline', deadline)
+      'started', NOW_TEXT, 'wid', wid, 'sid', sid, 'deadline', deadline)
     -- Sent once for the whole call (_batch.lua); admit() adds the pending counts.
     later('ZADD', K_LEASES, deadline, id)
     later('SADD', inflight, id)

@@ -61,8 +61,8 @@ for i = 1, n do
       unheld[f[3]] = true
       later('HDEL', K_HOLDS, f[3])
     end
-    redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW)
-    later('ZADD', K_FINISHED, NOW, id)
+    redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW_TEXT)
+    later('ZADD', K_FINISHED, NOW_TEXT, id)
     record(id, f[4], 'active', 'succeeded', f[5], f[3], nil, f[8] ~= false)
     follow_up(id, f[4], f[6], 'succeeded', 'result', result)
     if f[7] then member_final(f[7], id, f[4], 'succeeded', 'result', result) end
