@@ -12,7 +12,7 @@
 -- Runs of pending writes in first-use order: {cmd, key, members}; HINCRBY runs keep
 -- field -> delta (and the field order) plus an optional callback.
 local pending_runs = {}
-local pending_by = {}    -- cmd .. ' ' .. key -> run
+local pending_by = {}    -- cmd -> key -> run
 local pending_cmd = {}   -- key -> the command pending on it
 
 -- Most arguments per variadic call (unpack() has a stack limit).
@@ -39,13 +39,18 @@ local function flush_writes()
 end
 
 local function run_for(cmd, key)
-  if pending_cmd[key] and pending_cmd[key] ~= cmd then flush_writes() end
-  local id = cmd .. ' ' .. key
-  local run = pending_by[id]
+  local pending = pending_cmd[key]
+  if pending and pending ~= cmd then flush_writes() end
+  local runs = pending_by[cmd]
+  if not runs then
+    runs = {}
+    pending_by[cmd] = runs
+  end
+  local run = runs[key]
   if not run then
     run = {cmd = cmd, key = key, args = {}, fields = {}, delta = {}}
     pending_runs[#pending_runs + 1] = run
-    pending_by[id] = run
+    runs[key] = run
     pending_cmd[key] = cmd
   end
   return run
@@ -73,6 +78,6 @@ end
 
 -- The increment of `field` of hash `key` queued and not sent yet (0 for none).
 local function pending_hincrby(key, field)
-  local run = pending_by['HINCRBY ' .. key]
+  local run = pending_by.HINCRBY and pending_by.HINCRBY[key]
   return (run and run.delta[field]) or 0
 end

@@ -193,9 +193,12 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
     later('SADD', inflight, id)
     later_hincrby(K_ACTIVE, t, 1)
     record(id, t, 'enqueued', 'active', attempt, wid, nil, f[13] ~= false)
-    local row = {id, t, prio, join_payload(jk, f[4], f[12]), attempt, retries_of(f[5]), token,
-      deadline, lease_ms, f[7] or '0', f[8], f[9] or f[8], f[10] or '', f[11] or ''}
-    for _, v in ipairs(row) do jobs[#jobs + 1] = v end
+    local n = #jobs  -- the row (LEASE_FIELDS), appended in place
+    jobs[n + 1], jobs[n + 2], jobs[n + 3] = id, t, prio
+    jobs[n + 4], jobs[n + 5] = join_payload(jk, f[4], f[12]), attempt
+    jobs[n + 6], jobs[n + 7], jobs[n + 8] = retries_of(f[5]), token, deadline
+    jobs[n + 9], jobs[n + 10], jobs[n + 11] = lease_ms, f[7] or '0', f[8]
+    jobs[n + 12], jobs[n + 13], jobs[n + 14] = f[9] or f[8], f[10] or '', f[11] or ''
     return true
   end
 
