@@ -43,8 +43,8 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "_batch": (),  # deferred writes: one variadic command per key per call
     "_history": ("_batch",),  # job history, events feed, throughput counters
     "_announce": ("_batch",),  # control-channel wake-ups
-    "_queues": ("_announce",),  # ready lists
-    "_create": ("_job", "_queues", "_history"),  # creating jobs and follow-ups
+    "_queues": ("_batch", "_announce"),  # ready lists
+    "_create": ("_job", "_batch", "_queues", "_history"),  # creating jobs and follow-ups
     "_groups": ("_create",),  # fan-out / fan-in
     "_final": ("_history", "_create", "_groups"),  # follow-ups of an outcome, the DLQ
     "_leases": ("_batch", "_announce", "_queues", "_history", "_final"),  # leases ending

@@ -67,7 +67,7 @@ local function create_job(j)
     types_known[j.type] = true
     redis.call('SADD', K_TYPES, j.type)
   end
-  redis.call('ZADD', K_IDS, 0, j.id)
+  later('ZADD', K_IDS, 0, j.id)  -- one ZADD per call (_batch.lua)
   if j.idem ~= '' then
     redis.call('SET', P_IDEM .. j.idem, j.id, 'PX', IDEM_TTL)
     seen_idem[j.idem] = j.id

@@ -10,13 +10,15 @@ end
 local ready_typed = {}
 
 -- Put a job on its ready list (front = true for jobs handed back or recovered, which
--- already waited their turn once).
+-- already waited their turn once). The push is deferred (_batch.lua): a call's pushes
+-- onto one list go out as one command, in the same order; dispatch_to() flushes before
+-- it pops.
 local function push_ready(id, prio, jtype, front)
   local rk = ready_key(prio, jtype)
   if front then
-    redis.call('LPUSH', rk, id)
+    later('LPUSH', rk, id)
   else
-    redis.call('RPUSH', rk, id)
+    later('RPUSH', rk, id)
   end
   if not ready_typed[rk] then
     ready_typed[rk] = true
