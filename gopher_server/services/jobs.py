@@ -308,6 +308,9 @@ class JobService(job_service_pb2_grpc.JobServiceServicer):
     ) -> AsyncIterator[job_service_pb2.WatchJobResponse]:
         queue = await self.hub.watch(request.job_id)
         try:
+            # Subscribed first, marked next, read last: no transition falls between.
+            if request.job_id:
+                await self.store.watch_job(request.job_id)
             last_state = -1
             while True:
                 try:

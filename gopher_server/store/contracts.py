@@ -492,6 +492,12 @@ CONTRACTS: tuple[Contract, ...] = (
         ),
     ),
     Contract(
+        "watch",
+        "mark a job watched: from now on its transitions publish on its job channel",
+        (Arg("id", "str", "job id"),),
+        Reply("int", "1 when the job exists (and is now marked), else 0"),
+    ),
+    Contract(
         "run_now",
         "move one SCHEDULED or RETRYING job to its ready list at once",
         (Arg("id", "str", "job id"),),

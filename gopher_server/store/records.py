@@ -188,6 +188,7 @@ class JobRecord:
     parent_id: str
     group_id: str
     parent_group_id: str
+    watched: int
     events: list[HistoryEvent] = field(default_factory=list)
     history_whole: bool = True
 

@@ -103,6 +103,7 @@ JOB_FIELDS: tuple[HashField, ...] = (
     _F("parent", "parent_id", "str", "", doc="job whose outcome submitted it"),
     _F("grp", "group_id", "str", "", doc="group it is a member of"),
     _F("pgrp", "parent_group_id", "str", "", doc="group whose outcome submitted it"),
+    _F("watch", "watched", "int", 0, doc="1 once watched: transitions publish (lua/watch.lua)"),
 )
 JOB_FIELD = {f.attr: f for f in JOB_FIELDS}
 

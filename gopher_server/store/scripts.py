@@ -29,6 +29,7 @@ SCRIPT_NAMES = (
     "prune_holds",
     "submit_group",
     "run_now",
+    "watch",
     "filter_ids",
     "permit",
 )
@@ -39,22 +40,23 @@ SCRIPT_NAMES = (
 # libraries it needs, dependencies first, then its own file.
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "_job": (),  # the job hash's layout: defaults left out, payload chunks
-    "_history": (),  # job history, events feed, throughput counters
-    "_announce": (),  # control-channel wake-ups
-    "_queues": ("_announce",),  # ready lists
-    "_create": ("_job", "_queues", "_history"),  # creating jobs and follow-ups
+    "_batch": (),  # deferred writes: one variadic command per key per call
+    "_history": ("_batch",),  # job history, events feed, throughput counters
+    "_announce": ("_batch",),  # control-channel wake-ups
+    "_queues": ("_batch", "_announce"),  # ready lists
+    "_create": ("_job", "_batch", "_queues", "_history"),  # creating jobs and follow-ups
     "_groups": ("_create",),  # fan-out / fan-in
     "_final": ("_history", "_create", "_groups"),  # follow-ups of an outcome, the DLQ
-    "_leases": ("_announce", "_queues", "_history", "_final"),  # leases ending
+    "_leases": ("_batch", "_announce", "_queues", "_history", "_final"),  # leases ending
     "_limits": (),  # the cap on distinct job types
-    "_dispatch": ("_job", "_queues", "_history"),  # leasing ready jobs to a worker
+    "_dispatch": ("_job", "_batch", "_queues", "_history"),  # leasing ready jobs to a worker
 }
 
 # The libraries each script calls directly (their own dependencies come along).
 INCLUDES: dict[str, tuple[str, ...]] = {
     "submit": ("_limits", "_create", "_dispatch"),
     "dispatch": ("_dispatch",),
-    "ack": ("_leases", "_final", "_groups", "_dispatch"),
+    "ack": ("_batch", "_leases", "_final", "_groups", "_dispatch"),
     "nack": ("_job", "_leases", "_final"),
     "extend": (),
     "expire": ("_job", "_leases"),
@@ -67,6 +69,7 @@ INCLUDES: dict[str, tuple[str, ...]] = {
     "prune_holds": (),
     "submit_group": ("_limits", "_create", "_groups"),
     "run_now": ("_job", "_queues", "_history"),
+    "watch": (),
     "filter_ids": ("_job",),
     "permit": ("_announce",),
 }

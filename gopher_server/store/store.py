@@ -665,6 +665,15 @@ class Store:
             self.hints.unknown(part.index)
         return text(state), bool(int(moved))
 
+    async def watch_job(self, job_id: str) -> bool:
+        """Mark a job watched, so its transitions publish on its job channel from now
+        on (subscribe to the channel first, read the job after); False for an unknown
+        job. Unwatched jobs publish nothing: a command saved per transition."""
+        part = self.part_of(job_id)
+        if part is None:
+            return False
+        return bool(int(await self._run("watch", job_id, part=part)))
+
     async def requeue_dead(self, job_ids: Sequence[str]) -> int:
         """Requeue dead jobs with attempts reset; return how many moved."""
 

@@ -42,6 +42,7 @@ SAMPLES: dict[str, tuple[Any, ...]] = {
     "prune_holds": ("p:", 15_000),
     "submit_group": ("g1", "", "", (), (), (), "", 0, [new_job("m1"), new_job("m2")]),
     "run_now": ("j1",),
+    "watch": ("j1",),
     "filter_ids": ("", "email", "", "", True, ["j1", "nope"]),
     "permit": ("settle", "email", 2, "r1", 0, [("1:j1", 1_800_000_060_000)]),
 }

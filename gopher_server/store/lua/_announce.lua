@@ -21,9 +21,11 @@ local function with_freed(out)
   return out
 end
 
--- Publish the collected wake-ups: "w <type>" for new ready work, "s <worker>" for
--- freed slots. Brokers route them to their waiting streams.
+-- Send the call's deferred writes (_batch.lua), then publish the collected wake-ups:
+-- "w <type>" for new ready work, "s <worker>" for freed slots. Brokers route them to
+-- their waiting streams.
 local function announce()
+  flush_writes()
   for jtype, _ in pairs(woken_types) do control('w', jtype) end
   for wid, _ in pairs(freed_workers) do control('s', wid) end
 end

@@ -2,6 +2,8 @@
 
 -- Idempotency keys claimed earlier in this call (a batch may repeat one).
 local seen_idem = {}
+-- Job types this call added to the known types already (the set only grows).
+local types_known = {}
 
 -- Create one job from table `j` (every field a string; '' means "not set"): id, type,
 -- prio, payload, retries, run_at (ms, number; <= NOW means ready now), idem,
@@ -61,8 +63,11 @@ local function create_job(j)
   else
     push_ready(j.id, prio_of(j.prio), j.type, false)
   end
-  redis.call('SADD', K_TYPES, j.type)
-  redis.call('ZADD', K_IDS, 0, j.id)
+  if not types_known[j.type] then
+    types_known[j.type] = true
+    redis.call('SADD', K_TYPES, j.type)
+  end
+  later('ZADD', K_IDS, 0, j.id)  -- one ZADD per call (_batch.lua)
   if j.idem ~= '' then
     redis.call('SET', P_IDEM .. j.idem, j.id, 'PX', IDEM_TTL)
     seen_idem[j.idem] = j.id

@@ -59,6 +59,8 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
   local grants = {}
   for t, n in string.gmatch(grants_text, '([^,=]+)=(%d+)') do grants[t] = tonumber(n) end
   local ntypes = #types
+  -- What the call did before (an ack's freed slots, a submit's new jobs) is read below.
+  flush_writes()
   local inflight = P_INFLIGHT .. wid
   local free = capacity - redis.call('SCARD', inflight)
   local jobs = {}
@@ -102,6 +104,7 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
     if lim.c > 0 then
       -- At home, leases held elsewhere under permits count against the cap too.
       local held = tonumber(redis.call('HGET', K_ACTIVE, t) or '0')
+      held = held + pending_hincrby(K_ACTIVE, t)  -- leased earlier in this call
       held = held + redis.call('ZCOUNT', P_BUCKET .. t .. ':permits', NOW, '+inf')
       if held >= lim.c then return false end
     end
@@ -144,7 +147,7 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
   local cursor = {high = tonumber(cur[1]) or 0, normal = tonumber(cur[2]) or 0,
     low = tonumber(cur[3]) or 0}
   local cursor_moved = false
-
+  local taken, guard = 0, 0  -- jobs leased, loop turns
 
   -- Pop the next job id of priority p, rotating the first type tried so one flooding
   -- type cannot starve another of the same priority.
@@ -157,7 +160,7 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
       if not blocked[t] then
         local rk = ready_key(p, t)
         if not limits_of(t) then
-          local id = redis.call('LPOP', rk)
+          local id = pop_ready(rk, free - taken)
           if id then return id, t end
         elseif redis.call('LLEN', rk) > 0 then
           if admit(t) then
@@ -177,25 +180,28 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
   local function lease(id, prio, t)
     local jk = P_JOB .. id
     local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'payload', 'retries',
-      'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent', 'pn')
+      'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent', 'pn', 'watch')
     if f[1] ~= 'enqueued' then return false end
     local token = (tonumber(f[2]) or 0) + 1
     local attempt = (tonumber(f[3]) or 0) + 1
     local lease_ms = tonumber(f[6]) or default_lease
     local deadline = NOW + lease_ms
     redis.call('HSET', jk, 'state', 'active', 'token', token, 'attempt', attempt,
-      'started', NOW, 'wid', wid, 'sid', sid, 'deadline', deadline)
-    redis.call('ZADD', K_LEASES, deadline, id)
-    redis.call('SADD', inflight, id)
-    redis.call('HINCRBY', K_ACTIVE, t, 1)
-    record(id, t, 'enqueued', 'active', attempt, wid, nil)
-    local row = {id, t, prio, join_payload(jk, f[4], f[12]), attempt, retries_of(f[5]), token,
-      deadline, lease_ms, f[7] or '0', f[8], f[9] or f[8], f[10] or '', f[11] or ''}
-    for _, v in ipairs(row) do jobs[#jobs + 1] = v end
+      'started', NOW_TEXT, 'wid', wid, 'sid', sid, 'deadline', deadline)
+    -- Sent once for the whole call (_batch.lua); admit() adds the pending counts.
+    later('ZADD', K_LEASES, deadline, id)
+    later('SADD', inflight, id)
+    later_hincrby(K_ACTIVE, t, 1)
+    record(id, t, 'enqueued', 'active', attempt, wid, nil, f[13] ~= false)
+    local n = #jobs  -- the row (LEASE_FIELDS), appended in place
+    jobs[n + 1], jobs[n + 2], jobs[n + 3] = id, t, prio
+    jobs[n + 4], jobs[n + 5] = join_payload(jk, f[4], f[12]), attempt
+    jobs[n + 6], jobs[n + 7], jobs[n + 8] = retries_of(f[5]), token, deadline
+    jobs[n + 9], jobs[n + 10], jobs[n + 11] = lease_ms, f[7] or '0', f[8]
+    jobs[n + 12], jobs[n + 13], jobs[n + 14] = f[9] or f[8], f[10] or '', f[11] or ''
     return true
   end
 
-  local taken, guard = 0, 0
   while taken < free and guard < free * 4 do
     guard = guard + 1
     -- Strict: the pattern lists the priorities this call may serve, in order (all
@@ -225,9 +231,11 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
       taken = taken + 1
     end
   end
+  put_back_unpopped()
   if seq ~= start_seq then redis.call('SET', K_SEQ, seq) end
   if cursor_moved then
     redis.call('HSET', K_CURSOR, 'high', cursor.high, 'normal', cursor.normal, 'low', cursor.low)
   end
+  flush_writes()
   return {jobs, wait_ms, rate_limited, limited_types}
 end

@@ -1,51 +1,88 @@
 -- A job's history and the global events feed: every transition appends one entry to
 -- each (store/schema.py HISTORY_FIELDS and FEED_FIELDS name their keys) and tells the
--- job's watchers.
+-- job's watchers, if it has any (watch.lua marks a watched job).
 
 -- Per-minute throughput counters live this long: the last hour is read, and a
 -- counter outlives its hour by a margin.
 local THROUGHPUT_TTL_S = 7200
 local COUNTED = {succeeded = true, retrying = true, dead = true, cancelled = true}
 
+-- Numbers the hot writes send as text, converted once per call rather than once per
+-- write (Redis turns every Lua number argument into text with a printf).
+local NOW_TEXT = tostring(NOW)
+local FEED_CAP_TEXT = tostring(FEED_CAP)
+
+-- A minute's counter field was just made (its count is this batch's): give the hash
+-- its TTL, once per field as before batching.
+local function throughput_counted(key, _, total, delta)
+  if total == delta then redis.call('EXPIRE', key, THROUGHPUT_TTL_S) end
+end
+
 -- Append one entry to the global events feed. It is on every transition's path, so
 -- the entry stays tiny (one-letter fields, the error's kind only) and the stream is
 -- trimmed approximately (whole nodes, O(1) amortised). The entry id is Redis's own
 -- clock (always increasing); `t` is the injected time the job history also uses.
 local function feed(id, jtype, from, to, attempt, worker, etype)
-  if COUNTED[to] then  -- one HINCRBY per outcome; the TTL is set once per field
+  if COUNTED[to] then  -- one HINCRBY per outcome and type per call (_batch.lua)
     local tk = K_EVENTS .. ':m:' .. math.floor(NOW / 60000)
-    if redis.call('HINCRBY', tk, to .. '\t' .. (jtype or ''), 1) == 1 then
-      redis.call('EXPIRE', tk, THROUGHPUT_TTL_S)
-    end
+    later_hincrby(tk, to .. '\t' .. (jtype or ''), 1, throughput_counted)
   end
   if FEED_CAP <= 0 then return end
-  local args = {'XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP, '*', 'j', id, 'y', jtype or '',
-    'f', from, 's', to, 'a', attempt or 0, 't', NOW}
-  if worker and worker ~= '' then
+  local has_worker = worker and worker ~= ''
+  if not etype then  -- the common entries, without building an argument table
+    if has_worker then
+      redis.call('XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', 'j', id, 'y',
+        jtype or '', 'f', from, 's', to, 'a', attempt or 0, 't', NOW_TEXT, 'w', worker)
+    else
+      redis.call('XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', 'j', id, 'y',
+        jtype or '', 'f', from, 's', to, 'a', attempt or 0, 't', NOW_TEXT)
+    end
+    return
+  end
+  local args = {'XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', 'j', id, 'y',
+    jtype or '', 'f', from, 's', to, 'a', attempt or 0, 't', NOW_TEXT}
+  if has_worker then
     args[#args + 1] = 'w'
     args[#args + 1] = worker
   end
-  if etype then
-    args[#args + 1] = 'e'
-    args[#args + 1] = etype
-  end
+  args[#args + 1] = 'e'
+  args[#args + 1] = etype
   redis.call(unpack(args))
 end
 
--- Append a transition to the job's capped history and the events feed, and tell
--- watchers. `err` is nil or a table {type=..., message=..., traceback=...}.
-local function record(id, jtype, from, to, attempt, worker, err)
-  local ev = {t = tostring(NOW), f = from, s = to, a = tonumber(attempt) or 0}
+-- A history entry's JSON text (keys: store/schema.py HISTORY_FIELDS). Without an
+-- error, and with a worker id that needs no escaping, it is spliced as text: this is
+-- on every transition's path, and cjson needs a table built first.
+local function history_entry(from, to, attempt, worker, err)
+  local plain = not worker or worker == '' or not string.find(worker, '[%c"\\\128-\255]')
+  if not err and plain then
+    local text = '{"t":"' .. NOW_TEXT .. '","f":"' .. from .. '","s":"' .. to .. '","a":' ..
+      attempt
+    if worker and worker ~= '' then return text .. ',"w":"' .. worker .. '"}' end
+    return text .. '}'
+  end
+  local ev = {t = NOW_TEXT, f = from, s = to, a = attempt}
   if worker and worker ~= '' then ev.w = worker end
   if err then
     ev.et = err.type
     ev.em = err.message
     ev.tb = err.traceback
   end
+  return cjson.encode(ev)
+end
+
+-- Append a transition to the job's capped history and the events feed, and tell
+-- watchers. `err` is nil or a table {type=..., message=..., traceback=...}.
+-- `watched` is the job's 'watch' field when the caller read it with the job hash: a
+-- job nobody ever watched (nil there, so false here) publishes nothing, which saves a
+-- command per transition on the hot paths (dispatch, ack). Left out (nil), the state
+-- is published: callers that did not read the field stay correct without it.
+local function record(id, jtype, from, to, attempt, worker, err, watched)
+  attempt = tonumber(attempt) or 0
   local hk = P_HIST .. id
-  if redis.call('RPUSH', hk, cjson.encode(ev)) > HIST_CAP then  -- trim only when over
-    redis.call('LTRIM', hk, -HIST_CAP, -1)
+  if redis.call('RPUSH', hk, history_entry(from, to, attempt, worker, err)) > HIST_CAP then
+    redis.call('LTRIM', hk, -HIST_CAP, -1)  -- trim only when over
   end
-  feed(id, jtype, from, to, ev.a, worker, err and err.type)
-  redis.call(PUBLISH, P_EV .. id, to)
+  feed(id, jtype, from, to, attempt, worker, err and err.type)
+  if watched ~= false then redis.call(PUBLISH, P_EV .. id, to) end
 end

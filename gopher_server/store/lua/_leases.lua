@@ -1,24 +1,28 @@
 -- Leases ending: an ACTIVE job's lease forgotten (acked, failed, cancelled) or lost
 -- (expired, stream closed).
 
--- Forget an ACTIVE job's lease: leases zset, worker slot, per-type active count.
+-- A type's ACTIVE count after a batch of lease ends (`delta` < 0) was settled: a count
+-- down to 0 is removed, and a type that was at its concurrency cap may have streams of
+-- other workers waiting for this very slot: wake them all, not only this job's worker.
+local function active_settled(key, jtype, left, delta)
+  if delta >= 0 then return end
+  if left <= 0 then redis.call('HDEL', key, jtype) end
+  local raw = redis.call('HGET', K_LIMITS, jtype)
+  if raw then
+    local cap = tonumber(cjson.decode(raw).c) or 0
+    if cap > 0 and left - delta >= cap then woken_types[jtype] = true end
+  end
+end
+
+-- Forget an ACTIVE job's lease: leases zset, worker slot, per-type active count (the
+-- index and counter updates are batched, see _batch.lua).
 local function drop_lease(id, wid, jtype)
-  redis.call('ZREM', K_LEASES, id)
+  later('ZREM', K_LEASES, id)
   if wid and wid ~= '' then
-    redis.call('SREM', P_INFLIGHT .. wid, id)
+    later('SREM', P_INFLIGHT .. wid, id)
     freed_workers[wid] = true
   end
-  if jtype then
-    local left = redis.call('HINCRBY', K_ACTIVE, jtype, -1)
-    if left <= 0 then redis.call('HDEL', K_ACTIVE, jtype) end
-    -- A type that was at its concurrency cap may have streams of other workers waiting
-    -- for this very slot: wake them all, not only this job's worker.
-    local raw = redis.call('HGET', K_LIMITS, jtype)
-    if raw then
-      local cap = tonumber(cjson.decode(raw).c) or 0
-      if cap > 0 and left + 1 >= cap then woken_types[jtype] = true end
-    end
-  end
+  if jtype then later_hincrby(K_ACTIVE, jtype, -1, active_settled) end
   redis.call('HDEL', P_JOB .. id, 'deadline', 'sid')
 end
 

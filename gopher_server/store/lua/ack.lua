@@ -42,11 +42,13 @@ check_argc_at_least(ACKS_AT + n * 3 - 1)
 -- The refill's arguments are read (and checked) before anything is written.
 local refill = ARGV[DISPATCH] and ARGV[DISPATCH] ~= '' and {dispatch_args(DISPATCH)}
 local out = {}
+local unheld = {}  -- workers whose hold this call lifts (once each)
 for i = 1, n do
   local item = ack_at(i)
   local id, token, result = item.id, item.token, item.result
   local jk = P_JOB .. id
-  local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'on_ok', 'grp')
+  local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'on_ok', 'grp',
+    'watch')
   if not f[1] then
     out[#out + 1] = 'missing'
     out[#out + 1] = ''
@@ -55,10 +57,13 @@ for i = 1, n do
     out[#out + 1] = f[4] or ''
   else
     drop_lease(id, f[3], f[4])
-    redis.call('HDEL', K_HOLDS, f[3])
-    redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW)
-    redis.call('ZADD', K_FINISHED, NOW, id)
-    record(id, f[4], 'active', 'succeeded', f[5], f[3], nil)
+    if f[3] and not unheld[f[3]] then
+      unheld[f[3]] = true
+      later('HDEL', K_HOLDS, f[3])
+    end
+    redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW_TEXT)
+    later('ZADD', K_FINISHED, NOW_TEXT, id)
+    record(id, f[4], 'active', 'succeeded', f[5], f[3], nil, f[8] ~= false)
     follow_up(id, f[4], f[6], 'succeeded', 'result', result)
     if f[7] then member_final(f[7], id, f[4], 'succeeded', 'result', result) end
     redis.call('PEXPIRE', jk, retention)
