@@ -25,6 +25,7 @@ class Hints:
         # Unknown partitions: any type may have work except those in _empty.
         self._unknown = [True] * partitions
         self._empty: list[set[str]] = [set() for _ in range(partitions)]
+        self._lap: list[int] = []  # the starts left in this lap (candidates())
 
     def mark(self, partition: int, job_type: str) -> None:
         """Partition `partition` may have ready jobs of `job_type`."""
@@ -69,13 +70,18 @@ class Hints:
         return any(t in types for t in job_types)
 
     def candidates(self, job_types: Iterable[str]) -> list[int]:
-        """Partitions that may have work of these types, starting at a random one so
-        that dispatches drain every partition evenly. Random, not a rotation: a
-        broker's dispatches come in cycles (a worker's refills and wake-ups, the
-        other workers'), and a counter stepping 3 per cycle over 6 partitions starts
-        only at two of them, which drained twice as fast and bent the weighted
-        priorities of the namespace (a counter per worker aliased as well)."""
+        """Partitions that may have work of these types, starting at the next one of a
+        random lap over the partitions: every partition starts exactly once per lap,
+        so dispatches drain them evenly, and in an order drawn afresh each lap, so no
+        caller lands on the same few. A plain rotation failed that: a broker's
+        dispatches come in cycles (a worker's refills and wake-ups, the other
+        workers'), and a counter stepping 3 per cycle over 6 partitions started each
+        caller at only two of them, which drained twice as fast and bent the weighted
+        priorities of the namespace (a counter per worker aliased as well; a random
+        start per call drained unevenly by chance)."""
         wanted = list(job_types)
-        start = random.randrange(self.partitions)
+        if not self._lap:
+            self._lap = random.sample(range(self.partitions), self.partitions)
+        start = self._lap.pop()
         order = [(start + i) % self.partitions for i in range(self.partitions)]
         return [k for k in order if self.may_have(k, wanted)]
