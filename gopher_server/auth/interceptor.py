@@ -50,6 +50,16 @@ class _Undecodable:
         self.error = error
 
 
+class UndecodableRequest(Exception):
+    """Raised into a reader/writer handler's request iterator for a request that did not
+    decode. The handler finishes the answers it is writing and lets it propagate; the
+    interceptor then ends the call. Aborting from inside the iterator instead would race
+    a write in flight (grpc takes one operation at a time: TOO_MANY_OPERATIONS)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"the request does not decode: {error}")
+
+
 def _status(code: grpc.StatusCode, message: str, *details: Any) -> grpc.Status:
     return rpc_status.to_status(_status_proto(code, message, *details))
 
@@ -161,9 +171,20 @@ def _decode_guarded(handler: Handler, method: str) -> Handler:
         async for response in behavior(checked(requests, context), context):
             yield response
 
+    async def raising(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            if isinstance(request, _Undecodable):
+                raise UndecodableRequest(request.error)
+            yield request
+
     async def bidi_writer(requests: AsyncIterator[Any], context: Context) -> None:
-        # A reader/writer handler (SubmitJobStream) writes its own answers.
-        await behavior(checked(requests, context), context)
+        # A reader/writer handler (SubmitJobStream) writes its own answers, from its own
+        # tasks: the call is ended here, once the handler has returned and no write is
+        # in flight.
+        try:
+            await behavior(raising(requests), context)
+        except UndecodableRequest as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
 
     # grpc runs a streaming behavior as an async generator only if it is one; a
     # coroutine streams through context.write.

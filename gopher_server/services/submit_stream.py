@@ -28,7 +28,7 @@ import redis.exceptions
 from gopher.v1 import job_service_pb2 as pb
 
 from gopher_server import errors
-from gopher_server.auth.interceptor import retry_status_proto
+from gopher_server.auth.interceptor import UndecodableRequest, retry_status_proto
 from gopher_server.auth.rate import SubmitRateLimiter, caller
 from gopher_server.observability.trace_parent import stream_trace
 from gopher_server.status import status_proto
@@ -77,7 +77,7 @@ class SubmitStream:
         stop_watch = asyncio.create_task(self.stopping.wait())
         stop_watch.add_done_callback(lambda _: reader.cancel())
         try:
-            await reader  # re-raises a failed read (e.g. a request that did not decode)
+            await reader  # re-raises a failed read (UndecodableRequest ends the call)
         finally:
             stop_watch.cancel()
             reader.cancel()
@@ -97,6 +97,12 @@ class SubmitStream:
             if not self.stopping.is_set():
                 raise
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        except UndecodableRequest:
+            # The requests read before it are answered (one may be in Redis already: an
+            # unanswered request must mean "never processed"), then the call ends.
+            if self.tasks:
+                await asyncio.gather(*list(self.tasks))
+            raise
         if self.tasks:
             await asyncio.gather(*list(self.tasks))
 

@@ -82,10 +82,14 @@ def test_a_message_that_does_not_decode_ends_the_stream_as_invalid_argument(
     good = pb.SubmitJobStreamRequest(sequence_id=1, job=pb.SubmitJobRequest(type="email"))
     with grpc.insecure_channel(broker.address) as channel:
         stream = channel.stream_stream("/gopher.v1.JobService/SubmitJobStream", None, None)
+        answers = []
         with pytest.raises(grpc.RpcError) as caught:
-            list(stream(iter([good.SerializeToString(), b"\xff\xff\xff"]), timeout=10))
+            for raw in stream(iter([good.SerializeToString(), b"\xff\xff\xff"]), timeout=10):
+                answers.append(pb.SubmitJobStreamResponse.FromString(raw))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "does not decode" in (caught.value.details() or "")
+    # The request read before the bad one was answered before the call ended.
+    assert [a.sequence_id for a in answers] == [1] and answers[0].job.job_id
 
 
 def test_threads_sharing_one_client_get_their_own_answers(
