@@ -206,7 +206,8 @@ def _header(results: dict[str, Any]) -> str:
         f" Python {m['python']}; load average {m['load_average_at_start']} and"
         f" {m['cpu_busy_before_start'] * 100:.0f}% of the CPU busy with other work at start,"
         f" {results.get('load_average_at_end')} at the end. Each run: {plan['jobs']:,} no-op"
-        f" jobs submitted in batches of {plan['submit_batch']}, then drained by"
+        f" jobs ({plan.get('throttled_jobs', plan['jobs']):,} in the throttled runs)"
+        f" submitted in batches of {plan['submit_batch']}, then drained by"
         f" {plan['workers']} workers x {plan['concurrency']} (prefetch {plan['prefetch']})"
         f" through one broker; P = {plan['partitions']} partitions; all processes on"
         " 127.0.0.1 of this one machine."
@@ -488,8 +489,14 @@ nothing to the measured nodes. Each redis-server's CPU comes from `/proc/<pid>/s
 its commands from `INFO commandstats` after `CONFIG RESETSTAT`, bus traffic from
 `CLUSTER INFO`. The throttled runs move each redis-server into its own CPU cgroup
 (`benchmarks/cgroup.py`) after the queue is filled and read the group's `cpu.stat`
-during the drain; the groups are removed afterwards. The broker, the workers and every
-node share one 2-core machine, so absolute jobs/s are this machine's; the per-job Redis
+during the drain; the groups are removed afterwards. The quota is 0.1 core by default
+(`--cluster-quota`), not more: the stack must drain faster than the throttled shards
+can serve, and on this 2-core machine 3 masters at 0.2 core (about 3 x 7,000 jobs/s)
+outrun what one broker and its workers drain unthrottled (about 20,000/s), so such a
+run measures the stack. Every run uses 4 workers (`--cluster-workers`): a worker's
+stream runs one refill at a time, and a refill that meets a node stalled for the rest
+of its CFS period idles that worker's slots, so with 2 workers the shards went
+unsaturated. The broker, the workers and every node share one 2-core machine, so absolute jobs/s are this machine's; the per-job Redis
 CPU, its spread over shards and the throttled growth are what carries over. The model
 is arithmetic on measured inputs, stated beside its numbers; it says nothing about
 brokers, which scale out on their own."""

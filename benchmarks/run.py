@@ -126,7 +126,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "with --update-docs the measured section of docs/scaling.md",
     )
     p.add_argument(
-        "--cluster-quota", type=float, default=0.2, help="cores per redis-server, throttled runs"
+        "--cluster-quota", type=float, default=0.1, help="cores per redis-server, throttled runs"
+    )
+    p.add_argument(
+        "--cluster-workers",
+        type=int,
+        default=4,
+        help="worker processes of the --cluster runs (each has one stream, whose refills "
+        "are serialised: with few, a refill waiting on a throttled node's stall idles its "
+        "slots and the shards go unsaturated)",
     )
     p.add_argument(
         "--cluster-extra-quota",
@@ -263,7 +271,7 @@ def main_cluster(args: argparse.Namespace, argv: list[str] | None) -> None:
         period_us=args.cluster_period_us,
         rounds=args.cluster_rounds,
         settings=StackSettings(
-            workers=args.workers, concurrency=args.concurrency, prefetch=args.prefetch
+            workers=args.cluster_workers, concurrency=args.concurrency, prefetch=args.prefetch
         ),
     )
     out = args.out if args.out != BENCH / "results" / "latest.json" else CLUSTER_OUT

@@ -347,7 +347,7 @@ def test_rounds_average_numbers_and_keep_everything_else() -> None:
 def test_verdicts_efficiency_model_and_report_from_runs() -> None:
     from benchmarks import cluster_scale
 
-    plan = cluster_scale.ClusterPlan()
+    plan = cluster_scale.ClusterPlan(quota_cores=0.2)
     results: dict[str, Any] = {
         "command": "python -m benchmarks --cluster",
         "machine": {
