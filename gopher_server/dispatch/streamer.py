@@ -171,8 +171,12 @@ class Streamer:
                     if context.done():
                         return  # the worker was already gone: keep `undelivered`
                     session.undelivered = []
-                    if result.leases and not handed:
-                        continue  # there may be more work and free slots
+                    if result.leases and not handed and not result.filled:
+                        # There may be more work and free slots. Not when the dispatch
+                        # filled every slot: with several partitions that look costs a
+                        # read of the worker's count in every partition, and the ack
+                        # that frees a slot wakes this stream anyway.
+                        continue
                 if result.wait_ms:
                     wait_s = min(wait_s, result.wait_ms / 1000)
                 if session.retry_at is not None:

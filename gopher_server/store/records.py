@@ -116,6 +116,9 @@ class DispatchResult:
     wait_ms: int
     rate_limited: int
     limited_types: tuple[str, ...] = ()
+    # The worker's slots are all taken now, as this broker counts them (set by
+    # cross-partition dispatches): another dispatch before an ack would find none.
+    filled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

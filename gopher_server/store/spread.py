@@ -135,7 +135,9 @@ class Spread:
                 if times == len(passes):
                     self.store.hints.drained(k, set(to.job_types) - got.limited_types)
             limited_types = tuple(sorted(got.limited_types))
-            return DispatchResult(got.leases, got.wait_ms, got.rate_limited, limited_types)
+            return DispatchResult(
+                got.leases, got.wait_ms, got.rate_limited, limited_types, filled=free <= 0
+            )
 
     def lock(self, worker_id: str) -> asyncio.Lock:
         lock = self._worker_locks.get(worker_id)
