@@ -6,6 +6,7 @@ report_cluster.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import subprocess
 import sys
@@ -432,3 +433,19 @@ def test_verdicts_efficiency_model_and_report_from_runs() -> None:
     assert "cluster-1 #2" in text
     assert "68.0 / 72.0" in text  # the standalone's rounds
     assert "cluster-4: RuntimeError: example" in text
+
+
+def test_the_overhead_benchmark_drains_every_deployment() -> None:
+    from benchmarks import cluster_overhead
+
+    # Every deployment's drain completes (a stalled one raises), and is measured.
+    got = asyncio.run(cluster_overhead.measure(jobs=2000, rounds=1))
+    assert set(got["us_per_job"]) == {
+        "standalone P=1",
+        "standalone P=12",
+        "cluster-1 P=1",
+        "cluster-1 P=12",
+        "cluster-3 P=12",
+    }
+    assert all(us >= 0 for us in got["us_per_job"].values())
+    assert got["vs_standalone"]["standalone P=1"] == 1.0

@@ -83,6 +83,20 @@ async def test_acks_counted_during_a_dispatch_are_kept(parted: Store) -> None:
     assert parted.spread.counts["w1"] == truth
 
 
+async def test_a_dispatch_says_whether_it_filled_the_workers_slots(parted: Store) -> None:
+    # The stream parks on a filled dispatch instead of looking again at once: with
+    # several partitions that look reads the worker's count in every one of them.
+    await parted.submit([new_job(f"a{n}") for n in range(6)])
+    some = await parted.dispatch("w1", "s1", 8, ["email"])
+    assert len(some.leases) == 6 and not some.filled
+    await parted.submit([new_job(f"b{n}") for n in range(6)])
+    rest = await parted.dispatch("w1", "s1", 8, ["email"])
+    assert len(rest.leases) == 2 and rest.filled
+    await parted.ack_for_worker([(x.job_id, x.token, "{}") for x in some.leases[:3]], "w1")
+    again = await parted.dispatch("w1", "s1", 8, ["email"])
+    assert len(again.leases) == 3 and again.filled
+
+
 async def test_concurrent_dispatches_of_one_stream_never_exceed_its_capacity(
     parted: Store,
 ) -> None:
