@@ -496,10 +496,11 @@ outrun what one broker and its workers drain unthrottled (about 20,000/s), so su
 run measures the stack. Every run uses 4 workers (`--cluster-workers`): a worker's
 stream runs one refill at a time, and a refill that meets a node stalled for the rest
 of its CFS period idles that worker's slots, so with 2 workers the shards went
-unsaturated. The broker, the workers and every node share one 2-core machine, so absolute jobs/s are this machine's; the per-job Redis
-CPU, its spread over shards and the throttled growth are what carries over. The model
-is arithmetic on measured inputs, stated beside its numbers; it says nothing about
-brokers, which scale out on their own."""
+unsaturated. The broker, the workers and every node share one 2-core machine, so
+absolute jobs/s are this machine's; the per-job Redis CPU, its spread over shards and
+the throttled growth are what carries over. The model is arithmetic on measured
+inputs, stated beside its numbers; it says nothing about brokers, which scale out on
+their own."""
 
 
 def markdown(results: dict[str, Any]) -> str:
