@@ -13,6 +13,7 @@ import grpc
 from gopher.v1 import worker_service_pb2 as wpb
 from gopher.v1 import worker_service_pb2_grpc
 
+from gopher_client import AsyncClient
 from gopher_server.app import Broker
 from gopher_server.config import ServerConfig
 
@@ -88,6 +89,27 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+async def lease_and_ack_one(
+    client: AsyncClient, job_type: str, worker_id: str, result_json: str = ""
+) -> str:
+    """Lease one `job_type` job over the raw protocol (a capacity-1 stream) and ack it
+    with `result_json`; its id."""
+    request = wpb.StreamJobsRequest(worker_id=worker_id, job_types=[job_type], capacity=1)
+    call = client.stream_jobs(request)
+    try:
+        async for response in call:
+            for job in response.jobs:
+                ack = wpb.AckJobRequest(
+                    job_id=job.job_id, lease_token=job.lease_token, result_json=result_json
+                )
+                (outcome,) = await client.ack_jobs([ack])
+                assert outcome.code == wpb.OUTCOME_CODE_OK, outcome
+                return job.job_id
+    finally:
+        call.cancel()
+    raise AssertionError("the stream ended before a job arrived")
 
 
 @contextmanager

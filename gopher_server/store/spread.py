@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 # The fewest free slots a partition is offered in a cross-partition dispatch's first
 # pass (fewer calls when a worker has few slots; each partition still gets its turn).
 _MIN_SHARE = 4
+# A worker's counts are read afresh at least this often. This broker's own count errs
+# high when a lease ends without its ack here (expired, acked through another broker,
+# lost at a failover); while it leaves free slots nothing else corrects it, and the
+# worker would run below its capacity for good.
+RECOUNT_S = 1.0
 # Outcome codes that end a lease (its permit, if it had one, goes back).
 ACK_ENDED = {"ok"}
 NACK_ENDED = {"enqueued", "retrying", "dead"}
@@ -70,6 +76,7 @@ class Spread:
         # while it leaves free slots: other brokers' acks only lower the true counts,
         # so it errs towards fewer jobs, never more (a full count is read afresh).
         self.counts: dict[str, list[int]] = {}
+        self._counted_at: dict[str, float] = {}  # worker -> monotonic time of its last read
         self.permits = Permits(lambda k, values: store._run("permit", *values, part=store.parts[k]))
 
     async def run(self, to: DispatchTarget, candidates: Sequence[int]) -> DispatchResult:
@@ -147,18 +154,22 @@ class Spread:
 
     async def _known_counts(self, to: DispatchTarget) -> list[int]:
         """The worker's leases per partition: this broker's own count when it leaves
-        free slots (it only ever errs high: acks elsewhere lower the truth, and this
-        broker counts its own leases and acks), else a fresh read of every partition
-        (one SCARD each), so a stream never stays parked on a stale count.
+        free slots and was read within RECOUNT_S (it only ever errs high: acks
+        elsewhere lower the truth, and this broker counts its own leases and acks),
+        else a fresh read of every partition (one SCARD each), so a stream never stays
+        parked on a stale count, nor runs below its capacity on one for long.
 
         The list is the one `count_acks` lowers, updated in place: a copy written
         back after the dispatch would undo the acks counted meanwhile, and the count
         would creep up until every dispatch was short and each full count cost a
         read of every partition, waiting on the slowest master."""
         counts = self.counts.get(to.worker_id)
-        if counts is not None and sum(counts) < to.capacity:
+        now = time.monotonic()
+        fresh = now - self._counted_at.get(to.worker_id, -RECOUNT_S) < RECOUNT_S
+        if counts is not None and sum(counts) < to.capacity and fresh:
             return counts
         counts = self.counts[to.worker_id] = await self.store.inflight_counts(to.worker_id)
+        self._counted_at[to.worker_id] = now
         return counts
 
     async def _dispatch_in(

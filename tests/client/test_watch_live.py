@@ -7,27 +7,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from gopher.v1 import worker_service_pb2 as worker_pb
 
 from gopher_client import AsyncClient, JobState
 from gopher_server.services import jobs as job_service
-from tests.support import BrokerThread, until
-
-
-async def _lease_and_ack(client: AsyncClient) -> str:
-    """Lease one `watched` job over the raw protocol and ack it."""
-    request = worker_pb.StreamJobsRequest(worker_id="w-watch", job_types=["watched"], capacity=1)
-    call = client.stream_jobs(request)
-    try:
-        async for response in call:
-            for job in response.jobs:
-                ack = worker_pb.AckJobRequest(job_id=job.job_id, lease_token=job.lease_token)
-                (outcome,) = await client.ack_jobs([ack])
-                assert outcome.code == worker_pb.OUTCOME_CODE_OK, outcome
-                return job.job_id
-    finally:
-        call.cancel()
-    raise AssertionError("the stream ended before a job arrived")
+from tests.support import BrokerThread, lease_and_ack_one, until
 
 
 async def test_a_watch_moves_on_published_transitions_alone(
@@ -50,7 +33,10 @@ async def test_a_watch_moves_on_published_transitions_alone(
                 return seen == [JobState.ENQUEUED]
 
             await until(started, 10, "the watch's first record")
-            assert await asyncio.wait_for(_lease_and_ack(client), 30) == job_id
+            assert (
+                await asyncio.wait_for(lease_and_ack_one(client, "watched", "w-watch"), 30)
+                == job_id
+            )
             await asyncio.wait_for(task, 20)  # ends at the final state
         finally:
             task.cancel()

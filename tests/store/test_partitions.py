@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 import redis.exceptions
 
-from gopher_server.store import admin, events, listing
+from gopher_server.store import admin, events, listing, spread
 from gopher_server.store.cluster import ClusterRoutes, ClusterScripts
 from gopher_server.store.records import Lease, NackItem
 from gopher_server.store.scripts import SCRIPT_NAMES, script_source
@@ -95,6 +96,26 @@ async def test_a_dispatch_says_whether_it_filled_the_workers_slots(parted: Store
     await parted.ack_for_worker([(x.job_id, x.token, "{}") for x in some.leases[:3]], "w1")
     again = await parted.dispatch("w1", "s1", 8, ["email"])
     assert len(again.leases) == 3 and again.filled
+
+
+async def test_a_count_left_high_by_acks_elsewhere_is_read_afresh_in_time(
+    parted: Store, make_store: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This broker's count of a worker's leases errs high when they end elsewhere (acked
+    # through another broker, expired); a dispatch re-reads it once it is RECOUNT_S old,
+    # or the worker would run below its capacity for as long as acks keep coming here.
+    monkeypatch.setattr(spread, "RECOUNT_S", 3600.0)
+    await parted.submit([new_job(f"a{n}") for n in range(6)])
+    held = (await parted.dispatch("w1", "s1", 8, ["email"])).leases
+    assert len(held) == 6
+    await make_store().ack([(x.job_id, x.token, "{}") for x in held[:4]])  # another broker
+    assert sum(parted.spread.counts["w1"]) == 6
+    assert sum(await parted.inflight_counts("w1")) == 2
+    await parted.submit([new_job(f"b{n}") for n in range(10)])
+    monkeypatch.setattr(spread, "RECOUNT_S", 0.0)  # the count is now too old to trust
+    again = await parted.dispatch("w1", "s1", 8, ["email"])
+    assert len(again.leases) == 6 and again.filled
+    assert sum(await parted.inflight_counts("w1")) == 8 == sum(parted.spread.counts["w1"])
 
 
 async def test_concurrent_dispatches_of_one_stream_never_exceed_its_capacity(
