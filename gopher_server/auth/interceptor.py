@@ -161,26 +161,23 @@ def _decode_guarded(handler: Handler, method: str) -> Handler:
         async for response in behavior(request, context):
             yield response
 
-    async def checked(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
-        async for request in requests:
-            if isinstance(request, _Undecodable):  # no coroutine per message otherwise
-                await check(request, context)
-            yield request
-
-    async def bidi(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
-        async for response in behavior(checked(requests, context), context):
-            yield response
-
     async def raising(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for request in requests:
-            if isinstance(request, _Undecodable):
+            if isinstance(request, _Undecodable):  # no coroutine per message otherwise
                 raise UndecodableRequest(request.error)
             yield request
 
+    # A streaming handler sees a request that did not decode as UndecodableRequest from
+    # its iterator; the call is ended here, once the handler is out of it and (for a
+    # reader/writer handler writing from its own tasks) no write is in flight.
+    async def bidi(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
+        try:
+            async for response in behavior(raising(requests), context):
+                yield response
+        except UndecodableRequest as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+
     async def bidi_writer(requests: AsyncIterator[Any], context: Context) -> None:
-        # A reader/writer handler (SubmitJobStream) writes its own answers, from its own
-        # tasks: the call is ended here, once the handler has returned and no write is
-        # in flight.
         try:
             await behavior(raising(requests), context)
         except UndecodableRequest as exc:
