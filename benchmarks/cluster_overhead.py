@@ -30,7 +30,6 @@ from gopher_server.embedded_cluster import EmbeddedCluster
 from gopher_server.store.cluster import ClusterRoutes, ClusterScripts, cluster_client
 from gopher_server.store.partitions import Layout
 from gopher_server.store.records import NewJob
-from gopher_server.store.scripts import SCRIPT_NAMES, script_source
 from gopher_server.store.sharded_pubsub import ShardedPubSub
 from gopher_server.store.store import Store
 
@@ -77,12 +76,11 @@ async def _clustered(cluster: EmbeddedCluster, partitions: int) -> AsyncIterator
     for node in client.get_primaries():
         await client.flushall(target_nodes=node)
     routes = ClusterRoutes(client)
-    sources = {name: script_source(name, cluster=True) for name in SCRIPT_NAMES}
     store = Store(
         client,  # type: ignore[arg-type]  # the same command methods
         SystemClock(),
         layout=Layout("gopher", partitions),
-        scripts=ClusterScripts(routes, sources, durable=False),
+        scripts=ClusterScripts(routes, durable=False),
         pubsub=lambda: ShardedPubSub(routes),
         cluster=True,
     )

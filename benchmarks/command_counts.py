@@ -25,9 +25,9 @@ from gopher_server.store.records import NewJob
 from gopher_server.store.store import Store
 
 JOB_TYPE = "bench.noop"
-SCRIPTS = ("evalsha", "eval")
+SCRIPTS = ("fcall", "evalsha", "eval")
 # The probes' own commands, not the scripts'.
-PROBES = ("info", "config|resetstat", "flushall", "script|load")
+PROBES = ("info", "config|resetstat", "flushall", "script|load", "function|load")
 
 
 def _job(i: int) -> NewJob:

@@ -30,7 +30,8 @@ from redis.exceptions import MovedError, NoScriptError
 from gopher_server.store.autopipe import AutoPipeline, RedisTarget
 from gopher_server.store.connection import RedisTls
 from gopher_server.store.durable import durable_call
-from gopher_server.store.scripts import sha1_of
+from gopher_server.store.functions import FunctionsUnsupported, build_library, fcall
+from gopher_server.store.lua_sources import SCRIPT_NAMES, script_source, sha1_of
 
 log = logging.getLogger(__name__)
 
@@ -204,12 +205,24 @@ class ClusterRoutes:
 
 class ClusterScripts:
     """Like store/scripts.py's Scripts, over a cluster: each call runs on the master
-    owning its first key's slot; `#!lua` sources make any cross-slot access fail."""
+    owning its first key's slot, as an FCALL of the cluster form of the function library
+    (loaded on a master the first time it lacks it: a node added later, or a replica
+    promoted before it had synced), or, before Redis 7 or for `sources` outside the
+    library, as an EVALSHA of the `#!lua` text; either way a cross-slot access fails."""
 
-    def __init__(self, routes: ClusterRoutes, sources: dict[str, str], durable: bool) -> None:
+    def __init__(
+        self,
+        routes: ClusterRoutes,
+        durable: bool,
+        sources: dict[str, str] | None = None,
+        functions: bool = True,
+    ) -> None:
         self.routes = routes
+        if sources is None:
+            sources = {name: script_source(name, cluster=True) for name in SCRIPT_NAMES}
         self._sources = sources
         self._shas = {name: sha1_of(source) for name, source in sources.items()}
+        self._library = build_library(cluster=True) if functions else None
         self._durable = durable
 
     async def run(self, name: str, keys: list[str], args: list[Any]) -> Any:
@@ -238,16 +251,29 @@ class ClusterScripts:
     async def _run_on(
         self, address: tuple[str, int], name: str, keys: list[str], args: list[Any]
     ) -> Any:
+        if self._library is not None and name in self._library.functions:
+            try:
+                return await fcall(
+                    lambda command: self._send_to(address, command), self._library, name, keys, args
+                )
+            except FunctionsUnsupported:
+                self._library = None
         if not self.routes.raw:
-            node = self.routes.client.get_node(host=address[0], port=address[1])
             call = ("EVAL", self._sources[name], len(keys), *keys, *args)
-            return await self.routes.client.execute_command(*call, target_nodes=node)
+            return await self._send_to(address, call)
         pipe = self.routes.pipe_to(address)
         try:
             return await self._send(pipe, ("EVALSHA", self._shas[name], len(keys), *keys, *args))
         except NoScriptError:
             # Scripts are per node: a promoted replica never saw SCRIPT LOAD.
             return await self._send(pipe, ("EVAL", self._sources[name], len(keys), *keys, *args))
+
+    async def _send_to(self, address: tuple[str, int], command: tuple[Any, ...]) -> Any:
+        """One command to the master at `address`, not redirected."""
+        if not self.routes.raw:
+            node = self.routes.client.get_node(host=address[0], port=address[1])
+            return await self.routes.client.execute_command(*command, target_nodes=node)
+        return await self._send(self.routes.pipe_to(address), command)
 
     async def _send(self, pipe: AutoPipeline, command: tuple[Any, ...]) -> Any:
         if not self._durable:

@@ -19,7 +19,7 @@ from gopher_server.store.connection import RedisTls, connect
 from gopher_server.store.job_hash import PayloadChunking, read_chunking
 from gopher_server.store.keys import Keys
 from gopher_server.store.partitions import DEFAULT_CLUSTER_PARTITIONS, MAX_PARTITIONS, Layout
-from gopher_server.store.scripts import SCRIPT_NAMES, Scripts, script_source
+from gopher_server.store.scripts import Scripts
 from gopher_server.store.sharded_pubsub import ShardedPubSub
 from gopher_server.store.store import Store, StoreSettings
 
@@ -102,13 +102,12 @@ async def open_store(
         cluster, target.prefix, target.partitions, DEFAULT_CLUSTER_PARTITIONS
     )
     routes = ClusterRoutes(cluster)
-    sources = {name: script_source(name, cluster=True) for name in SCRIPT_NAMES}
     store = Store(
         cluster,  # type: ignore[arg-type]  # the same command methods as Redis
         clock,
         settings=settings(await _cluster_chunking(cluster)),
         layout=layout,
-        scripts=ClusterScripts(routes, sources, target.durable),
+        scripts=ClusterScripts(routes, target.durable),
         pubsub=lambda: ShardedPubSub(routes),
         cluster=True,
     )

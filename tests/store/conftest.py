@@ -14,7 +14,6 @@ import redis.asyncio as aioredis
 from gopher_server.store.cluster import ClusterRoutes, ClusterScripts, cluster_client
 from gopher_server.store.connection import RedisTls, redis_client
 from gopher_server.store.partitions import Layout
-from gopher_server.store.scripts import SCRIPT_NAMES, script_source
 from gopher_server.store.sharded_pubsub import ShardedPubSub
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock, RedisHandle, flushed_cluster
@@ -106,13 +105,12 @@ async def make_store(
         layout = Layout("gopher", count)
         if redis_transport == "cluster":
             routes = ClusterRoutes(aredis)  # type: ignore[arg-type]
-            sources = {name: script_source(name, cluster=True) for name in SCRIPT_NAMES}
             store = Store(
                 aredis,
                 clock,
                 settings=settings or StoreSettings(),
                 layout=layout,
-                scripts=ClusterScripts(routes, sources, durable=False),
+                scripts=ClusterScripts(routes, durable=False),
                 pubsub=lambda: ShardedPubSub(routes),
                 cluster=True,
             )

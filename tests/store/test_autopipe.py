@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from gopher_server.store.autopipe import AutoPipeline, RedisTarget
+from gopher_server.store.functions import build_library
 from gopher_server.store.scripts import Scripts
 from tests.support import until
 
@@ -126,7 +127,7 @@ async def test_selects_the_database_and_authenticates(
 
 
 async def test_scripts_reload_after_a_script_flush(aredis: aioredis.Redis) -> None:
-    scripts = Scripts(aredis)
+    scripts = Scripts(aredis, functions=False)  # the EVALSHA form, as before Redis 7
     try:
         # release.lua with no ids is a harmless call that still runs the prelude.
         keys = [f"{{t}}:{i}" for i in range(14)]
@@ -137,6 +138,30 @@ async def test_scripts_reload_after_a_script_flush(aredis: aioredis.Redis) -> No
         # not a NOSCRIPT error.
         assert "NOSCRIPT" not in str(first.value)
         assert await aredis.script_exists(scripts._scripts["release"].sha) == [True]
+    finally:
+        await scripts.aclose()
+
+
+async def test_the_function_library_reloads_after_a_function_flush(aredis: aioredis.Redis) -> None:
+    scripts = Scripts(aredis)
+    library = build_library()
+    try:
+        keys = [f"{{t}}:{i}" for i in range(15)]
+        await aredis.execute_command("FUNCTION", "FLUSH")
+        with pytest.raises(redis.exceptions.ResponseError) as first:
+            await scripts.run("release", keys, [])
+        # The library was loaded and the function ran: its own argument check answered.
+        assert "not found" not in str(first.value).lower()
+        assert "ARGV" in str(first.value)
+        listed = await aredis.execute_command("FUNCTION", "LIST", "LIBRARYNAME", library.name)
+        assert len(listed) == 1
+        # A second broker finding the library already there runs it as well.
+        other = Scripts(aredis)
+        await aredis.execute_command("FUNCTION", "FLUSH")
+        await aredis.execute_command("FUNCTION", "LOAD", library.source)
+        with pytest.raises(redis.exceptions.ResponseError, match="ARGV"):
+            await other.run("release", keys, [])
+        await other.aclose()
     finally:
         await scripts.aclose()
 

@@ -13,8 +13,8 @@ import redis.exceptions
 
 from gopher_server.store import admin, events, listing, spread
 from gopher_server.store.cluster import ClusterRoutes, ClusterScripts
+from gopher_server.store.lua_sources import SCRIPT_NAMES, script_source
 from gopher_server.store.records import Lease, NackItem
-from gopher_server.store.scripts import SCRIPT_NAMES, script_source
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
 from tests.store.helpers import new_job
@@ -229,7 +229,7 @@ async def test_on_a_cluster_a_script_reaching_outside_its_slot_fails_loudly(
     # A key of another partition's slot: refused, whichever node holds that slot.
     stray = {"stray": "#!lua\nreturn redis.call('GET', ARGV[1])"}
     routes = ClusterRoutes(parted.redis)  # type: ignore[arg-type]
-    runner = ClusterScripts(routes, stray, durable=False)
+    runner = ClusterScripts(routes, durable=False, sources=stray)
     own, other = parted.parts[0].keys, parted.parts[1].keys
     with pytest.raises(redis.exceptions.ResponseError, match=r"slot|non local"):
         await runner.run("stray", [own.leases()], [other.leases()])

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from gopher_server.store import scripts
+from gopher_server.store import lua_sources as scripts
 
 LUA = resources.files("gopher_server.store") / "lua"
 # Top-level definitions: `local function name(` and `local a, b = ...` at column 0.

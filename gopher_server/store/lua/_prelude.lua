@@ -77,7 +77,7 @@ local GROUP_RETENTION = tonumber(ARGV[17])
 local A = 18
 -- contract:end
 
--- The publish command for announcements: on Redis Cluster, store/scripts.py loads
+-- The publish command for announcements: on Redis Cluster, store/lua_sources.py puts
 -- 'SPUBLISH' here, so a message stays on the shard of the script's own slot.
 local PUBLISH = 'PUBLISH'
 
