@@ -22,7 +22,7 @@ from gopher_client import AsyncClient, Client, submit_request
 
 WARM_CALLS = 100
 # The worker's own defaults (gopher-worker --help): what "default settings" means here.
-DEFAULT_PREFETCH = 1
+DEFAULT_PREFETCH = None  # gopher-worker's own default: --prefetch auto
 
 
 def _sync_loop(address: str, n: int) -> float:
@@ -118,7 +118,7 @@ def e2e_io(redis: RedisServer, sizes: Sizes, settings: StackSettings) -> Metrics
         "e2e_default_cpu": noop["e2e_cpu"],
         "e2e_default_redis_commands": noop["e2e_redis_commands"],
         "e2e_io_settings": f"{settings.workers} workers x {settings.concurrency}, prefetch"
-        f" {DEFAULT_PREFETCH} (the worker's default); e2e_io_p4: prefetch 4",
+        " auto (the worker's default); e2e_io_p4: prefetch 4",
     }
     if io["e2e_jobs"] < n:
         out["e2e_io_note"] = f"{io['e2e_jobs']} of {n} jobs within the {cap:.0f}s cap"

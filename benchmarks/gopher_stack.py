@@ -54,7 +54,9 @@ class StackSettings:
 
     workers: int = 2
     concurrency: int = 16
-    prefetch: int = 1  # jobs leased per slot (gopher-worker --prefetch); 1 = no buffer
+    # Jobs leased per slot (gopher-worker --prefetch); 1 = no buffer, None = the
+    # worker's default (adapting to the handlers' times).
+    prefetch: int | None = 1
     worker: str = "python"  # "node": the TypeScript SDK's worker (sdk/typescript/bench/)
     server_flags: list[str] = field(default_factory=list)
     # Where the workers' probe (benchmarks.probe) writes; "" = the broker's Redis. A
@@ -125,7 +127,7 @@ class GopherStack:
             "--grace",
             "2",
         ]
-        if self.settings.prefetch != 1:
+        if self.settings.prefetch is not None:  # None: the worker's default (auto)
             base += ["--prefetch", str(self.settings.prefetch)]
         env = {"BENCH_REDIS_URL": self.settings.probe_url or self.redis_url}
         for i in range(self.settings.workers):

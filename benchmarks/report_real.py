@@ -30,7 +30,7 @@ def _gopher_notes(m: dict[str, Any]) -> str:
         parts.append(f"prefetch 4: one INCR {fmt(v)}/s, no-op {fmt(m.get('e2e_per_s'))}/s")
     if api := m.get("loop_bulk_api"):
         parts.append(f"bulk = {api}")
-    return "; ".join(["default worker settings (prefetch 1)", *parts])
+    return "; ".join(["default worker settings (prefetch auto)", *parts])
 
 
 def _peer_notes(system: dict[str, Any]) -> str:

@@ -176,7 +176,7 @@ def run_gopher(
         "system": "gopher",
         "version": machine.gopher_version(),
         "notes": f"1 broker, {settings.workers} workers x {settings.concurrency}"
-        + (f", prefetch {settings.prefetch}" if settings.prefetch > 1 else ""),
+        + (f", prefetch {settings.prefetch or 'auto'}" if settings.prefetch != 1 else ""),
         "metrics": {},
         "errors": {},
     }

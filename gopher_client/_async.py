@@ -253,11 +253,12 @@ class AsyncClient:
         return self.workers.StreamJobs(request, metadata=self.config.metadata())
 
     async def ack_jobs(
-        self, acks: Sequence[workers_pb.AckJobRequest], worker_id: str = ""
+        self, acks: Sequence[workers_pb.AckJobRequest], worker_id: str = "", capacity: int = 0
     ) -> list[workers_pb.Outcome]:
         """Complete many deliveries; return one outcome per ack, in order. With the
-        acking worker's id, the broker refills its freed slots in the same call."""
-        request = workers_pb.AckJobsRequest(acks=acks, worker_id=worker_id)
+        acking worker's id, the broker refills its freed slots in the same call, and a
+        `capacity` (1..10000) becomes that worker's stream capacity first."""
+        request = workers_pb.AckJobsRequest(acks=acks, worker_id=worker_id, capacity=capacity)
         response = await self.call(self.workers.AckJobs, request)
         return list(response.outcomes)
 

@@ -23,7 +23,7 @@ class OutcomeSink(Protocol):
     """Where batches go: the broker client's batch calls (AsyncClient has them)."""
 
     async def ack_jobs(
-        self, acks: Sequence[pb.AckJobRequest], worker_id: str = ""
+        self, acks: Sequence[pb.AckJobRequest], worker_id: str = "", capacity: int = 0
     ) -> list[pb.Outcome]:
         """Complete deliveries; one outcome per ack, in order."""
         ...
@@ -45,6 +45,9 @@ class OutcomeBatcher:
         # Sent with acks so the broker holding this worker's stream refills the freed
         # slots in the same call.
         self._worker_id = worker_id
+        # The worker's capacity, told with every ack when its prefetch adapts (0: the
+        # capacity its stream opened with stays).
+        self.capacity = 0
         self._acks: list[tuple[pb.AckJobRequest, int]] = []
         self._nacks: list[tuple[pb.NackJobRequest, int]] = []
         self._ready = asyncio.Event()
@@ -129,7 +132,9 @@ class OutcomeBatcher:
 
     async def _send_acks(self, acks: list[tuple[pb.AckJobRequest, int]]) -> None:
         if acks:
-            outcomes = await self._client.ack_jobs([a for a, _ in acks], self._worker_id)
+            outcomes = await self._client.ack_jobs(
+                [a for a, _ in acks], self._worker_id, self.capacity
+            )
             self._count_stale(outcomes)
 
     async def _send_nacks(self, nacks: list[tuple[pb.NackJobRequest, int]]) -> None:

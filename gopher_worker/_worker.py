@@ -28,6 +28,7 @@ from gopher_worker._job import Job
 from gopher_worker._leases import LeaseKeeper
 from gopher_worker._metrics import WorkerMetrics
 from gopher_worker._outcomes import OutcomeBatcher
+from gopher_worker._prefetch import MAX_CAPACITY, Prefetch
 from gopher_worker._receiver import receive_jobs
 from gopher_worker._registry import Registry
 from gopher_worker._running import Running as _Running
@@ -54,7 +55,7 @@ class Worker:
         server: str | None = None,
         *,
         concurrency: int = 16,
-        prefetch: int = 1,
+        prefetch: int | None = None,
         worker_id: str | None = None,
         grace_s: float = 30.0,
         token: str | None = None,
@@ -69,7 +70,9 @@ class Worker:
             raise ValueError("the registry has no handlers")
         if not 1 <= concurrency <= 10_000:
             raise ValueError("concurrency must be between 1 and 10000")
-        if not 1 <= prefetch <= 100 or concurrency * prefetch > 10_000:
+        if prefetch is not None and (
+            not 1 <= prefetch <= 100 or concurrency * prefetch > MAX_CAPACITY
+        ):
             raise ValueError(
                 "prefetch must be between 1 and 100 (and concurrency x prefetch <= 10000)"
             )
@@ -78,8 +81,9 @@ class Worker:
         self.concurrency = concurrency
         # The broker may lease up to concurrency x prefetch jobs; only `concurrency` run
         # at once. A prefetched job hides the ack -> dispatch round trip at the cost of
-        # waiting here instead of on another worker; 1 (the default) means no buffer.
-        self.prefetch = prefetch
+        # waiting here instead of on another worker. None (the default) adapts it to the
+        # handlers' times (_prefetch.py); 1 means no buffer.
+        self.prefetch = Prefetch(concurrency, prefetch)
         self._slots = asyncio.Semaphore(concurrency)
         self.busy = 0
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -141,6 +145,8 @@ class Worker:
         if self._status is not None:
             await self._status.start()
         self._outcomes = OutcomeBatcher(self._client, self.worker_id, self.clock)
+        if self.prefetch.adaptive:
+            self._outcomes.capacity = self.prefetch.capacity
         self._outcomes.start()
         client = self._client
         self._circuits = CircuitReporter(
@@ -248,7 +254,7 @@ class Worker:
         return pb.StreamJobsRequest(
             worker_id=self.worker_id,
             job_types=self.registry.job_types,
-            capacity=self.concurrency * self.prefetch,
+            capacity=self.prefetch.capacity,
             hostname=socket.gethostname(),
             pid=os.getpid(),
             type_defaults=self.registry.type_defaults(),
@@ -355,8 +361,23 @@ class Worker:
         except Exception as exc:
             outcome = failure(job, exc, non_retryable=True)
         ended = SUCCEEDED if outcome.ack is not None else FAILED
-        self.hooks.finish(job, ended, time.perf_counter() - started, outcome.error)
+        took_s = time.perf_counter() - started
+        self.hooks.finish(job, ended, took_s, outcome.error)
+        if self.prefetch.observe(took_s):
+            self._resize()
         self._report(run, outcome)
+
+    def _resize(self) -> None:
+        """The adaptive prefetch changed: the next acks tell the broker."""
+        log.info(
+            "worker %s prefetch %d per slot (handlers take %.1f ms on average): capacity %d",
+            self.worker_id,
+            self.prefetch.per_slot,
+            1000 * (self.prefetch.mean_s or 0.0),
+            self.prefetch.capacity,
+        )
+        if self._outcomes is not None:
+            self._outcomes.capacity = self.prefetch.capacity
 
     def _drop_expired(self, run: _Running) -> None:
         # The lease ran out before a slot was free, or while this process was stopped

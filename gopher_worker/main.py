@@ -95,10 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         p,
         "--prefetch",
         "GOPHER_PREFETCH",
-        1,
+        "auto",
         "lease up to concurrency x prefetch jobs, so the next ones are already here "
-        "when a slot frees (1: no buffer)",
-        type=int,
+        "when a slot frees (1: no buffer; auto: 4 while handlers take under 5 ms, else 1)",
+        type=prefetch_arg,
     )
     add_option(p, "--worker-id", "GOPHER_WORKER_ID", None, "worker id (none: a fresh one)")
     add_option(
@@ -121,6 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
         p, "--log-format", "GOPHER_LOG_FORMAT", "text", "log format", choices=["text", "json"]
     )
     return p
+
+
+def prefetch_arg(text: str) -> int | None:
+    """`--prefetch`: "auto" (None: adapt to the handlers' times) or 1..100."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither auto nor a number") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 100")
+    return value
 
 
 def main(argv: list[str] | None = None) -> None:

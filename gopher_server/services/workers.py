@@ -14,11 +14,13 @@ from gopher_server.components.type_catalog import TypeCatalog
 from gopher_server.config import ServerConfig
 from gopher_server.convert import STATES
 from gopher_server.dispatch.hub import Hub
-from gopher_server.dispatch.streamer import Streamer, hand_over, target_of
+from gopher_server.dispatch.session import StreamSession
+from gopher_server.dispatch.streamer import MAX_CAPACITY, Streamer, hand_over, target_of
 from gopher_server.errors import InvalidArgument, NotFound, StaleLease, TooLarge
 from gopher_server.observability.metrics import BrokerMetrics
 from gopher_server.status import unary
 from gopher_server.store import circuits
+from gopher_server.store import workers as registry
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store
 from gopher_server.validation import check_name
@@ -160,8 +162,16 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         self, request: worker_service_pb2.AckJobsRequest, context: Context
     ) -> worker_service_pb2.AckJobsResponse:
         self._check_batch(request.acks, "acks")
+        if not 0 <= request.capacity <= MAX_CAPACITY:
+            raise InvalidArgument(
+                f"capacity must be between 1 and {MAX_CAPACITY}, or 0 to leave it as it is",
+                "capacity",
+            )
         items = self._ack_items(request.acks)
         stream = self.hub.stream_of(request.worker_id) if request.worker_id else None
+        if stream is not None and request.capacity and request.capacity != stream.capacity:
+            # Before the acks, so their refill fills the new capacity.
+            await self._resize(stream, request.capacity)
         if not items:
             results = []
         elif stream is None:
@@ -183,6 +193,19 @@ class WorkerService(worker_service_pb2_grpc.WorkerServiceServicer):
         return worker_service_pb2.AckJobsResponse(
             outcomes=[_outcome(a.job_id, c) for a, c in zip(request.acks, codes, strict=True)]
         )
+
+    async def _resize(self, stream: StreamSession, capacity: int) -> None:
+        """A worker's new capacity (its adaptive prefetch), on its stream here."""
+        log.info(
+            "worker %s stream %s capacity %d -> %d",
+            stream.worker_id,
+            stream.session_id,
+            stream.capacity,
+            capacity,
+        )
+        stream.capacity = capacity
+        await registry.set_capacity(self.store, stream.worker_id, capacity)
+        stream.wake.set()  # room for more: the stream's loop dispatches into it
 
     def _nack_item(self, nack: worker_service_pb2.NackJobRequest) -> NackItem:
         retry_after_ms = None

@@ -44,6 +44,11 @@ async def register_stream(
         await pipe.execute()
 
 
+async def set_capacity(store: Store, worker_id: str, capacity: int) -> None:
+    """Record a worker's new capacity (told with its acks), for operators."""
+    await store.redis.hset(store.keys.worker(worker_id), "capacity", capacity)
+
+
 async def heartbeat(store: Store, sessions: list[tuple[str, str]]) -> None:
     """Mark (worker id, session id) streams as alive now, in one round trip."""
     if not sessions:

@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from gopher_server.store import contracts, scripts
+from gopher_server.store import contracts
+from gopher_server.store import lua_sources as scripts
 from gopher_server.store.contracts import CONTRACT, Arg, Each, Reply
 from gopher_server.store.records import Lease, NewJob, SubmitResult
 from gopher_server.store.store import Store

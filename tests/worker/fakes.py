@@ -51,6 +51,7 @@ class FakeBroker:
     outages: int = 0
     calls: list[tuple[str, list[str]]] = field(default_factory=list)
     worker_ids: list[str] = field(default_factory=list)
+    capacities: list[int] = field(default_factory=list)
 
     def _answer(self, kind: str, job_ids: list[str]) -> list[pb.Outcome]:
         self.calls.append((kind, job_ids))
@@ -72,9 +73,10 @@ class FakeBroker:
         return self._answer("extend", [r.job_id for r in leases])
 
     async def ack_jobs(
-        self, acks: Sequence[pb.AckJobRequest], worker_id: str = ""
+        self, acks: Sequence[pb.AckJobRequest], worker_id: str = "", capacity: int = 0
     ) -> list[pb.Outcome]:
         self.worker_ids.append(worker_id)
+        self.capacities.append(capacity)
         return self._answer("ack", [r.job_id for r in acks])
 
     async def nack_jobs(self, nacks: Sequence[pb.NackJobRequest]) -> list[pb.Outcome]:

@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from gopher.v1 import job_pb2 as gopher_dot_v1_dot_job__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egopher/v1/worker_service.proto\x12\tgopher.v1\x1a\x13gopher/v1/job.proto\"\x7f\n\x14ReportCircuitRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x10\n\x08job_type\x18\x02 \x01(\t\x12&\n\x05state\x18\x03 \x01(\x0e\x32\x17.gopher.v1.CircuitState\x12\x1a\n\x12hold_until_unix_ms\x18\x04 \x01(\x03\"\x17\n\x15ReportCircuitResponse\"\x9d\x01\n\x11StreamJobsRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x11\n\tjob_types\x18\x02 \x03(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x05\x12\x10\n\x08hostname\x18\x04 \x01(\t\x12\x0b\n\x03pid\x18\x05 \x01(\x05\x12\x31\n\rtype_defaults\x18\x06 \x03(\x0b\x32\x1a.gopher.v1.JobTypeDefaults\"\xe6\x01\n\x0fJobTypeDefaults\x12\x0c\n\x04type\x18\x01 \x01(\t\x12%\n\x08priority\x18\x02 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x14\n\x07retries\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x16\n\ttimeout_s\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x18\n\x0blease_ttl_s\x18\x05 \x01(\x01H\x02\x88\x01\x01\x12,\n\x0cretry_policy\x18\x06 \x01(\x0b\x32\x16.gopher.v1.RetryPolicyB\n\n\x08_retriesB\x0c\n\n_timeout_sB\x0e\n\x0c_lease_ttl_s\"~\n\x12StreamJobsResponse\x12\"\n\x04jobs\x18\x01 \x03(\x0b\x32\x14.gopher.v1.LeasedJob\x12\x19\n\x11\x63\x61ncelled_job_ids\x18\x02 \x03(\t\x12)\n\x07\x63ontrol\x18\x03 \x01(\x0b\x32\x18.gopher.v1.WorkerControl\"?\n\rWorkerControl\x12.\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1e.gopher.v1.WorkerControlAction\"\x94\x01\n\x07Outcome\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12$\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x16.gopher.v1.OutcomeCode\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\"\n\x05state\x18\x04 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x1e\n\x16lease_deadline_unix_ms\x18\x05 \x01(\x03\"I\n\rAckJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\x03\x12\x13\n\x0bresult_json\x18\x03 \x01(\t\"\x10\n\x0e\x41\x63kJobResponse\"K\n\x0e\x41\x63kJobsRequest\x12&\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x18.gopher.v1.AckJobRequest\x12\x11\n\tworker_id\x18\x02 \x01(\t\"7\n\x0f\x41\x63kJobsResponse\x12$\n\x08outcomes\x18\x01 \x03(\x0b\x32\x12.gopher.v1.Outcome\"\xdc\x01\n\x0eNackJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\x03\x12\x12\n\nerror_type\x18\x03 \x01(\t\x12\x15\n\rerror_message\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\x12\x15\n\rnon_retryable\x18\x06 \x01(\x08\x12\x1a\n\rretry_after_s\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x08handback\x18\x08 \x01(\x08\x12\x10\n\x08\x64raining\x18\t \x01(\x08\x42\x10\n\x0e_retry_after_s\"5\n\x0fNackJobResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\";\n\x0fNackJobsRequest\x12(\n\x05nacks\x18\x01 \x03(\x0b\x32\x19.gopher.v1.NackJobRequest\"8\n\x10NackJobsResponse\x12$\n\x08outcomes\x18\x01 \x03(\x0b\x32\x12.gopher.v1.Outcome\"N\n\x12\x45xtendLeaseRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\x03\x12\x13\n\x0b\x65xtend_by_s\x18\x03 \x01(\x01\"5\n\x13\x45xtendLeaseResponse\x12\x1e\n\x16lease_deadline_unix_ms\x18\x01 \x01(\x03\"D\n\x13\x45xtendLeasesRequest\x12-\n\x06leases\x18\x01 \x03(\x0b\x32\x1d.gopher.v1.ExtendLeaseRequest\"<\n\x14\x45xtendLeasesResponse\x12$\n\x08outcomes\x18\x01 \x03(\x0b\x32\x12.gopher.v1.Outcome*|\n\x0c\x43ircuitState\x12\x1d\n\x19\x43IRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_STATE_CLOSED\x10\x01\x12\x16\n\x12\x43IRCUIT_STATE_OPEN\x10\x02\x12\x1b\n\x17\x43IRCUIT_STATE_HALF_OPEN\x10\x03*\x9f\x01\n\x13WorkerControlAction\x12%\n!WORKER_CONTROL_ACTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bWORKER_CONTROL_ACTION_QUIET\x10\x01\x12\x1e\n\x1aWORKER_CONTROL_ACTION_STOP\x10\x02\x12 \n\x1cWORKER_CONTROL_ACTION_RESUME\x10\x03*\x94\x01\n\x0bOutcomeCode\x12\x1c\n\x18OUTCOME_CODE_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_CODE_OK\x10\x01\x12\x1c\n\x18OUTCOME_CODE_STALE_LEASE\x10\x02\x12\x1a\n\x16OUTCOME_CODE_NOT_FOUND\x10\x03\x12\x18\n\x14OUTCOME_CODE_INVALID\x10\x04\x32\xd7\x04\n\rWorkerService\x12K\n\nStreamJobs\x12\x1c.gopher.v1.StreamJobsRequest\x1a\x1d.gopher.v1.StreamJobsResponse0\x01\x12=\n\x06\x41\x63kJob\x12\x18.gopher.v1.AckJobRequest\x1a\x19.gopher.v1.AckJobResponse\x12@\n\x07\x41\x63kJobs\x12\x19.gopher.v1.AckJobsRequest\x1a\x1a.gopher.v1.AckJobsResponse\x12@\n\x07NackJob\x12\x19.gopher.v1.NackJobRequest\x1a\x1a.gopher.v1.NackJobResponse\x12\x43\n\x08NackJobs\x12\x1a.gopher.v1.NackJobsRequest\x1a\x1b.gopher.v1.NackJobsResponse\x12L\n\x0b\x45xtendLease\x12\x1d.gopher.v1.ExtendLeaseRequest\x1a\x1e.gopher.v1.ExtendLeaseResponse\x12O\n\x0c\x45xtendLeases\x12\x1e.gopher.v1.ExtendLeasesRequest\x1a\x1f.gopher.v1.ExtendLeasesResponse\x12R\n\rReportCircuit\x12\x1f.gopher.v1.ReportCircuitRequest\x1a .gopher.v1.ReportCircuitResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egopher/v1/worker_service.proto\x12\tgopher.v1\x1a\x13gopher/v1/job.proto\"\x7f\n\x14ReportCircuitRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x10\n\x08job_type\x18\x02 \x01(\t\x12&\n\x05state\x18\x03 \x01(\x0e\x32\x17.gopher.v1.CircuitState\x12\x1a\n\x12hold_until_unix_ms\x18\x04 \x01(\x03\"\x17\n\x15ReportCircuitResponse\"\x9d\x01\n\x11StreamJobsRequest\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x11\n\tjob_types\x18\x02 \x03(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x05\x12\x10\n\x08hostname\x18\x04 \x01(\t\x12\x0b\n\x03pid\x18\x05 \x01(\x05\x12\x31\n\rtype_defaults\x18\x06 \x03(\x0b\x32\x1a.gopher.v1.JobTypeDefaults\"\xe6\x01\n\x0fJobTypeDefaults\x12\x0c\n\x04type\x18\x01 \x01(\t\x12%\n\x08priority\x18\x02 \x01(\x0e\x32\x13.gopher.v1.Priority\x12\x14\n\x07retries\x18\x03 \x01(\x05H\x00\x88\x01\x01\x12\x16\n\ttimeout_s\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x18\n\x0blease_ttl_s\x18\x05 \x01(\x01H\x02\x88\x01\x01\x12,\n\x0cretry_policy\x18\x06 \x01(\x0b\x32\x16.gopher.v1.RetryPolicyB\n\n\x08_retriesB\x0c\n\n_timeout_sB\x0e\n\x0c_lease_ttl_s\"~\n\x12StreamJobsResponse\x12\"\n\x04jobs\x18\x01 \x03(\x0b\x32\x14.gopher.v1.LeasedJob\x12\x19\n\x11\x63\x61ncelled_job_ids\x18\x02 \x03(\t\x12)\n\x07\x63ontrol\x18\x03 \x01(\x0b\x32\x18.gopher.v1.WorkerControl\"?\n\rWorkerControl\x12.\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1e.gopher.v1.WorkerControlAction\"\x94\x01\n\x07Outcome\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12$\n\x04\x63ode\x18\x02 \x01(\x0e\x32\x16.gopher.v1.OutcomeCode\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\"\n\x05state\x18\x04 \x01(\x0e\x32\x13.gopher.v1.JobState\x12\x1e\n\x16lease_deadline_unix_ms\x18\x05 \x01(\x03\"I\n\rAckJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\x03\x12\x13\n\x0bresult_json\x18\x03 \x01(\t\"\x10\n\x0e\x41\x63kJobResponse\"]\n\x0e\x41\x63kJobsRequest\x12&\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x18.gopher.v1.AckJobRequest\x12\x11\n\tworker_id\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x05\"7\n\x0f\x41\x63kJobsResponse\x12$\n\x08outcomes\x18\x01 \x03(\x0b\x32\x12.gopher.v1.Outcome\"\xdc\x01\n\x0eNackJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\x03\x12\x12\n\nerror_type\x18\x03 \x01(\t\x12\x15\n\rerror_message\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\x12\x15\n\rnon_retryable\x18\x06 \x01(\x08\x12\x1a\n\rretry_after_s\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x08handback\x18\x08 \x01(\x08\x12\x10\n\x08\x64raining\x18\t \x01(\x08\x42\x10\n\x0e_retry_after_s\"5\n\x0fNackJobResponse\x12\"\n\x05state\x18\x01 \x01(\x0e\x32\x13.gopher.v1.JobState\";\n\x0fNackJobsRequest\x12(\n\x05nacks\x18\x01 \x03(\x0b\x32\x19.gopher.v1.NackJobRequest\"8\n\x10NackJobsResponse\x12$\n\x08outcomes\x18\x01 \x03(\x0b\x32\x12.gopher.v1.Outcome\"N\n\x12\x45xtendLeaseRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0blease_token\x18\x02 \x01(\x03\x12\x13\n\x0b\x65xtend_by_s\x18\x03 \x01(\x01\"5\n\x13\x45xtendLeaseResponse\x12\x1e\n\x16lease_deadline_unix_ms\x18\x01 \x01(\x03\"D\n\x13\x45xtendLeasesRequest\x12-\n\x06leases\x18\x01 \x03(\x0b\x32\x1d.gopher.v1.ExtendLeaseRequest\"<\n\x14\x45xtendLeasesResponse\x12$\n\x08outcomes\x18\x01 \x03(\x0b\x32\x12.gopher.v1.Outcome*|\n\x0c\x43ircuitState\x12\x1d\n\x19\x43IRCUIT_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_STATE_CLOSED\x10\x01\x12\x16\n\x12\x43IRCUIT_STATE_OPEN\x10\x02\x12\x1b\n\x17\x43IRCUIT_STATE_HALF_OPEN\x10\x03*\x9f\x01\n\x13WorkerControlAction\x12%\n!WORKER_CONTROL_ACTION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bWORKER_CONTROL_ACTION_QUIET\x10\x01\x12\x1e\n\x1aWORKER_CONTROL_ACTION_STOP\x10\x02\x12 \n\x1cWORKER_CONTROL_ACTION_RESUME\x10\x03*\x94\x01\n\x0bOutcomeCode\x12\x1c\n\x18OUTCOME_CODE_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_CODE_OK\x10\x01\x12\x1c\n\x18OUTCOME_CODE_STALE_LEASE\x10\x02\x12\x1a\n\x16OUTCOME_CODE_NOT_FOUND\x10\x03\x12\x18\n\x14OUTCOME_CODE_INVALID\x10\x04\x32\xd7\x04\n\rWorkerService\x12K\n\nStreamJobs\x12\x1c.gopher.v1.StreamJobsRequest\x1a\x1d.gopher.v1.StreamJobsResponse0\x01\x12=\n\x06\x41\x63kJob\x12\x18.gopher.v1.AckJobRequest\x1a\x19.gopher.v1.AckJobResponse\x12@\n\x07\x41\x63kJobs\x12\x19.gopher.v1.AckJobsRequest\x1a\x1a.gopher.v1.AckJobsResponse\x12@\n\x07NackJob\x12\x19.gopher.v1.NackJobRequest\x1a\x1a.gopher.v1.NackJobResponse\x12\x43\n\x08NackJobs\x12\x1a.gopher.v1.NackJobsRequest\x1a\x1b.gopher.v1.NackJobsResponse\x12L\n\x0b\x45xtendLease\x12\x1d.gopher.v1.ExtendLeaseRequest\x1a\x1e.gopher.v1.ExtendLeaseResponse\x12O\n\x0c\x45xtendLeases\x12\x1e.gopher.v1.ExtendLeasesRequest\x1a\x1f.gopher.v1.ExtendLeasesResponse\x12R\n\rReportCircuit\x12\x1f.gopher.v1.ReportCircuitRequest\x1a .gopher.v1.ReportCircuitResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'gopher.v1.worker_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CIRCUITSTATE']._serialized_start=1848
-  _globals['_CIRCUITSTATE']._serialized_end=1972
-  _globals['_WORKERCONTROLACTION']._serialized_start=1975
-  _globals['_WORKERCONTROLACTION']._serialized_end=2134
-  _globals['_OUTCOMECODE']._serialized_start=2137
-  _globals['_OUTCOMECODE']._serialized_end=2285
+  _globals['_CIRCUITSTATE']._serialized_start=1866
+  _globals['_CIRCUITSTATE']._serialized_end=1990
+  _globals['_WORKERCONTROLACTION']._serialized_start=1993
+  _globals['_WORKERCONTROLACTION']._serialized_end=2152
+  _globals['_OUTCOMECODE']._serialized_start=2155
+  _globals['_OUTCOMECODE']._serialized_end=2303
   _globals['_REPORTCIRCUITREQUEST']._serialized_start=66
   _globals['_REPORTCIRCUITREQUEST']._serialized_end=193
   _globals['_REPORTCIRCUITRESPONSE']._serialized_start=195
@@ -57,25 +57,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACKJOBRESPONSE']._serialized_start=1032
   _globals['_ACKJOBRESPONSE']._serialized_end=1048
   _globals['_ACKJOBSREQUEST']._serialized_start=1050
-  _globals['_ACKJOBSREQUEST']._serialized_end=1125
-  _globals['_ACKJOBSRESPONSE']._serialized_start=1127
-  _globals['_ACKJOBSRESPONSE']._serialized_end=1182
-  _globals['_NACKJOBREQUEST']._serialized_start=1185
-  _globals['_NACKJOBREQUEST']._serialized_end=1405
-  _globals['_NACKJOBRESPONSE']._serialized_start=1407
-  _globals['_NACKJOBRESPONSE']._serialized_end=1460
-  _globals['_NACKJOBSREQUEST']._serialized_start=1462
-  _globals['_NACKJOBSREQUEST']._serialized_end=1521
-  _globals['_NACKJOBSRESPONSE']._serialized_start=1523
-  _globals['_NACKJOBSRESPONSE']._serialized_end=1579
-  _globals['_EXTENDLEASEREQUEST']._serialized_start=1581
-  _globals['_EXTENDLEASEREQUEST']._serialized_end=1659
-  _globals['_EXTENDLEASERESPONSE']._serialized_start=1661
-  _globals['_EXTENDLEASERESPONSE']._serialized_end=1714
-  _globals['_EXTENDLEASESREQUEST']._serialized_start=1716
-  _globals['_EXTENDLEASESREQUEST']._serialized_end=1784
-  _globals['_EXTENDLEASESRESPONSE']._serialized_start=1786
-  _globals['_EXTENDLEASESRESPONSE']._serialized_end=1846
-  _globals['_WORKERSERVICE']._serialized_start=2288
-  _globals['_WORKERSERVICE']._serialized_end=2887
+  _globals['_ACKJOBSREQUEST']._serialized_end=1143
+  _globals['_ACKJOBSRESPONSE']._serialized_start=1145
+  _globals['_ACKJOBSRESPONSE']._serialized_end=1200
+  _globals['_NACKJOBREQUEST']._serialized_start=1203
+  _globals['_NACKJOBREQUEST']._serialized_end=1423
+  _globals['_NACKJOBRESPONSE']._serialized_start=1425
+  _globals['_NACKJOBRESPONSE']._serialized_end=1478
+  _globals['_NACKJOBSREQUEST']._serialized_start=1480
+  _globals['_NACKJOBSREQUEST']._serialized_end=1539
+  _globals['_NACKJOBSRESPONSE']._serialized_start=1541
+  _globals['_NACKJOBSRESPONSE']._serialized_end=1597
+  _globals['_EXTENDLEASEREQUEST']._serialized_start=1599
+  _globals['_EXTENDLEASEREQUEST']._serialized_end=1677
+  _globals['_EXTENDLEASERESPONSE']._serialized_start=1679
+  _globals['_EXTENDLEASERESPONSE']._serialized_end=1732
+  _globals['_EXTENDLEASESREQUEST']._serialized_start=1734
+  _globals['_EXTENDLEASESREQUEST']._serialized_end=1802
+  _globals['_EXTENDLEASESRESPONSE']._serialized_start=1804
+  _globals['_EXTENDLEASESRESPONSE']._serialized_end=1864
+  _globals['_WORKERSERVICE']._serialized_start=2306
+  _globals['_WORKERSERVICE']._serialized_end=2905
 # @@protoc_insertion_point(module_scope)

@@ -136,12 +136,14 @@ class AckJobResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class AckJobsRequest(_message.Message):
-    __slots__ = ("acks", "worker_id")
+    __slots__ = ("acks", "worker_id", "capacity")
     ACKS_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
     acks: _containers.RepeatedCompositeFieldContainer[AckJobRequest]
     worker_id: str
-    def __init__(self, acks: _Optional[_Iterable[_Union[AckJobRequest, _Mapping]]] = ..., worker_id: _Optional[str] = ...) -> None: ...
+    capacity: int
+    def __init__(self, acks: _Optional[_Iterable[_Union[AckJobRequest, _Mapping]]] = ..., worker_id: _Optional[str] = ..., capacity: _Optional[int] = ...) -> None: ...
 
 class AckJobsResponse(_message.Message):
     __slots__ = ("outcomes",)

@@ -200,6 +200,13 @@ export interface AckJobsRequest {
    * stream, saving the refill round trip. Empty: no refill here.
    */
   workerId: string;
+  /**
+   * Optional: the worker's capacity from now on, 1..10000 (a worker whose prefetch
+   * adapts to its handlers' times changes it as they change); 0 leaves it as it is.
+   * It applies to the worker's stream on the broker that answers, like the refill;
+   * a stream opened later starts from its own StreamJobsRequest.capacity.
+   */
+  capacity: number;
 }
 
 /** AckJobsResponse answers each ack in request order. */
@@ -1019,7 +1026,7 @@ export const AckJobResponse: MessageFns<AckJobResponse> = {
 };
 
 function createBaseAckJobsRequest(): AckJobsRequest {
-  return { acks: [], workerId: "" };
+  return { acks: [], workerId: "", capacity: 0 };
 }
 
 export const AckJobsRequest: MessageFns<AckJobsRequest> = {
@@ -1029,6 +1036,9 @@ export const AckJobsRequest: MessageFns<AckJobsRequest> = {
     }
     if (message.workerId !== "") {
       writer.uint32(18).string(message.workerId);
+    }
+    if (message.capacity !== 0) {
+      writer.uint32(24).int32(message.capacity);
     }
     return writer;
   },
@@ -1062,6 +1072,14 @@ export const AckJobsRequest: MessageFns<AckJobsRequest> = {
             message.workerId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.capacity = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1081,6 +1099,7 @@ export const AckJobsRequest: MessageFns<AckJobsRequest> = {
     const message = createBaseAckJobsRequest();
     message.acks = object.acks?.map((e) => AckJobRequest.fromPartial(e)) || [];
     message.workerId = object.workerId ?? "";
+    message.capacity = object.capacity ?? 0;
     return message;
   },
 };
