@@ -132,7 +132,8 @@ export class OutcomeBatcher {
 
   private async sendAcks(acks: Pending<AckJobRequest>[]): Promise<void> {
     if (acks.length === 0) return;
-    const request = { acks: acks.map((a) => a.request), workerId: this.workerId };
+    // capacity 0: this worker's prefetch is fixed; its stream keeps its opening capacity.
+    const request = { acks: acks.map((a) => a.request), workerId: this.workerId, capacity: 0 };
     const response = await this.conn.unary<{ outcomes: PbOutcome[] }>((b, md, o, cb) =>
       b.workers.ackJobs(request, md, o, cb),
     );
