@@ -43,6 +43,7 @@ from benchmarks import (
 from benchmarks.config import FULL, QUICK, Sizes
 from benchmarks.gopher_stack import LOG_DIR, StackSettings
 from benchmarks.peers import runner
+from gopher_worker.main import prefetch_arg
 
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs"
@@ -79,10 +80,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=16, help="concurrency per worker")
     p.add_argument(
         "--prefetch",
-        type=int,
+        type=prefetch_arg,
         default=4,
-        help="gopher-worker --prefetch (default 4: Celery runs with its default prefetch "
-        "multiplier of 4; the sweep also measures prefetch 1, the worker's default)",
+        help="gopher-worker --prefetch, a number or auto (default 4: Celery runs with its "
+        "default prefetch multiplier of 4; the realistic scenarios measure the worker's "
+        "default, auto, and the sweep prefetch 1)",
     )
     p.add_argument(
         "--worker",

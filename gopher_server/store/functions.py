@@ -135,9 +135,8 @@ def build_library(cluster: bool = False) -> FunctionLibrary:
             chunk += _begin_function(f)
         chunk += f.definitions
     text = "\n".join(chunk)
-    tag = hashlib.sha1("\n".join([text, *(_read(s) for s in SCRIPT_NAMES)]).encode()).hexdigest()[
-        :12
-    ]
+    code = "\n".join([text, *(_read(script) for script in SCRIPT_NAMES)])
+    tag = hashlib.sha1(code.encode()).hexdigest()[:12]
     name = f"gopher_{tag}"
     functions = {script: f"{name}_{script}" for script in SCRIPT_NAMES}
     registrations = []

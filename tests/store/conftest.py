@@ -15,11 +15,14 @@ from gopher_server.store.cluster import ClusterRoutes, ClusterScripts, cluster_c
 from gopher_server.store.connection import RedisTls, redis_client
 from gopher_server.store.partitions import Layout
 from gopher_server.store.sharded_pubsub import ShardedPubSub
+from gopher_server.store.scripts import Scripts
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock, RedisHandle, flushed_cluster
 from tests.store.transports import TransportRedis, start_tls_redis, start_unix_redis
 
-TRANSPORTS = ("tcp", "tls", "unix", "parts", "cluster")
+# "evalsha": plain TCP with the scripts run by EVALSHA, the form for servers before
+# Redis 7 (every other transport runs them as the function library, FCALL).
+TRANSPORTS = ("tcp", "tls", "unix", "parts", "cluster", "evalsha")
 # Partitions of the partitioned transports.
 PARTITIONS = {"parts": 4, "cluster": 6}
 
@@ -64,7 +67,7 @@ def redis_url(
     request: pytest.FixtureRequest, redis_handle: RedisHandle, redis_transport: str
 ) -> str:
     """URL of an emptied Redis database, reached over this test's transport."""
-    if redis_transport in ("tcp", "parts"):
+    if redis_transport in ("tcp", "parts", "evalsha"):
         with redis.Redis.from_url(redis_handle.url) as client:
             client.flushdb()
         return redis_handle.url
@@ -115,7 +118,10 @@ async def make_store(
                 cluster=True,
             )
         else:
-            store = Store(aredis, clock, settings=settings or StoreSettings(), layout=layout)
+            scripts = Scripts(aredis, functions=False) if redis_transport == "evalsha" else None
+            store = Store(
+                aredis, clock, settings=settings or StoreSettings(), layout=layout, scripts=scripts
+            )
         made.append(store)
         return store
 
