@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "GOPHER_PREFETCH",
         "auto",
         "lease up to concurrency x prefetch jobs, so the next ones are already here "
-        "when a slot frees (1: no buffer; auto: 4 while handlers take under 5 ms, else 1)",
+        "when a slot frees (1: no buffer; auto: 8 while handlers take under 5 ms, else 1)",
         type=prefetch_arg,
     )
     add_option(p, "--worker-id", "GOPHER_WORKER_ID", None, "worker id (none: a fresh one)")
