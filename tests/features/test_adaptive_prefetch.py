@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from gopher.v1 import admin_service_pb2 as admin_pb
+from gopher.v1 import job_pb2
 from gopher.v1 import worker_service_pb2 as wpb
 
 from gopher_client import AsyncClient, InvalidArgument, JobState
@@ -31,7 +32,7 @@ async def test_an_ack_with_a_capacity_resizes_the_stream_before_its_refill(
             await client.submit_job("sized", {"n": n})
         request = wpb.StreamJobsRequest(worker_id="w-sized", job_types=["sized"], capacity=1)
         call = client.stream_jobs(request)
-        leased: list[wpb.LeasedJob] = []
+        leased: list[job_pb2.LeasedJob] = []
 
         async def read_until(count: int) -> None:
             async for response in call:

@@ -1,7 +1,9 @@
 """The store suite runs over every way a broker reaches Redis: plain TCP (the
 auto-pipelined connection), TLS and a unix socket (both redis-py's own path), and over
 partitioned namespaces: 4 partitions on one server ("parts") and 6 on a local Redis
-Cluster of 3 masters ("cluster", scripts under `#!lua`, so a cross-slot access fails)."""
+Cluster of 3 masters ("cluster", scripts under `#!lua`, so a cross-slot access fails).
+Every transport runs the scripts as the function library (FCALL) but "evalsha", plain
+TCP with the EVALSHA form that servers before Redis 7 get."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ import redis.asyncio as aioredis
 from gopher_server.store.cluster import ClusterRoutes, ClusterScripts, cluster_client
 from gopher_server.store.connection import RedisTls, redis_client
 from gopher_server.store.partitions import Layout
-from gopher_server.store.sharded_pubsub import ShardedPubSub
 from gopher_server.store.scripts import Scripts
+from gopher_server.store.sharded_pubsub import ShardedPubSub
 from gopher_server.store.store import Store, StoreSettings
 from tests.conftest import FakeClock, RedisHandle, flushed_cluster
 from tests.store.transports import TransportRedis, start_tls_redis, start_unix_redis
