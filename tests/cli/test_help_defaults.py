@@ -17,6 +17,7 @@ from gopher_client import DEFAULT_SERVER
 from gopher_server.main import build_parser as server_parser
 from gopher_worker._worker import Worker
 from gopher_worker.main import build_parser as worker_parser
+from gopher_worker.main import prefetch_arg
 
 # One option's help entry: its flag, then "(default: X) [VARIABLE]" at the end.
 ENTRY = re.compile(
@@ -53,7 +54,7 @@ def _sample(action: argparse.Action) -> tuple[str, object]:
     if action.choices:
         choice = list(action.choices)[-1]
         return str(choice), choice
-    if action.type in (int, float):
+    if action.type in (int, float, prefetch_arg):
         return "7", action.type("7")
     return "sample-value", "sample-value"
 
@@ -113,6 +114,9 @@ def test_worker_defaults_are_the_worker_defaults(monkeypatch: pytest.MonkeyPatch
     for action in options.values():
         for name in (action.dest, f"{action.dest}_s"):
             if name in parameters and parameters[name].default is not inspect.Parameter.empty:
-                assert action.default == parameters[name].default, action.dest
+                default = action.default
+                if isinstance(default, str) and action.type is prefetch_arg:
+                    default = prefetch_arg(default)  # "auto": argparse converts it
+                assert default == parameters[name].default, action.dest
                 checked += 1
     assert checked >= 5  # concurrency, prefetch, worker_id, grace_s, token, metrics_port
