@@ -265,8 +265,12 @@ async def test_a_global_rate_limit_holds_beside_a_flood_in_every_partition(
     started = brokers.start(3)
     email, bulk = Overlap(), Overlap()
     registry = limited_worker_registry("email", email, 0.0, bulk)
+    # A fixed prefetch of 1: the bound is the broker's fairness, not the worker's
+    # buffer. Adaptive prefetch would flip to 8 per slot here (bulk jobs take ~5 ms,
+    # right on its threshold, and each ping pulls the mean under it), putting up to
+    # 7 x 24 leased bulk jobs ahead of every ping before the broker has any say.
     workers = [
-        Worker(registry, b.address, concurrency=8, worker_id=f"mixed-{i}")
+        Worker(registry, b.address, concurrency=8, prefetch=1, worker_id=f"mixed-{i}")
         for i, b in enumerate(started)
     ]
     async with clients_of(started) as clients:
@@ -297,8 +301,12 @@ async def test_a_concurrency_cap_is_never_exceeded_beside_a_flood_in_every_parti
     started = brokers.start(3)
     render, bulk = Overlap(), Overlap()
     registry = limited_worker_registry("render", render, 0.03, bulk)
+    # A fixed prefetch of 1: the bound is the broker's fairness, not the worker's
+    # buffer. Adaptive prefetch would flip to 8 per slot here (bulk jobs take ~5 ms,
+    # right on its threshold, and each ping pulls the mean under it), putting up to
+    # 7 x 24 leased bulk jobs ahead of every ping before the broker has any say.
     workers = [
-        Worker(registry, b.address, concurrency=8, worker_id=f"mixed-{i}")
+        Worker(registry, b.address, concurrency=8, prefetch=1, worker_id=f"mixed-{i}")
         for i, b in enumerate(started)
     ]
     async with clients_of(started) as clients:
@@ -325,8 +333,12 @@ async def test_a_concurrency_cap_holds_for_backlog_queued_before_it_was_set(
     started = brokers.start(3)
     render, bulk = Overlap(), Overlap()
     registry = limited_worker_registry("render", render, 0.03, bulk)
+    # A fixed prefetch of 1: the bound is the broker's fairness, not the worker's
+    # buffer. Adaptive prefetch would flip to 8 per slot here (bulk jobs take ~5 ms,
+    # right on its threshold, and each ping pulls the mean under it), putting up to
+    # 7 x 24 leased bulk jobs ahead of every ping before the broker has any say.
     workers = [
-        Worker(registry, b.address, concurrency=8, worker_id=f"mixed-{i}")
+        Worker(registry, b.address, concurrency=8, prefetch=1, worker_id=f"mixed-{i}")
         for i, b in enumerate(started)
     ]
     async with clients_of(started) as clients:
@@ -461,8 +473,12 @@ async def trickle_beside_flood(brokers: Brokers) -> list[int]:
         at, bulk_then = submitted[job.payload["n"]]
         waits[job.id] = (time.monotonic() - at, bulk_started - bulk_then)
 
+    # A fixed prefetch of 1: the bound is the broker's fairness, not the worker's
+    # buffer. Adaptive prefetch would flip to 8 per slot here (bulk jobs take ~5 ms,
+    # right on its threshold, and each ping pulls the mean under it), putting up to
+    # 7 x 24 leased bulk jobs ahead of every ping before the broker has any say.
     workers = [
-        Worker(registry, b.address, concurrency=8, worker_id=f"mixed-{i}")
+        Worker(registry, b.address, concurrency=8, prefetch=1, worker_id=f"mixed-{i}")
         for i, b in enumerate(started)
     ]
     async with clients_of(started) as clients:
