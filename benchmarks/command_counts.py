@@ -100,6 +100,14 @@ def _report(phases: Phases, cpu_us: int, jobs: int) -> None:
         print(
             "  " + ", ".join(f"{c} {n / jobs:.2f}" for c, n in calls.most_common() if c in commands)
         )
+        # Commands a script calls are counted inside its own time too: what is left of
+        # the script's time after them is the Lua interpreter's own work.
+        inner_us = sum(usec[c] for c in commands)
+        print(
+            "  µs/job: "
+            + ", ".join(f"{c} {usec[c] / jobs:.2f}" for c, _ in usec.most_common() if c in commands)
+            + f"; Lua itself {(script_us - inner_us) / jobs:.1f}"
+        )
     drain = sum(
         n for p in ("dispatch", "ack") for c, n in phases.calls[p].items() if c not in SCRIPTS
     )

@@ -76,7 +76,13 @@ async def test_closing_a_stream_releases_its_leases_at_once(broker: BrokerThread
 
         await until(back_in_queue, 10, "job released")
         job = await client.get_job(job_id)
-        assert job.attempt == 1 and job.errors[-1].error_type == "WorkerLost"
+        if job.attempt == 0:
+            # The cancel reached the broker before its write of the lease returned: it
+            # cannot tell the lease arrived, so it handed the job back uncounted (a
+            # late ack would be stale: the job has a new token once leased again).
+            assert not job.errors
+        else:
+            assert job.attempt == 1 and job.errors[-1].error_type == "WorkerLost"
 
 
 async def test_worker_extends_leases_while_the_handler_runs(broker: BrokerThread) -> None:
