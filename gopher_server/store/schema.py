@@ -195,7 +195,23 @@ def decode_event(entry: Mapping[str, Any]) -> HistoryEvent:
     )
 
 
-# A feed entry (a stream entry of Keys.events, lua/_history.lua `feed`) has these fields.
+# A feed entry (a stream entry of Keys.events, lua/_history.lua `feed`) has one field,
+# FEED_VALUE: these values in this order, separated by single spaces. None of them
+# holds a space (job ids, types and worker ids are names; states and numbers) except
+# the error's kind, which is last and takes the rest of the text.
+FEED_VALUE = "v"
+FEED_PACKED: tuple[str, ...] = (
+    "job_id",
+    "type",
+    "from_state",
+    "to_state",
+    "attempt",
+    "time_ms",
+    "worker_id",
+    "error_type",
+)
+# Entries written before the packed form had one field per value, named thus; the
+# feed is capped, so they leave it on their own, and are read until then.
 FEED_FIELDS: dict[str, str] = {
     "j": "job_id",
     "y": "type",
@@ -209,18 +225,24 @@ FEED_FIELDS: dict[str, str] = {
 
 
 def decode_feed_entry(entry_id: str, fields: Mapping[str, str]) -> FeedEntry:
-    """A feed entry from its stream id and fields (FEED_FIELDS)."""
-    f = fields
+    """A feed entry from its stream id and fields (FEED_VALUE, or FEED_FIELDS)."""
+    packed = fields.get(FEED_VALUE)
+    if packed is not None:
+        values = packed.split(" ", len(FEED_PACKED) - 1)
+        values += [""] * (len(FEED_PACKED) - len(values))
+        f = dict(zip(FEED_PACKED, values, strict=True))
+    else:
+        f = {name: fields.get(short, "") for short, name in FEED_FIELDS.items()}
     return FeedEntry(
         id=entry_id,
-        job_id=f.get("j", ""),
-        type=f.get("y", ""),
-        time_ms=int(f.get("t", "0")),
-        from_state=f.get("f", ""),
-        to_state=f.get("s", ""),
-        attempt=int(float(f.get("a", "0"))),
-        worker_id=f.get("w", ""),
-        error_type=f.get("e", ""),
+        job_id=f["job_id"],
+        type=f["type"],
+        time_ms=int(f["time_ms"] or "0"),
+        from_state=f["from_state"],
+        to_state=f["to_state"],
+        attempt=int(float(f["attempt"] or "0")),
+        worker_id=f["worker_id"],
+        error_type=f["error_type"],
     )
 
 

@@ -43,7 +43,22 @@ async def test_every_transition_is_appended_in_order(store: Store, clock: FakeCl
     assert page.entries[-1].time_ms == clock.ms and not page.truncated
     # Tiny entries: only the fields a dashboard needs (no message, no traceback).
     raw: Any = await store.redis.xrange(store.keys.events(), "-", "+")
-    assert set(raw[2][1]) == {"j", "y", "f", "s", "a", "t", "w", "e"}
+    assert raw[2][1] == {"v": f"j1 email active retrying 1 {clock.ms - 1} w1 ValueError"}
+
+
+async def test_entries_of_the_older_one_field_per_value_form_still_read(
+    store: Store, aredis: aioredis.Redis, clock: FakeClock
+) -> None:
+    old: dict[Any, Any] = {"j": "j9", "y": "email", "f": "active", "s": "dead", "a": "3"}
+    await aredis.xadd(store.keys.events(), {**old, "t": "17", "w": "w1", "e": "Timed Out"})
+    await aredis.xadd(store.keys.events(), {"v": "j9 email dead enqueued 3 18  Bad Input Error"})
+    page = await events.read_events(store, "0-0")
+    steps = [(e.job_id, e.from_state, e.to_state, e.attempt, e.time_ms) for e in page.entries]
+    assert steps == [("j9", "active", "dead", 3, 17), ("j9", "dead", "enqueued", 3, 18)]
+    assert [(e.worker_id, e.error_type) for e in page.entries] == [
+        ("w1", "Timed Out"),
+        ("", "Bad Input Error"),  # the error's kind keeps its spaces
+    ]
 
 
 async def test_reading_on_from_last_id_pages_through_the_feed(store: Store) -> None:

@@ -11,6 +11,8 @@ local COUNTED = {succeeded = true, retrying = true, dead = true, cancelled = tru
 -- write (Redis turns every Lua number argument into text with a printf).
 local NOW_TEXT = tostring(NOW)
 local FEED_CAP_TEXT = tostring(FEED_CAP)
+-- The feed entry's one field (store/schema.py FEED_VALUE).
+local FEED_VALUE = 'v'
 
 -- A minute's counter field was just made (its count is this batch's): give the hash
 -- its TTL, once per field as before batching.
@@ -19,35 +21,24 @@ local function throughput_counted(key, _, total, delta)
 end
 
 -- Append one entry to the global events feed. It is on every transition's path, so
--- the entry stays tiny (one-letter fields, the error's kind only) and the stream is
--- trimmed approximately (whole nodes, O(1) amortised). The entry id is Redis's own
--- clock (always increasing); `t` is the injected time the job history also uses.
+-- the entry stays tiny: one field, FEED_VALUE, whose text is the transition's values
+-- separated by single spaces (store/schema.py FEED_PACKED lists them; the error's
+-- kind only, last, as it is the one value that may hold spaces). One field rather
+-- than one per value: Redis converts every argument of a Lua call into a string
+-- object of its own, and a stream stores the field names of an entry only once per
+-- node when they match the node's first entry. The stream is trimmed approximately
+-- (whole nodes, O(1) amortised). The entry id is Redis's own clock (always
+-- increasing); the time in the text is the injected time the job history also uses.
 local function feed(id, jtype, from, to, attempt, worker, etype)
   if COUNTED[to] then  -- one HINCRBY per outcome and type per call (_batch.lua)
     local tk = K_EVENTS .. ':m:' .. math.floor(NOW / 60000)
     later_hincrby(tk, to .. '\t' .. (jtype or ''), 1, throughput_counted)
   end
   if FEED_CAP <= 0 then return end
-  local has_worker = worker and worker ~= ''
-  if not etype then  -- the common entries, without building an argument table
-    if has_worker then
-      redis.call('XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', 'j', id, 'y',
-        jtype or '', 'f', from, 's', to, 'a', attempt or 0, 't', NOW_TEXT, 'w', worker)
-    else
-      redis.call('XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', 'j', id, 'y',
-        jtype or '', 'f', from, 's', to, 'a', attempt or 0, 't', NOW_TEXT)
-    end
-    return
-  end
-  local args = {'XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', 'j', id, 'y',
-    jtype or '', 'f', from, 's', to, 'a', attempt or 0, 't', NOW_TEXT}
-  if has_worker then
-    args[#args + 1] = 'w'
-    args[#args + 1] = worker
-  end
-  args[#args + 1] = 'e'
-  args[#args + 1] = etype
-  redis.call(unpack(args))
+  local text = id .. ' ' .. (jtype or '') .. ' ' .. from .. ' ' .. to .. ' ' ..
+    (attempt or 0) .. ' ' .. NOW_TEXT .. ' ' .. (worker or '')
+  if etype then text = text .. ' ' .. etype end
+  redis.call('XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', FEED_VALUE, text)
 end
 
 -- A history entry's JSON text (keys: store/schema.py HISTORY_FIELDS). Without an
