@@ -115,8 +115,8 @@ def test_worker_defaults_are_the_worker_defaults(monkeypatch: pytest.MonkeyPatch
         for name in (action.dest, f"{action.dest}_s"):
             if name in parameters and parameters[name].default is not inspect.Parameter.empty:
                 default = action.default
-                if isinstance(default, str) and action.type is prefetch_arg:
-                    default = prefetch_arg(default)  # "auto": argparse converts it
+                if isinstance(default, str) and callable(action.type):
+                    default = action.type(default)  # as argparse converts a text default
                 assert default == parameters[name].default, action.dest
                 checked += 1
     assert checked >= 5  # concurrency, prefetch, worker_id, grace_s, token, metrics_port
