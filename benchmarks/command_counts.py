@@ -2,7 +2,8 @@
 redis-server (no broker, no workers): submit in batches, then dispatch and ack in turn,
 with `INFO commandstats` reset around each call so submit, dispatch and ack are counted
 apart. Also the Redis process CPU per job over the drain, measured in a second pass
-without the probes.
+without the probes, and what a finished job keeps in Redis for its retention (its
+keys, their MEMORY USAGE).
 
     python -m benchmarks.command_counts [--jobs 20000] [--batch 100] [--capacity 50]
 """
@@ -82,13 +83,17 @@ async def _pass(port: int, pid: int, args: argparse.Namespace, counting: bool) -
         phases.calls.setdefault("cpu", Counter())["drain_us"] = round(
             (_cpu_s(pid) - cpu_before) * 1e6 / args.jobs
         )
+        # The first job's keys: every job of the run went the same way.
+        kept = [k async for k in client.scan_iter(match="*:j0", count=1000)]
+        usage = [await client.memory_usage(k) or 0 for k in kept]
+        phases.calls["kept"] = Counter(keys=len(kept), bytes=sum(usage))
     finally:
         await store.close()
         await client.aclose()
     return phases
 
 
-def _report(phases: Phases, cpu_us: int, jobs: int) -> None:
+def _report(phases: Phases, timed: Phases, jobs: int) -> None:
     for phase in ("submit", "dispatch", "ack"):
         calls, usec = phases.calls[phase], phases.usec[phase]
         commands = {c: n for c, n in calls.items() if c not in SCRIPTS}
@@ -113,8 +118,10 @@ def _report(phases: Phases, cpu_us: int, jobs: int) -> None:
     )
     print(
         f"drain (dispatch + ack): {drain / jobs:.2f} commands/job; "
-        f"Redis process CPU {cpu_us} µs/job (second pass, no probes)"
+        f"Redis process CPU {timed.calls['cpu']['drain_us']} µs/job (second pass, no probes)"
     )
+    kept = timed.calls["kept"]
+    print(f"a finished job keeps {kept['keys']} key(s), {kept['bytes']} bytes (MEMORY USAGE)")
 
 
 def main() -> None:
@@ -129,7 +136,7 @@ def main() -> None:
         assert redis.proc is not None
         counted = asyncio.run(_pass(redis.port, redis.proc.pid, args, counting=True))
         timed = asyncio.run(_pass(redis.port, redis.proc.pid, args, counting=False))
-        _report(counted, timed.calls["cpu"]["drain_us"], args.jobs)
+        _report(counted, timed, args.jobs)
     finally:
         redis.stop()
 

@@ -137,7 +137,7 @@ COMMON_KEYS: tuple[Key, ...] = (
 
 COMMON_ARGV: tuple[Common, ...] = (
     Common("P_JOB", "str", "job hash key prefix (+ job id)"),
-    Common("P_HIST", "str", "history list key prefix (+ job id)"),
+    Common("P_HIST", "str", "history list key prefix (+ job id), jobs from before hn"),
     Common("P_READY", "str", "ready list key prefix (+ priority ':' type)"),
     Common("P_INFLIGHT", "str", "inflight set key prefix (+ worker id)"),
     Common("P_EV", "str", "job channel prefix (+ job id)"),

@@ -36,7 +36,8 @@ class Keys:
         return f"{self.tag}:job:{job_id}"
 
     def history(self, job_id: str) -> str:
-        """List of the job's transition events (JSON), capped."""
+        """List of the job's transition events, capped: only jobs created before the
+        history moved into the job hash (store/schema.py HISTORY_COUNT_FIELD) have one."""
         return f"{self.tag}:hist:{job_id}"
 
     def idempotency(self, key: str) -> str:

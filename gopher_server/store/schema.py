@@ -6,7 +6,7 @@
   whether the value is stored when it equals that default (a field left out of a
   queued job's hash is memory saved per job). `decode_job` is the one reader; above
   the store a job is a typed `JobRecord` and no hash field name is seen.
-- A job history entry (the per-job list) and a feed entry (the global stream).
+- A job history entry (fields of the job hash) and a feed entry (the global stream).
 - The control channel's grammar: one encoder and one parser for every message kind.
 
 The Lua scripts (lua/*.lua) write the same names; tests/store/test_schema.py pins the
@@ -16,10 +16,11 @@ two sides together. Adding a job field: declare it in JOB_FIELDS, add the attrib
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from gopher.v1 import job_pb2
 
@@ -142,12 +143,17 @@ UNSTORED: dict[str, str] = {
 
 def joined_fields(raw: Mapping[str, str]) -> dict[str, str]:
     """A job's raw hash with its payload chunks joined into 'payload' and the values
-    left out (UNSTORED) filled in: one value per declared field present."""
+    left out (UNSTORED) filled in: one value per declared field present (the history's
+    fields are left out: `job_history` reads them)."""
     fields = {**UNSTORED, **raw}
     count = fields.pop(CHUNK_COUNT_FIELD, None)
     if count is not None:
         parts = [fields.pop(chunk_field(i), "") for i in range(1, int(count) + 1)]
         fields["payload"] = "".join(parts)
+    entries = fields.pop(HISTORY_COUNT_FIELD, None)
+    if entries is not None:
+        for i in range(1, int(entries) + 1):
+            fields.pop(history_field(i), None)
     return fields
 
 
@@ -167,8 +173,23 @@ def decode_job(
 
 
 # -- history and feed entries -----------------------------------------------------------
-# A history entry is JSON with these keys (lua/_history.lua `record`): short, since a
-# job keeps up to `history_cap` of them.
+# A job's history is kept in its hash (lua/_history.lua `history_put`): entry n in field
+# history_field(n), their count in HISTORY_COUNT_FIELD; past the cap the oldest go. A
+# job whose hash has no count was created before, and keeps its history in the list
+# Keys.history(id), entries of the same two forms.
+HISTORY_COUNT_FIELD = "hn"
+
+
+def history_field(n: int) -> str:
+    """Name of history entry `n` (1-based) in the job hash: 'h1', 'h2', ..."""
+    return f"h{n}"
+
+
+# A plain entry: these values in this order, separated by single spaces (none holds a
+# space: a worker id with one is written as JSON instead).
+HISTORY_PLAIN: tuple[str, ...] = ("time_ms", "from_state", "to_state", "attempt", "worker_id")
+# An entry with an error (or an unusual worker id) is JSON with these keys; short, since
+# a job keeps up to `history_cap` entries.
 HISTORY_FIELDS: dict[str, str] = {
     "t": "time_ms",
     "f": "from_state",
@@ -179,6 +200,31 @@ HISTORY_FIELDS: dict[str, str] = {
     "em": "error_message",
     "tb": "traceback",
 }
+
+
+def decode_history_entry(entry: str) -> HistoryEvent:
+    """A history entry from its stored text, plain or JSON."""
+    if entry.startswith("{"):
+        return decode_event(orjson.loads(entry))
+    values = entry.split(" ", len(HISTORY_PLAIN) - 1)
+    values += [""] * (len(HISTORY_PLAIN) - len(values))
+    at, from_state, to_state, attempt, worker = values
+    return HistoryEvent(int(at or "0"), from_state, to_state, int(attempt or "0"), worker)
+
+
+def job_history(
+    raw: Mapping[str, str], listed: Sequence[str], cap: int
+) -> tuple[list[HistoryEvent], bool]:
+    """A job's history, oldest first, from its raw hash (or, for a job from before the
+    history moved into the hash, the entries of its list), and whether it is whole:
+    False when the cap may have dropped older entries."""
+    count = raw.get(HISTORY_COUNT_FIELD)
+    if count is None:
+        # The list is trimmed only past its cap, so one under it was never trimmed.
+        return [decode_history_entry(e) for e in listed], len(listed) < cap
+    n = int(count)
+    texts = (raw.get(history_field(i)) for i in range(max(1, n - cap + 1), n + 1))
+    return [decode_history_entry(t) for t in texts if t is not None], n <= cap
 
 
 def decode_event(entry: Mapping[str, Any]) -> HistoryEvent:

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -38,7 +37,7 @@ from gopher_server.store.records import (
     NewJob,
     SubmitResult,
 )
-from gopher_server.store.schema import decode_event, decode_job
+from gopher_server.store.schema import decode_job, job_history
 from gopher_server.store.scripts import Scripts
 from gopher_server.store.spread import ACK_ENDED, NACK_ENDED, Spread
 
@@ -723,14 +722,16 @@ class Store:
         keys = self.job_keys(job_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(keys.job(job_id))
-            if with_history:
+            if with_history:  # only a job from before the history moved into its hash
                 pipe.lrange(keys.history(job_id), 0, -1)
             replies = await pipe.execute()
         fields = replies[0]
         if not fields:
             return None
-        events = [decode_event(orjson.loads(e)) for e in replies[1]] if with_history else []
-        return decode_job(job_id, fields, events, self._whole(events))
+        if not with_history:
+            return decode_job(job_id, fields)
+        history = job_history(fields, replies[1], self.settings.history_cap)
+        return decode_job(job_id, fields, *history)
 
     async def get_jobs(self, job_ids: Sequence[str], with_history: bool = False) -> list[JobRecord]:
         """Records of the given jobs that still exist, in order, in one round trip."""
@@ -747,12 +748,12 @@ class Store:
         step = 2 if with_history else 1
         records = []
         for job_id, i in zip(job_ids, range(0, len(replies), step), strict=True):
-            if replies[i]:
-                raw = replies[i + 1] if with_history else []
-                events = [decode_event(orjson.loads(e)) for e in raw]
-                records.append(decode_job(job_id, replies[i], events, self._whole(events)))
+            fields = replies[i]
+            if not fields:
+                continue
+            if with_history:
+                history = job_history(fields, replies[i + 1], self.settings.history_cap)
+                records.append(decode_job(job_id, fields, *history))
+            else:
+                records.append(decode_job(job_id, fields))
         return records
-
-    def _whole(self, events: Sequence[object]) -> bool:
-        # A history under its cap was never trimmed (trimming happens only past it).
-        return len(events) < self.settings.history_cap

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from gopher_server.store import schema
 from gopher_server.store.job_hash import job_fields
 from gopher_server.store.keys import PRIORITIES
 from gopher_server.store.records import Lease, NewJob
@@ -63,13 +64,27 @@ async def stored_fields(store: Store, job_id: str) -> dict[str, str]:
     return job_fields(raw) if raw else {}
 
 
+async def history_texts(store: Store, job_id: str) -> list[str]:
+    """The job's history entries as stored in its hash, oldest first."""
+    raw = await job_hash(store, job_id)
+    count = int(raw.get(schema.HISTORY_COUNT_FIELD, "0"))
+    texts = (raw.get(schema.history_field(i)) for i in range(1, count + 1))
+    return [t for t in texts if t is not None]
+
+
 async def history(store: Store, job_id: str) -> list[dict[str, Any]]:
-    """The job's raw history entries (decoded JSON, oldest first), as the scripts wrote
-    them (store/schema.py HISTORY_FIELDS names their keys)."""
-    return [
-        orjson.loads(e)
-        for e in await store.redis.lrange(store.job_keys(job_id).history(job_id), 0, -1)
-    ]
+    """The job's history entries (oldest first) as the scripts wrote them, each as a
+    dict with the keys of store/schema.py HISTORY_FIELDS: a JSON entry decoded, a plain
+    one split into its values (the worker id only when it has one, as in JSON)."""
+    entries = []
+    for text in await history_texts(store, job_id):
+        if text.startswith("{"):
+            entries.append(orjson.loads(text))
+            continue
+        at, from_state, to_state, attempt, worker = text.split(" ", 4)
+        entry = {"t": at, "f": from_state, "s": to_state, "a": int(attempt)}
+        entries.append(entry | ({"w": worker} if worker else {}))
+    return entries
 
 
 async def holders(store: Store, job_id: str) -> list[str]:

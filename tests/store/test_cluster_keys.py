@@ -96,10 +96,11 @@ async def test_every_key_has_the_namespace_tag_and_one_slot(store: Store, clock:
     assert keys and all(k.startswith(tag + ":") for k in keys), keys
     assert {key_slot(k) for k in keys} == {key_slot(tag)}
     kinds = {k[len(tag) + 1 :].split(":")[0] for k in keys}
-    expected = {"job", "hist", "idem", "ready", "types", "scheduled", "retry", "leases"}
+    expected = {"job", "idem", "ready", "types", "scheduled", "retry", "leases"}
     expected |= {"finished", "paused", "seq", "cursor", "limits", "bucket", "inflight"}
     expected |= {"workers", "worker", "streams", "schedules", "ticks"}
     assert expected <= kinds, expected - kinds
+    assert "hist" not in kinds  # a job's history lives in its hash: one key per job
 
 
 async def test_script_keys_and_prefixes_all_carry_the_tag(store: Store) -> None:

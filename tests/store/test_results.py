@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-import orjson
 import pytest
 from gopher.v1 import job_pb2
 
@@ -15,7 +14,7 @@ from gopher_server.convert import job_message
 from gopher_server.store.records import NackItem
 from gopher_server.store.store import Store
 from tests.conftest import FakeClock
-from tests.store.helpers import holders, job_hash, lease_one, new_job
+from tests.store.helpers import history, history_texts, holders, job_hash, lease_one, new_job
 from tests.support import BrokerThread
 
 S = job_pb2
@@ -28,9 +27,11 @@ def _ms(moment: dt.datetime | None) -> int:
 
 async def assert_expires_after_retention(store: Store, job_id: str) -> None:
     retention = store.settings.finished_retention_ms
-    for key in (store.job_keys(job_id).job(job_id), store.job_keys(job_id).history(job_id)):
-        ttl = await store.redis.pttl(key)
-        assert retention - 10_000 < ttl <= retention, key
+    ttl = await store.redis.pttl(store.job_keys(job_id).job(job_id))
+    assert retention - 10_000 < ttl <= retention
+    # The history is fields of that hash (it goes with it), no key of its own.
+    assert await history(store, job_id)
+    assert not await store.redis.exists(store.job_keys(job_id).history(job_id))
 
 
 async def test_ack_stores_the_result_and_sets_the_retention_ttl(
@@ -162,9 +163,13 @@ async def test_history_is_capped_keeping_the_newest_events(store: Store) -> None
         lease = await lease_one(store)
         await store.nack([NackItem("h", lease.token, "E", "again")])
         await store.promote_due()
-    events = await store.redis.lrange(store.job_keys("h").history("h"), 0, -1)
-    assert len(events) == 3
-    assert [orjson.loads(e)["s"] for e in events] == ["active", "retrying", "enqueued"]
+    events = await history(store, "h")
+    assert [e["s"] for e in events] == ["active", "retrying", "enqueued"]
+    # The oldest entries' fields are gone from the hash, not only hidden by the reader.
+    assert len(await history_texts(store, "h")) == 3
+    record = await store.get_job("h")
+    assert record is not None and not record.history_whole
+    assert [e.to_state for e in record.events] == ["active", "retrying", "enqueued"]
 
 
 async def test_history_of_a_retried_job_shows_only_what_happened(

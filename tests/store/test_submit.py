@@ -28,6 +28,7 @@ async def test_batch_writes_hashes_ready_lists_and_type_sets(
         "payload": "{}",
         "created": str(clock.now_ms()),
         "state": "enqueued",  # no "ready": ready at creation reads as "created"
+        "hn": "0",  # its history, kept in this hash, has no entry yet
     }  # no "retries": 3 is left out (see store/job_hash.py)
     assert await ready_ids(store, "high", "email") == ["a", "b"]
     assert await ready_ids(store, "low", "sms") == ["c"]

@@ -32,6 +32,9 @@ local function create_job(j)
   end
   fields[#fields + 1] = 'created'
   fields[#fields + 1] = NOW
+  -- Its history is kept in this hash (_history.lua history_put), none yet.
+  fields[#fields + 1] = HIST_COUNT
+  fields[#fields + 1] = 0
   local optional = {'idem', j.idem, 'timeout_ms', j.timeout_ms, 'lease_ms', j.lease_ms,
     'bo_base', j.bo_base, 'bo_factor', j.bo_factor, 'bo_max', j.bo_max, 'trace', j.trace,
     'on_ok', j.on_ok, 'on_fail', j.on_fail, 'parent', j.parent or '', 'grp', j.grp or '',

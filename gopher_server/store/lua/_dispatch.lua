@@ -180,19 +180,20 @@ local function dispatch_to(wid, sid, capacity, default_lease, strict, pattern_te
   local function lease(id, prio, t)
     local jk = P_JOB .. id
     local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'payload', 'retries',
-      'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent', 'pn', 'watch')
+      'lease_ms', 'timeout_ms', 'created', 'ready', 'trace', 'parent', 'pn', 'watch', 'hn')
     if f[1] ~= 'enqueued' then return false end
     local token = (tonumber(f[2]) or 0) + 1
     local attempt = (tonumber(f[3]) or 0) + 1
     local lease_ms = tonumber(f[6]) or default_lease
     local deadline = NOW + lease_ms
-    redis.call('HSET', jk, 'state', 'active', 'token', token, 'attempt', attempt,
-      'started', NOW_TEXT, 'wid', wid, 'sid', sid, 'deadline', deadline)
+    local fields = {'state', 'active', 'token', token, 'attempt', attempt,
+      'started', NOW_TEXT, 'wid', wid, 'sid', sid, 'deadline', deadline}
+    record(id, t, 'enqueued', 'active', attempt, wid, nil, f[13] ~= false, f[14], fields)
+    redis.call('HSET', jk, unpack(fields))
     -- Sent once for the whole call (_batch.lua); admit() adds the pending counts.
     later('ZADD', K_LEASES, deadline, id)
     later('SADD', inflight, id)
     later_hincrby(K_ACTIVE, t, 1)
-    record(id, t, 'enqueued', 'active', attempt, wid, nil, f[13] ~= false)
     local n = #jobs  -- the row (LEASE_FIELDS), appended in place
     jobs[n + 1], jobs[n + 2], jobs[n + 3] = id, t, prio
     jobs[n + 4], jobs[n + 5] = join_payload(jk, f[4], f[12]), attempt

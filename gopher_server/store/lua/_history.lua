@@ -1,6 +1,6 @@
 -- A job's history and the global events feed: every transition appends one entry to
--- each (store/schema.py HISTORY_FIELDS and FEED_FIELDS name their keys) and tells the
--- job's watchers, if it has any (watch.lua marks a watched job).
+-- each (store/schema.py declares both forms) and tells the job's watchers, if it has
+-- any (watch.lua marks a watched job).
 
 -- Per-minute throughput counters live this long: the last hour is read, and a
 -- counter outlives its hour by a margin.
@@ -41,16 +41,22 @@ local function feed(id, jtype, from, to, attempt, worker, etype)
   redis.call('XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', FEED_VALUE, text)
 end
 
--- A history entry's JSON text (keys: store/schema.py HISTORY_FIELDS). Without an
--- error, and with a worker id that needs no escaping, it is spliced as text: this is
--- on every transition's path, and cjson needs a table built first.
+-- The job's history lives in its own hash: entry n (1-based) in field HIST_FIELD .. n,
+-- their count in HIST_COUNT (store/schema.py HISTORY_COUNT_FIELD). Fields of the job
+-- hash rather than a list of its own: a key per job costs Redis far more than its
+-- commands show (created, given a TTL, deleted), and the hash is read and written by
+-- every transition anyway. A job created with HIST_COUNT absent (before the history
+-- moved into the hash) keeps its list P_HIST .. id, as it was, until it goes.
+local HIST_COUNT, HIST_FIELD = 'hn', 'h'
+
+-- A history entry's text. Plainly: time, from, to, attempt and worker separated by
+-- single spaces (short, so the job hash keeps its compact listpack encoding); with an
+-- error, or a worker id holding a space or control character, JSON with the keys of
+-- store/schema.py HISTORY_FIELDS (a JSON entry starts with '{', a plain one never does).
 local function history_entry(from, to, attempt, worker, err)
-  local plain = not worker or worker == '' or not string.find(worker, '[%c"\\\128-\255]')
+  local plain = not worker or worker == '' or not string.find(worker, '[%s%c]')
   if not err and plain then
-    local text = '{"t":"' .. NOW_TEXT .. '","f":"' .. from .. '","s":"' .. to .. '","a":' ..
-      attempt
-    if worker and worker ~= '' then return text .. ',"w":"' .. worker .. '"}' end
-    return text .. '}'
+    return NOW_TEXT .. ' ' .. from .. ' ' .. to .. ' ' .. attempt .. ' ' .. (worker or '')
   end
   local ev = {t = NOW_TEXT, f = from, s = to, a = attempt}
   if worker and worker ~= '' then ev.w = worker end
@@ -62,18 +68,42 @@ local function history_entry(from, to, attempt, worker, err)
   return cjson.encode(ev)
 end
 
+-- Append entry `text` to job `id`'s history, whose count the caller read as `count`
+-- (the HIST_COUNT field: text, or false when absent; nil when not read, then it is
+-- read here). With `fields` (the caller's pending HSET of the job hash, name/value
+-- pairs) the entry is added to it instead of written: the caller's HSET writes both.
+-- Past HIST_CAP the oldest entry goes.
+local function history_put(id, text, count, fields)
+  local jk = P_JOB .. id
+  if count == nil then count = redis.call('HGET', jk, HIST_COUNT) end
+  if count == false then  -- a job from before the history moved into its hash
+    local hk = P_HIST .. id
+    if redis.call('RPUSH', hk, text) > HIST_CAP then redis.call('LTRIM', hk, -HIST_CAP, -1) end
+    return
+  end
+  local n = tonumber(count) + 1
+  if n > HIST_CAP then redis.call('HDEL', jk, HIST_FIELD .. (n - HIST_CAP)) end
+  if fields then
+    local k = #fields
+    fields[k + 1], fields[k + 2], fields[k + 3], fields[k + 4] = HIST_FIELD .. n, text,
+      HIST_COUNT, n
+  else
+    redis.call('HSET', jk, HIST_FIELD .. n, text, HIST_COUNT, n)
+  end
+end
+
 -- Append a transition to the job's capped history and the events feed, and tell
 -- watchers. `err` is nil or a table {type=..., message=..., traceback=...}.
 -- `watched` is the job's 'watch' field when the caller read it with the job hash: a
 -- job nobody ever watched (nil there, so false here) publishes nothing, which saves a
 -- command per transition on the hot paths (dispatch, ack). Left out (nil), the state
 -- is published: callers that did not read the field stay correct without it.
-local function record(id, jtype, from, to, attempt, worker, err, watched)
+-- `count` and `fields` are history_put's: a caller that read HIST_COUNT with the job
+-- hash and writes the hash after this call passes both, and the entry costs no
+-- command of its own. Only one record per job may use one read of the count.
+local function record(id, jtype, from, to, attempt, worker, err, watched, count, fields)
   attempt = tonumber(attempt) or 0
-  local hk = P_HIST .. id
-  if redis.call('RPUSH', hk, history_entry(from, to, attempt, worker, err)) > HIST_CAP then
-    redis.call('LTRIM', hk, -HIST_CAP, -1)  -- trim only when over
-  end
+  history_put(id, history_entry(from, to, attempt, worker, err), count, fields)
   feed(id, jtype, from, to, attempt, worker, err and err.type)
   if watched ~= false then redis.call(PUBLISH, P_EV .. id, to) end
 end

@@ -25,7 +25,7 @@
 --   KEYS[15]  K_IDS (zset, Keys.job_ids): every stored job id, scored 0 (the id-prefix index)
 -- ARGV, the same head for every script:
 --   ARGV[1]  P_JOB (str): job hash key prefix (+ job id)
---   ARGV[2]  P_HIST (str): history list key prefix (+ job id)
+--   ARGV[2]  P_HIST (str): history list key prefix (+ job id), jobs from before hn
 --   ARGV[3]  P_READY (str): ready list key prefix (+ priority ':' type)
 --   ARGV[4]  P_INFLIGHT (str): inflight set key prefix (+ worker id)
 --   ARGV[5]  P_EV (str): job channel prefix (+ job id)

@@ -48,7 +48,7 @@ for i = 1, n do
   local id, token, result = item.id, item.token, item.result
   local jk = P_JOB .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'on_ok', 'grp',
-    'watch')
+    'watch', 'hn')
   if not f[1] then
     out[#out + 1] = 'missing'
     out[#out + 1] = ''
@@ -61,13 +61,15 @@ for i = 1, n do
       unheld[f[3]] = true
       later('HDEL', K_HOLDS, f[3])
     end
-    redis.call('HSET', jk, 'state', 'succeeded', 'result', result, 'finished', NOW_TEXT)
+    local fields = {'state', 'succeeded', 'result', result, 'finished', NOW_TEXT}
+    record(id, f[4], 'active', 'succeeded', f[5], f[3], nil, f[8] ~= false, f[9], fields)
+    redis.call('HSET', jk, unpack(fields))
     later('ZADD', K_FINISHED, NOW_TEXT, id)
-    record(id, f[4], 'active', 'succeeded', f[5], f[3], nil, f[8] ~= false)
     follow_up(id, f[4], f[6], 'succeeded', 'result', result)
     if f[7] then member_final(f[7], id, f[4], 'succeeded', 'result', result) end
     redis.call('PEXPIRE', jk, retention)
-    redis.call('PEXPIRE', P_HIST .. id, retention)
+    -- A job from before the history moved into its hash keeps it in a list.
+    if not f[9] then redis.call('PEXPIRE', P_HIST .. id, retention) end
     out[#out + 1] = 'ok'
     out[#out + 1] = f[4]
   end
