@@ -36,7 +36,8 @@ job_fields = schema.joined_fields
 # refused by ACLs or managed services).
 LISTPACK_VALUE_BYTES_DEFAULT = 64
 LISTPACK_ENTRIES_DEFAULT = 128
-# Room left in hash-max-listpack-entries for a job's other fields (about 30 exist).
+# Room left in hash-max-listpack-entries for a job's other fields (about 30 exist, and
+# its history's: a count and an entry per transition, a few for most jobs).
 OTHER_FIELDS_MAX = 40
 # Most chunks per payload: past ~1 KiB the hashtable's fixed overhead is small next to
 # the payload, while a long listpack makes every field lookup a longer linear scan.

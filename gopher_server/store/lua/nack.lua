@@ -59,7 +59,7 @@ for i = 1, n do
   local id, token = item.id, item.token
   local jk = P_JOB .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'wid', 'type', 'attempt', 'retries',
-    'prio', 'bo_base', 'bo_factor', 'bo_max')
+    'prio', 'bo_base', 'bo_factor', 'bo_max', 'hn')
   if not f[1] then
     out[#out + 1] = 'missing'
     out[#out + 1] = ''
@@ -76,7 +76,7 @@ for i = 1, n do
       if item.draining then redis.call('HSET', K_HOLDS, wid, NOW + hold_ms) end
       attempt = redis.call('HINCRBY', jk, 'attempt', -1)
       make_ready(id, prio, jtype, true)
-      record(id, jtype, 'active', 'enqueued', attempt, wid, nil)
+      record(id, jtype, 'active', 'enqueued', attempt, wid, nil, nil, f[11])
       out[#out + 1] = 'enqueued'
       out[#out + 1] = jtype
     else
@@ -99,7 +99,7 @@ for i = 1, n do
         redis.call('HSET', jk, 'state', 'retrying', 'run_at', due,
           'last_error', err.type .. ': ' .. err.message)
         redis.call('ZADD', K_RETRY, due, id)
-        record(id, jtype, 'active', 'retrying', attempt, wid, err)
+        record(id, jtype, 'active', 'retrying', attempt, wid, err, nil, f[11])
         out[#out + 1] = 'retrying'
         out[#out + 1] = jtype
       end

@@ -16,10 +16,10 @@ for _, set in ipairs({K_SCHEDULED, K_RETRY}) do
   if #ids > 0 then
     redis.call('ZREM', set, unpack(ids))
     for _, id in ipairs(ids) do
-      local f = redis.call('HMGET', P_JOB .. id, 'state', 'prio', 'type', 'attempt')
+      local f = redis.call('HMGET', P_JOB .. id, 'state', 'prio', 'type', 'attempt', 'hn')
       if f[1] == 'scheduled' or f[1] == 'retrying' then
         make_ready(id, prio_of(f[2]), f[3], false)
-        record(id, f[3], f[1], 'enqueued', f[4], nil, nil)
+        record(id, f[3], f[1], 'enqueued', f[4], nil, nil, nil, f[5])
         moved = moved + 1
       end
     end
