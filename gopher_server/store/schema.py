@@ -150,10 +150,9 @@ def joined_fields(raw: Mapping[str, str]) -> dict[str, str]:
     if count is not None:
         parts = [fields.pop(chunk_field(i), "") for i in range(1, int(count) + 1)]
         fields["payload"] = "".join(parts)
-    entries = fields.pop(HISTORY_COUNT_FIELD, None)
-    if entries is not None:
-        for i in range(1, int(entries) + 1):
-            fields.pop(history_field(i), None)
+    if fields.pop(HISTORY_COUNT_FIELD, None) is not None:
+        for name in [k for k in fields if _is_history_field(k)]:
+            del fields[name]
     return fields
 
 
@@ -183,6 +182,10 @@ HISTORY_COUNT_FIELD = "hn"
 def history_field(n: int) -> str:
     """Name of history entry `n` (1-based) in the job hash: 'h1', 'h2', ..."""
     return f"h{n}"
+
+
+def _is_history_field(name: str) -> bool:
+    return name[:1] == "h" and name[1:].isdigit()
 
 
 # A plain entry: these values in this order, separated by single spaces (none holds a
@@ -224,7 +227,10 @@ def job_history(
         return [decode_history_entry(e) for e in listed], len(listed) < cap
     n = int(count)
     texts = (raw.get(history_field(i)) for i in range(max(1, n - cap + 1), n + 1))
-    return [decode_history_entry(t) for t in texts if t is not None], n <= cap
+    events = [decode_history_entry(t) for t in texts if t is not None]
+    # Whole when the first entry is among those read and still kept (the cap may have
+    # been smaller when the hash was trimmed).
+    return events, n == 0 or (n <= cap and history_field(1) in raw)
 
 
 def decode_event(entry: Mapping[str, Any]) -> HistoryEvent:

@@ -85,3 +85,18 @@ async def test_a_job_from_before_keeps_its_history_list(store: Store, clock: Fak
         ["active", "succeeded"],
     ]
     assert records[0].events[0] == schema.decode_event(orjson.loads(before))
+
+
+async def test_a_history_trimmed_under_a_smaller_cap_stays_marked_partial(store: Store) -> None:
+    from dataclasses import replace
+
+    store.settings = replace(store.settings, history_cap=2)
+    await store.submit([new_job("j", retries=5, backoff_base_ms=0)])
+    lease = await lease_one(store)
+    await store.nack([NackItem("j", lease.token, "E", "again")])  # enqueued->active->retrying
+    await store.promote_due()  # retrying->enqueued: the first entry is trimmed away
+    assert len(await history_texts(store, "j")) == 2
+    store.settings = replace(store.settings, history_cap=100)
+    record = await store.get_job("j")
+    assert record is not None and not record.history_whole
+    assert [e.to_state for e in record.events] == ["retrying", "enqueued"]

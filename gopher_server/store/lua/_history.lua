@@ -41,12 +41,13 @@ local function feed(id, jtype, from, to, attempt, worker, etype)
   redis.call('XADD', K_EVENTS, 'MAXLEN', '~', FEED_CAP_TEXT, '*', FEED_VALUE, text)
 end
 
--- The job's history lives in its own hash: entry n (1-based) in field HIST_FIELD .. n,
+-- A job's history lives in the job's hash: entry n (1-based) in field HIST_FIELD .. n,
 -- their count in HIST_COUNT (store/schema.py HISTORY_COUNT_FIELD). Fields of the job
--- hash rather than a list of its own: a key per job costs Redis far more than its
--- commands show (created, given a TTL, deleted), and the hash is read and written by
--- every transition anyway. A job created with HIST_COUNT absent (before the history
--- moved into the hash) keeps its list P_HIST .. id, as it was, until it goes.
+-- hash rather than a list of its own: the hash is read and written by every
+-- transition anyway, so on the hot paths the entry rides on that HSET (a command fewer
+-- per transition), and a finished job is one key with one TTL instead of two. A job
+-- created with HIST_COUNT absent (before the history moved into the hash) keeps its
+-- list P_HIST .. id, as it was, until it goes.
 local HIST_COUNT, HIST_FIELD = 'hn', 'h'
 
 -- A history entry's text. Plainly: time, from, to, attempt and worker separated by
