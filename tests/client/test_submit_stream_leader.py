@@ -106,6 +106,10 @@ class _SteeredBroker:
             self.streams[-1].put(code)
 
     def stop(self) -> None:
+        with self.lock:
+            streams = list(self.streams)
+        for answers in streams:  # ends handlers left waiting, whose threads would block exit
+            answers.put(None)
         self.server.stop(None)
 
 
