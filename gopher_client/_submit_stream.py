@@ -10,27 +10,14 @@ written it. A broker without SubmitJobStream (UNIMPLEMENTED) switches the client
 unary SubmitJob for good, resending what was waiting. A stopping broker ends its
 streams with OK after answering every request it read: what is still waiting then was
 never processed and is resent too.
-
-The sync side has no reader thread between the stream and its callers: a caller waiting
-for its answer while nobody reads the stream reads it itself (it leads), routing each
-answer it reads to the request it belongs to by sequence id, until its own is in, its
-deadline passes, or the stream ends. Leaving, it wakes one caller still waiting to read
-on, so an answer never sits unread while someone waits for it. A loop of submits from
-one thread thus hands nothing between threads on the answer path (a thread hop costs
-about 15% of one-at-a-time throughput). A deadline must hold for a leader too, so it
-reads with a bounded wait on grpc's call object (see _CallReceiver); a call that is not
-grpc's own (an intercepted channel) is read by a thread and handed over a queue, with
-the same leadership on top.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import itertools
 import queue
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -83,131 +70,31 @@ def _stranded(failure: GopherError, unprocessed: bool, sent: bool) -> GopherErro
     return failure
 
 
-class _Ended:
-    """The stream's end as a receiver reports it: `error` is None for OK."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException | None) -> None:
-        self.error = error
-
-
-Received = pb.SubmitJobStreamResponse | _Ended | None  # None: nothing within the wait
-
-
-# grpc's sync response iterator (_MultiThreadedRendezvous) only offers a `next()` that
-# blocks until a message or the end, which a caller with a deadline cannot afford. Its
-# `_next` is: ask the core for one message, then wait on the call's condition for the
-# channel's poller thread to deliver it. _CallReceiver does the same with a bounded
-# wait, using these internals; when they are missing (another grpc) or the call is not
-# a rendezvous (an intercepted channel), _PumpReceiver reads with a thread instead.
-_grpc_channel: Any = importlib.import_module("grpc._channel")
-_cygrpc: Any = getattr(_grpc_channel, "cygrpc", None)
-_RECEIVE: Any = getattr(getattr(_cygrpc, "OperationType", None), "receive_message", None)
-_WAIT_INTERNALS = (
-    all(
-        hasattr(_grpc_channel, name)
-        for name in ("_MultiThreadedRendezvous", "_event_handler", "_EMPTY_FLAGS")
-    )
-    and hasattr(_cygrpc, "ReceiveMessageOperation")
-    and _RECEIVE is not None
-)
-
-
-class _CallReceiver:
-    """Reads a grpc rendezvous with a bounded wait, on the caller's own thread. A wait
-    that runs out leaves the asked-for message to the next `receive`: only one read is
-    ever outstanding, as grpc requires."""
-
-    def __init__(self, call: Any) -> None:
-        self.call = call
-        self.state = call._state
-
-    def _ready(self) -> bool:
-        state = self.state
-        return state.response is not None or (_RECEIVE not in state.due and state.code is not None)
-
-    def _ask(self) -> None:
-        state = self.state
-        # As grpc's own _next: `due` holds the read before the core can complete it.
-        state.due.add(_RECEIVE)
-        handler = _grpc_channel._event_handler(state, self.call._response_deserializer)
-        operation = _cygrpc.ReceiveMessageOperation(_grpc_channel._EMPTY_FLAGS)
-        if not self.call._call.operate((operation,), handler):
-            state.due.remove(_RECEIVE)
-
-    def receive(self, timeout_s: float) -> Received:
-        state = self.state
-        with state.condition:
-            if state.response is None and _RECEIVE not in state.due and state.code is None:
-                self._ask()
-            if not state.condition.wait_for(self._ready, timeout_s):
-                return None
-            if state.response is not None:
-                response, state.response = state.response, None
-                return response
-            return _Ended(None if state.code is grpc.StatusCode.OK else self.call)
-
-
-class _PumpReceiver:
-    """Reads any response iterator with a thread, handing messages over a queue."""
-
-    def __init__(self, call: Iterator[pb.SubmitJobStreamResponse]) -> None:
-        self.inbox: queue.SimpleQueue[pb.SubmitJobStreamResponse | _Ended] = queue.SimpleQueue()
-        threading.Thread(
-            target=self._pump, args=(call,), daemon=True, name="gopher-submit-stream"
-        ).start()
-
-    def _pump(self, call: Iterator[pb.SubmitJobStreamResponse]) -> None:
-        try:
-            for answer in call:
-                self.inbox.put(answer)
-        except grpc.RpcError as exc:
-            self.inbox.put(_Ended(exc))
-        else:
-            self.inbox.put(_Ended(None))
-
-    def receive(self, timeout_s: float) -> Received:
-        try:
-            return self.inbox.get(timeout=timeout_s)
-        except queue.Empty:
-            return None
-
-
-def _receiver(call: Any) -> _CallReceiver | _PumpReceiver:
-    if _WAIT_INTERNALS and isinstance(call, _grpc_channel._MultiThreadedRendezvous):
-        return _CallReceiver(call)
-    return _PumpReceiver(call)
-
-
 class _Pending:
-    """One request waiting for its answer. `wake` is set when the answer (or the
-    stream's end) is in `outcome`, or when its caller should take over reading."""
+    """One request waiting for its answer."""
 
-    __slots__ = ("outcome", "request", "sent", "wake")
+    __slots__ = ("done", "outcome", "request", "sent")
 
     def __init__(self, request: pb.SubmitJobRequest) -> None:
         self.request = request
         self.sent = False
-        self.wake = threading.Event()
+        self.done = threading.Event()
         self.outcome: pb.SubmitJobResponse | GopherError | None = None
 
 
 class _SyncLine:
-    """One open stream: a grpc thread pulls requests from `outbox`; answers are read by
-    whichever waiting caller holds the leadership (`reading`), who resolves them by
-    sequence id."""
+    """One open stream: a grpc thread pulls requests from `outbox`, a reader thread
+    resolves answers by sequence id."""
 
     def __init__(self, start: Callable[..., Any], metadata: Metadata) -> None:
         self.outbox: queue.SimpleQueue[tuple[int, _Pending] | None] = queue.SimpleQueue()
         self.pending: dict[int, _Pending] = {}
         self.lock = threading.Lock()
-        self.reading = False  # a caller is reading the stream
         self.broken = False
         self.failure: GopherError | None = None  # why it broke, once it has
         self.ids = itertools.count(1)
         self.call = start(self._requests(), metadata=metadata)
-        self.receiver = _receiver(self.call)
+        threading.Thread(target=self._read, daemon=True, name="gopher-submit-stream").start()
 
     def _requests(self) -> Iterator[pb.SubmitJobStreamRequest]:
         while (item := self.outbox.get()) is not None:
@@ -225,76 +112,29 @@ class _SyncLine:
         self.outbox.put((sequence_id, pending))
         return sequence_id
 
-    def wait(
-        self, sequence_id: int, pending: _Pending, timeout_s: float
-    ) -> pb.SubmitJobResponse | GopherError | None:
-        """The outcome of the request sent as `sequence_id`, or None after `timeout_s`.
-        Reads the stream itself whenever nobody else is."""
-        deadline = time.monotonic() + timeout_s
-        led = False
-        try:
-            while True:
-                with self.lock:
-                    if pending.outcome is not None:
-                        return pending.outcome
-                    if not self.reading:
-                        self.reading = led = True
-                    else:
-                        pending.wake.clear()  # under the lock: no wake is lost
-                if led:
-                    self._lead(pending, deadline)
-                    return pending.outcome
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not pending.wake.wait(remaining):
-                    return None
-        finally:
-            self._leave(sequence_id, led)
-
-    def _lead(self, pending: _Pending, deadline: float) -> None:
-        """Read and route answers until `pending`'s own is in, the stream ends, or
-        the deadline passes."""
-        while pending.outcome is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            received = self.receiver.receive(remaining)
-            if received is None:
-                return
-            if isinstance(received, _Ended):
-                self._break(received.error)
-                return
-            self._route(received)
-
-    def _route(self, answer: pb.SubmitJobStreamResponse) -> None:
-        with self.lock:
-            # None for a request whose caller gave up waiting: its answer is dropped.
-            pending = self.pending.pop(answer.sequence_id, None)
-            if pending is not None:
-                pending.outcome = _outcome(answer)
-        if pending is not None:
-            pending.wake.set()
-
-    def _leave(self, sequence_id: int, led: bool) -> None:
-        """Forget `sequence_id`, and, if nobody reads now, wake a waiting caller to:
-        an answer must never sit unread while someone waits for it."""
+    def forget(self, sequence_id: int) -> None:
         with self.lock:
             self.pending.pop(sequence_id, None)
-            if led:
-                self.reading = False
-            successor = None if self.reading else next(iter(self.pending.values()), None)
-        if successor is not None:
-            successor.wake.set()
 
-    def _break(self, error: BaseException | None) -> None:
+    def _read(self) -> None:
+        error: BaseException | None = None
+        try:
+            for answer in self.call:
+                with self.lock:
+                    pending = self.pending.pop(answer.sequence_id, None)
+                if pending is not None:
+                    pending.outcome = _outcome(answer)
+                    pending.done.set()
+        except grpc.RpcError as exc:
+            error = exc
         failure, unprocessed = _break_error(error)
         with self.lock:
             self.broken, self.failure = True, failure
             stranded, self.pending = list(self.pending.values()), {}
-            for pending in stranded:
-                pending.outcome = _stranded(failure, unprocessed, pending.sent)
         self.outbox.put(None)
         for pending in stranded:
-            pending.wake.set()
+            pending.outcome = _stranded(failure, unprocessed, pending.sent)
+            pending.done.set()
 
     def close(self) -> None:
         self.outbox.put(None)
@@ -331,15 +171,17 @@ class SyncSubmitStream:
                 assert line.failure is not None
                 raise line.failure  # refused (a bad token), or no stream on this broker
 
-            outcome = line.wait(sequence_id, pending, timeout_s)
-            if outcome is None:
+            if not pending.done.wait(timeout_s):
+                line.forget(sequence_id)
                 raise ConnectionFailed(f"DEADLINE_EXCEEDED: no answer within {timeout_s:g}s")
+            outcome = pending.outcome
             if isinstance(outcome, StreamUnsupported):
                 raise outcome
             if isinstance(outcome, Resend):
                 continue
             if isinstance(outcome, GopherError):
                 raise outcome
+            assert outcome is not None
             return outcome
         raise ConnectionFailed("UNAVAILABLE: the submit stream kept breaking")
 
